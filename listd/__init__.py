@@ -1,0 +1,3 @@
+"""listd: a mailing-list server daemon."""
+
+__version__ = "0.1.0"

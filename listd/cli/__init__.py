@@ -1,0 +1,1 @@
+"""The admin's command line: `listd COMMAND`."""

@@ -1,0 +1,3 @@
+from listd.cli.main import main
+
+main()

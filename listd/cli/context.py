@@ -1,0 +1,52 @@
+"""What every CLI command gets: the config and the database, built once and on demand."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from listd.config import Config, load_config
+from listd.database import Database
+
+
+@dataclass
+class App:
+    config_path: str | None
+    _config: Config | None = field(default=None, repr=False)
+    _db: Database | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.config.database)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+
+
+pass_app = click.make_pass_decorator(App)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def emit(rows: Sequence[dict[str, Any]] | dict[str, Any], as_json: bool,
+         render: Callable[[Any], str]) -> None:
+    """Print RESULT as JSON, or as lines made by RENDER for a person."""
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        return
+    items = [rows] if isinstance(rows, dict) else rows
+    for item in items:
+        click.echo(render(item))

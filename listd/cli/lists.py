@@ -1,0 +1,90 @@
+"""`listd list request|approve|reject|close|ls|show|set`."""
+
+from __future__ import annotations
+
+import click
+
+from listd import lists
+from listd.cli.context import App, emit, json_option, pass_app
+from listd.models import ListStatus
+
+
+@click.group("list")
+def command() -> None:
+    """Mailing lists: request, approve, inspect, configure."""
+
+
+@command.command("request")
+@click.argument("address")
+@click.option("--owner", "owners", multiple=True, required=True, help="An owner's address.")
+@click.option("--template", default="discussion", show_default=True,
+              help="The list template (newsletter, discussion, moderated, private, …).")
+@click.option("--subject", default="", help="A one-line description of the list.")
+@pass_app
+def request(app: App, address: str, owners: tuple[str, ...], template: str,
+            subject: str) -> None:
+    """Create list ADDRESS, pending until a listmaster approves it."""
+    with app.db.session() as session:
+        created = lists.request_list(session, app.config, address, owners, template, subject)
+        click.echo(f"list {created.address} requested (template {template}); "
+                   f"it waits for a listmaster's approval")
+
+
+def _transition_command(name: str, verb: str, action: lists.Transition) -> None:
+    @command.command(name, help=f"{verb.capitalize()} list ADDRESS.")
+    @click.argument("address")
+    @pass_app
+    def run(app: App, address: str) -> None:
+        with app.db.session() as session:
+            changed = action(session, address)
+            click.echo(f"list {changed.address} is now {changed.status.value}")
+
+
+_transition_command("approve", "approve a pending", lists.approve_list)
+_transition_command("reject", "reject a pending", lists.reject_list)
+_transition_command("close", "close (keeping its data)", lists.close_list)
+
+
+@command.command("ls")
+@click.option("--pending", is_flag=True, help="Only lists waiting for approval.")
+@json_option
+@pass_app
+def ls(app: App, pending: bool, as_json: bool) -> None:
+    """List the lists."""
+    with app.db.session() as session:
+        found = lists.all_lists(session, [ListStatus.PENDING] if pending else None)
+        rows = [{"address": m.address, "status": m.status.value, "template": m.template,
+                 "subject": m.subject} for m in found]
+    emit(rows, as_json, lambda r: f"{r['address']:40} {r['status']:9} {r['template']:12} "
+                                  f"{r['subject']}")
+
+
+@command.command("show")
+@click.argument("address")
+@json_option
+@pass_app
+def show(app: App, address: str, as_json: bool) -> None:
+    """Show a list's state, owners and settings."""
+    with app.db.session() as session:
+        info = lists.describe_list(session, lists.find_list(session, address))
+
+    def render(row: dict[str, object]) -> str:
+        settings = row.pop("settings")
+        lines = [f"{key}: {value}" for key, value in row.items()]
+        lines.append("settings:")
+        lines += [f"  {key}: {value}" for key, value in settings.items()]  # type: ignore[attr-defined]
+        return "\n".join(lines)
+
+    emit(info, as_json, render)
+
+
+@command.command("set")
+@click.argument("address")
+@click.argument("key")
+@click.argument("value")
+@pass_app
+def set_(app: App, address: str, key: str, value: str) -> None:
+    """Set list ADDRESS's setting KEY to VALUE (checked against the allowed values)."""
+    with app.db.session() as session:
+        changed = lists.set_list_setting(session, address, key, value)
+        click.echo(f"{changed.address}: {key} set")

@@ -1,0 +1,82 @@
+"""`listd member add|remove|ls|import`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from listd import members
+from listd.cli.context import App, emit, json_option, pass_app
+from listd.lists import find_list
+from listd.models import Role
+
+role_option = click.option(
+    "--role", type=click.Choice([r.value for r in Role]), default=Role.SUBSCRIBER.value,
+    show_default=True, help="The member's role on the list.")
+
+
+@click.group("member")
+def command() -> None:
+    """A list's subscribers, owners and moderators."""
+
+
+@command.command("add")
+@click.argument("address")
+@click.argument("member_address", metavar="ADDR")
+@click.option("--name", default="", help="The member's display name.")
+@role_option
+@pass_app
+def add(app: App, address: str, member_address: str, name: str, role: str) -> None:
+    """Add ADDR to list ADDRESS (no confirmation: the admin vouches for it)."""
+    with app.db.session() as session:
+        mailing_list = find_list(session, address)
+        member = members.add_member(session, mailing_list, member_address, name, Role(role))
+        click.echo(f"{member.address} added to {mailing_list.address} as {role}")
+
+
+@command.command("remove")
+@click.argument("address")
+@click.argument("member_address", metavar="ADDR")
+@role_option
+@pass_app
+def remove(app: App, address: str, member_address: str, role: str) -> None:
+    """Remove ADDR from list ADDRESS."""
+    with app.db.session() as session:
+        mailing_list = find_list(session, address)
+        members.remove_member(session, mailing_list, member_address, Role(role))
+        click.echo(f"{member_address.strip().lower()} removed from {mailing_list.address}")
+
+
+@command.command("ls")
+@click.argument("address")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=None,
+              help="Only members with this role.")
+@json_option
+@pass_app
+def ls(app: App, address: str, role: str | None, as_json: bool) -> None:
+    """List the members of list ADDRESS."""
+    with app.db.session() as session:
+        mailing_list = find_list(session, address)
+        rows = [members.describe_member(m) for m in
+                members.list_members(session, mailing_list, Role(role) if role else None)]
+    emit(rows, as_json, lambda r: f"{r['address']:40} {r['role']:10} {r['delivery']:7} "
+                                  f"{r['status']:9} {r['name']}")
+
+
+@command.command("import")
+@click.argument("address")
+@click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"))
+@role_option
+@pass_app
+def import_(app: App, address: str, source: click.utils.LazyFile, role: str) -> None:
+    """Add members to ADDRESS from SOURCE (a file or -), one `address Full Name` a line."""
+    with app.db.session() as session:
+        mailing_list = find_list(session, address)
+        report = members.import_members(session, mailing_list, source, Role(role))
+    for number, line, reason in report.refused:
+        click.echo(f"line {number}: refused {line!r}: {reason}", err=True)
+    click.echo(f"{report.added} added, {report.already_members} already members, "
+               f"{len(report.refused)} refused")
+    if report.refused and not report.added:
+        sys.exit(1)

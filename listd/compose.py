@@ -1,0 +1,37 @@
+"""Mail that listd writes itself: replies, notices, confirmations, welcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+
+from listd.clock import utcnow
+
+
+def compose(*, sender: str, to: str, subject: str, body: str, sender_name: str = "",
+            auto_submitted: str = "auto-replied", in_reply_to: str | None = None,
+            reply_to: str | None = None, headers: Mapping[str, str] | None = None,
+            attachment: bytes | None = None) -> EmailMessage:
+    """A plain-text message from listd; ATTACHMENT, if given, is attached as message/rfc822."""
+    message = EmailMessage()
+    message["From"] = formataddr((sender_name, sender)) if sender_name else sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow().replace(tzinfo=dt.UTC))
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    # RFC 3834: tells vacation responders and other robots not to answer, which ends loops.
+    message["Auto-Submitted"] = auto_submitted
+    message["Precedence"] = "bulk"
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    if reply_to:
+        message["Reply-To"] = reply_to
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    if attachment is not None:
+        message.add_attachment(attachment, maintype="message", subtype="rfc822")
+    return message

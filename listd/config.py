@@ -1,0 +1,195 @@
+"""The configuration: one YAML file, single keys overridable by LISTD_* environment variables.
+
+Every key is declared here with its default, so the schema is documented in one place and a
+misspelled key is reported by name (with the file) instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+ENV_PREFIX = "LISTD_"
+DEFAULT_CONFIG = Path("conf/listd.yaml")
+
+
+class ConfigError(Exception):
+    """A configuration problem the admin can fix; the message names the key and the file."""
+
+
+@dataclass(frozen=True)
+class SmtpInConfig:
+    host: str = "127.0.0.1"
+    port: int = 2525
+    lmtp: bool = False
+    max_message_size: int = 10 * 1024 * 1024
+    # Postfix refuses a client's 1001st RCPT the same way; a post needs far fewer.
+    max_recipients: int = 1000
+    # Seconds a client may stay silent in the middle of a session.
+    timeout: int = 300
+
+
+@dataclass(frozen=True)
+class OutboundConfig:
+    # "maildir" writes every outgoing mail to a local Maildir: the default without a relay.
+    mode: Literal["smtp", "maildir"] = "maildir"
+    host: str = "127.0.0.1"
+    port: int = 25
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    connections: int = 10
+    path: str = "var/outbox"
+    # Temporary failures are retried with exponential back-off until this many seconds.
+    give_up_after: int = 5 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    database: str = "sqlite:///var/listd.db"
+    domains: tuple[str, ...] = ()
+    listmasters: tuple[str, ...] = ()
+    robot: str = "listd"
+    # Token signing key; when absent one is generated on first use and kept in the database,
+    # so every listd process sharing that database signs alike.
+    secret: str | None = None
+    language: Literal["en", "fr"] = "en"
+    # Days a confirmation token stays valid.
+    token_ttl_days: int = 3
+    # Directory of list templates (newsletter, discussion, …); relative to the config file.
+    list_templates: str | None = None
+    smtp_in: SmtpInConfig = field(default_factory=SmtpInConfig)
+    outbound: OutboundConfig = field(default_factory=OutboundConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    # Where the file was read from, for messages and for resolving relative paths.
+    source: str = "(defaults)"
+
+    @property
+    def list_templates_dir(self) -> Path:
+        if self.list_templates:
+            base = Path(self.source).parent if self.source != "(defaults)" else Path.cwd()
+            return base / self.list_templates
+        return Path(__file__).resolve().parent.parent / "conf" / "list-templates"
+
+    def serves(self, domain: str) -> bool:
+        return domain.lower() in self.domains
+
+
+def load_config(path: str | os.PathLike[str] | None = None,
+                environ: Mapping[str, str] | None = None) -> Config:
+    """Read the config file named by PATH, else $LISTD_CONFIG, else conf/listd.yaml if present."""
+    env = os.environ if environ is None else environ
+    chosen = Path(path) if path else Path(env["LISTD_CONFIG"]) if env.get("LISTD_CONFIG") else None
+    if chosen is None and DEFAULT_CONFIG.exists():
+        chosen = DEFAULT_CONFIG
+    data: dict[str, Any] = {}
+    source = "(defaults)"
+    if chosen is not None:
+        source = str(chosen)
+        data = _read_yaml(chosen)
+    for key, raw in sorted(env.items()):
+        if key.startswith(ENV_PREFIX) and key != "LISTD_CONFIG" and not key.startswith(
+                "LISTD_TEST_"):
+            _apply_env(data, key, raw)
+    data["source"] = source
+    return _build(Config, data, prefix="", source=source)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    return data
+
+
+def _apply_env(data: dict[str, Any], key: str, raw: str) -> None:
+    # LISTD_SMTP_IN__PORT=2526 sets smtp_in.port; the value is read as YAML so "true", "25"
+    # and "[a, b]" get their natural types.
+    path = key[len(ENV_PREFIX):].lower().split("__")
+    target = data
+    for part in path[:-1]:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"environment variable {key}: {part} is not a section")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    target[path[-1]] = value
+
+
+def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: '{prefix.rstrip('.')}' must be a mapping")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for key in data:
+        if key not in fields:
+            near = difflib.get_close_matches(str(key), fields, n=1)
+            hint = f" (did you mean '{prefix}{near[0]}'?)" if near else ""
+            raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
+    values = {}
+    for name, value in data.items():
+        values[name] = _coerce(hints[name], value, f"{prefix}{name}", source)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, key: str, source: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value if value is not None else {}, key + ".", source)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(inner[0], value, key, source)
+    if origin is Literal:
+        if value not in args:
+            choices = ", ".join(map(str, args))
+            raise ConfigError(f"{source}: '{key}' is {value!r}; expected one of {choices}")
+        return value
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: '{key}' must be a list")
+        return tuple(str(v).strip().lower() for v in value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: '{key}' must be true or false, not {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{source}: '{key}' must be a whole number, not {value!r}")
+        return value
+    if hint is str:
+        if value is None or isinstance(value, (dict, list)):
+            raise ConfigError(f"{source}: '{key}' must be a text value")
+        return str(value)
+    raise ConfigError(f"{source}: '{key}' has an unsupported type")  # pragma: no cover

@@ -1,0 +1,105 @@
+"""Engines, sessions, and the one place where the daemon runs blocking database work."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from listd.models import SiteSetting
+
+T = TypeVar("T")
+
+
+class DatabaseError(Exception):
+    """The database cannot be used as configured; the message says why."""
+
+
+def create_db_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"database: not a database URL: {url!r}") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _tune_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    raise DatabaseError(f"database: unsupported backend {parsed.get_backend_name()!r} in {url!r}")
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see on_begin).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        # FULL: a 250 is only sent after the commit, and the commit must survive a power cut.
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so two writers wait for each other through
+        # busy_timeout instead of one failing at once when it upgrades a read lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """An engine, a session factory, and an executor for running blocking work from asyncio."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_db_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time: one thread avoids lock contention inside a process.
+        self._executor = ThreadPoolExecutor(max_workers=1 if self.is_sqlite else 8,
+                                            thread_name_prefix="listd-db")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction is committed on success and rolled back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking database work off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def dispose(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def site_secret(db: Database, configured: str | None) -> str:
+    """The token signing key: the configured one, else one generated once and kept in the DB."""
+    if configured:
+        return configured
+    with db.session() as session:
+        row = session.scalar(select(SiteSetting).where(SiteSetting.key == "secret"))
+        if row is not None:
+            return row.value
+    try:
+        with db.session() as session:
+            session.add(SiteSetting(key="secret", value=secrets.token_urlsafe(32)))
+    except IntegrityError:
+        pass  # another process generated it first; read theirs below
+    with db.session() as session:
+        return session.execute(select(SiteSetting.value).where(SiteSetting.key == "secret")
+                               ).scalar_one()

@@ -1,0 +1,1 @@
+"""Distribution: rendering, the outbound queue, and the workers that deliver it."""

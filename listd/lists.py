@@ -1,0 +1,164 @@
+"""List lifecycle: request, approval by a listmaster, settings, closing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from listd import audit
+from listd.addresses import normalize_address, split_list_address
+from listd.clock import utcnow
+from listd.config import Config
+from listd.errors import AlreadyExists, NotFound, UserError
+from listd.list_templates import load_template
+from listd.models import Domain, ListStatus, MailingList, Member, Role
+from listd.settings import COLUMN_SETTINGS, ListSettings, parse_setting
+
+LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# Local-part suffixes that address a list's robot, owners, bounces…; a list name ending in
+# one would make its own addresses ambiguous.
+RESERVED_SUFFIXES = ("-request", "-owner", "-bounces", "-confirm", "-join", "-leave")
+
+
+def ensure_domain(session: Session, name: str) -> Domain:
+    name = name.strip().lower()
+    domain = session.scalar(select(Domain).where(Domain.name == name))
+    if domain is None:
+        domain = Domain(name=name)
+        session.add(domain)
+        session.flush()
+    return domain
+
+
+def add_domain(session: Session, name: str) -> Domain:
+    name = name.strip().lower()
+    try:
+        normalize_address(f"postmaster@{name}")
+    except UserError:
+        raise UserError(f"invalid domain name {name!r}") from None
+    if session.scalar(select(Domain).where(Domain.name == name)) is not None:
+        raise AlreadyExists(f"domain {name} already exists")
+    return ensure_domain(session, name)
+
+
+def served_domains(session: Session, config: Config) -> set[str]:
+    return set(config.domains) | set(session.scalars(select(Domain.name)))
+
+
+def find_list(session: Session, address: str) -> MailingList:
+    name, domain = split_list_address(address)
+    found = session.scalar(
+        select(MailingList).join(Domain).where(MailingList.name == name, Domain.name == domain))
+    if found is None:
+        raise NotFound(f"no list {name}@{domain}")
+    return found
+
+
+def all_lists(session: Session, statuses: Sequence[ListStatus] | None = None
+              ) -> list[MailingList]:
+    query = select(MailingList).join(Domain).order_by(Domain.name, MailingList.name)
+    if statuses:
+        query = query.where(MailingList.status.in_(statuses))
+    return list(session.scalars(query))
+
+
+def request_list(session: Session, config: Config, address: str, owners: Iterable[str],
+                 template: str = "discussion", subject: str = "",
+                 requested_by: str = audit.CLI_ACTOR) -> MailingList:
+    """Create a list in the pending state; it refuses all mail until a listmaster approves it."""
+    name, domain_name = split_list_address(address)
+    if not LIST_NAME.match(name) or name.endswith(RESERVED_SUFFIXES) or name == config.robot:
+        raise UserError(f"invalid list name {name!r}: use lowercase letters, digits, '.', '_' "
+                        f"or '-', not ending in {', '.join(RESERVED_SUFFIXES)}")
+    if domain_name not in served_domains(session, config):
+        raise UserError(f"domain {domain_name} is not served by listd "
+                        f"(add it with 'listd domain add {domain_name}')")
+    owner_addresses = sorted({normalize_address(o) for o in owners})
+    if not owner_addresses:
+        raise UserError("a list needs at least one owner")
+    chosen = load_template(config.list_templates_dir, template)
+    domain = ensure_domain(session, domain_name)
+    if session.scalar(select(MailingList).where(MailingList.domain_id == domain.id,
+                                                MailingList.name == name)) is not None:
+        raise AlreadyExists(f"list {name}@{domain_name} already exists")
+    mailing_list = MailingList(name=name, domain=domain, template=template,
+                               subject=subject or chosen.description,
+                               description=chosen.description,
+                               language=config.language, settings=dict(chosen.settings),
+                               status=ListStatus.PENDING, requested_by=requested_by)
+    session.add(mailing_list)
+    session.flush()
+    for owner in owner_addresses:
+        session.add(Member(list_id=mailing_list.id, address=owner, role=Role.OWNER))
+    audit.record(session, requested_by, "list.requested", mailing_list,
+                 template=template, owners=owner_addresses)
+    return mailing_list
+
+
+def _transition(session: Session, address: str, allowed_from: Sequence[ListStatus],
+                to: ListStatus, actor: str) -> MailingList:
+    mailing_list = find_list(session, address)
+    if mailing_list.status not in allowed_from:
+        raise UserError(f"list {mailing_list.address} is {mailing_list.status.value}; "
+                        f"cannot make it {to.value}")
+    mailing_list.status = to
+    if to is ListStatus.ACTIVE:
+        mailing_list.approved_at = utcnow()
+    audit.record(session, actor, f"list.{to.value}", mailing_list)
+    return mailing_list
+
+
+def approve_list(session: Session, address: str, actor: str = audit.CLI_ACTOR) -> MailingList:
+    return _transition(session, address, (ListStatus.PENDING,), ListStatus.ACTIVE, actor)
+
+
+def reject_list(session: Session, address: str, actor: str = audit.CLI_ACTOR) -> MailingList:
+    return _transition(session, address, (ListStatus.PENDING,), ListStatus.REJECTED, actor)
+
+
+def close_list(session: Session, address: str, actor: str = audit.CLI_ACTOR) -> MailingList:
+    return _transition(session, address, (ListStatus.ACTIVE, ListStatus.PENDING),
+                       ListStatus.CLOSED, actor)
+
+
+def set_list_setting(session: Session, address: str, key: str, value: Any,
+                     actor: str = audit.CLI_ACTOR) -> MailingList:
+    mailing_list = find_list(session, address)
+    parsed = parse_setting(key, value)
+    if key in COLUMN_SETTINGS:
+        setattr(mailing_list, key, parsed)
+    else:
+        # A new dict, so the JSON column is seen as changed.
+        mailing_list.settings = {**(mailing_list.settings or {}), key: parsed}
+    audit.record(session, actor, "list.set", mailing_list, key=key, value=parsed)
+    return mailing_list
+
+
+def describe_list(session: Session, mailing_list: MailingList) -> dict[str, Any]:
+    counts = dict(session.execute(
+        select(Member.role, func.count()).where(Member.list_id == mailing_list.id)
+        .group_by(Member.role)).all())
+    owners = session.scalars(select(Member.address).where(
+        Member.list_id == mailing_list.id, Member.role == Role.OWNER).order_by(Member.address))
+    settings = ListSettings.of(mailing_list)
+    return {
+        "address": mailing_list.address,
+        "status": mailing_list.status.value,
+        "template": mailing_list.template,
+        "subject": mailing_list.subject,
+        "description": mailing_list.description,
+        "language": mailing_list.language,
+        "owners": list(owners),
+        "subscribers": counts.get(Role.SUBSCRIBER, 0),
+        "moderators": counts.get(Role.MODERATOR, 0),
+        "requested_by": mailing_list.requested_by,
+        "created_at": mailing_list.created_at.isoformat(timespec="seconds"),
+        "settings": {name: getattr(settings, name) for name in settings.__dataclass_fields__},
+    }
+
+
+Transition = Callable[[Session, str], MailingList]

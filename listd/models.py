@@ -1,0 +1,341 @@
+"""The data model: every piece of listd's state lives in these tables.
+
+Timestamps are naive UTC (see clock.py). Enums are stored as short strings so SQLite and
+PostgreSQL hold the same values and a new member of an enum needs no type migration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from listd.clock import utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar = {
+        dict[str, Any]: JSON, bytes: LargeBinary, dt.datetime: DateTime()}
+
+
+def str_enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, create_constraint=False, length=16,
+                values_callable=lambda e: [m.value for m in e])
+
+
+class ListStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+
+
+class Role(enum.StrEnum):
+    SUBSCRIBER = "subscriber"
+    OWNER = "owner"
+    MODERATOR = "moderator"
+
+
+class DeliveryMode(enum.StrEnum):
+    MAIL = "mail"
+    DIGEST = "digest"
+    NOMAIL = "nomail"
+
+
+class MemberStatus(enum.StrEnum):
+    ENABLED = "enabled"
+    SUSPENDED = "suspended"
+
+
+class InboundState(enum.StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    # Received and kept, but no part of listd handles this kind of address yet.
+    UNHANDLED = "unhandled"
+    # Processing failed repeatedly: kept for the admin, as Mailman's shunt queue.
+    SHUNTED = "shunted"
+
+
+class OutboundState(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+
+
+class HeldState(enum.StrEnum):
+    HELD = "held"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DISCARDED = "discarded"
+    EXPIRED = "expired"
+
+
+class Domain(Base):
+    __tablename__ = "domains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(253), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    lists: Mapped[list[MailingList]] = relationship(back_populates="domain")
+
+
+class MailingList(Base):
+    __tablename__ = "lists"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain_id: Mapped[int] = mapped_column(ForeignKey("domains.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(64))
+    status: Mapped[ListStatus] = mapped_column(str_enum(ListStatus), default=ListStatus.PENDING,
+                                               index=True)
+    template: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    # Policies and other per-list settings, validated by listd.settings before they are stored.
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    requested_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[dt.datetime | None]
+
+    domain: Mapped[Domain] = relationship(back_populates="lists", lazy="joined")
+
+    @property
+    def address(self) -> str:
+        return f"{self.name}@{self.domain.name}"
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("list_id", "address", "role"),
+        # Streams a list's recipients in id order, in batches, without touching other lists.
+        Index("ix_members_fanout", "list_id", "role", "status", "delivery_mode", "id"),
+        Index("ix_members_address", "address"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.SUBSCRIBER)
+    delivery_mode: Mapped[DeliveryMode] = mapped_column(str_enum(DeliveryMode),
+                                                        default=DeliveryMode.MAIL)
+    status: Mapped[MemberStatus] = mapped_column(str_enum(MemberStatus),
+                                                 default=MemberStatus.ENABLED)
+    bounce_score: Mapped[float] = mapped_column(Float, default=0.0)
+    last_bounce_at: Mapped[dt.datetime | None]
+    bounce_warnings: Mapped[int] = mapped_column(Integer, default=0)
+    subscribed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AddressPattern(Base):
+    """A per-list address rule: the accept list of non-members, and banned addresses."""
+
+    __tablename__ = "address_patterns"
+    __table_args__ = (UniqueConstraint("list_id", "kind", "pattern"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    pattern: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PendingAction(Base):
+    """An action waiting for a confirmation; its token is single-use and expires."""
+
+    __tablename__ = "pending_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(128), unique=True)
+    action: Mapped[str] = mapped_column(String(32))
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"),
+                                                index=True)
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    used_at: Mapped[dt.datetime | None]
+
+
+class StoredMessage(Base):
+    """A message's raw bytes, exactly as received or as listd wrote it."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raw: Mapped[bytes]
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class InboundMessage(Base):
+    """One envelope recipient of a received message, waiting for (or done with) processing."""
+
+    __tablename__ = "inbound"
+    __table_args__ = (Index("ix_inbound_work", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"),
+                                            index=True)
+    envelope_sender: Mapped[str] = mapped_column(String(320))
+    recipient: Mapped[str] = mapped_column(String(320))
+    # The destination as resolved at RCPT time (post, request, owner, bounces, …).
+    destination: Mapped[str] = mapped_column(String(16))
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"))
+    peer: Mapped[str] = mapped_column(String(128), default="")
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    state: Mapped[InboundState] = mapped_column(str_enum(InboundState),
+                                                default=InboundState.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[dt.datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[dt.datetime | None]
+
+
+class HeldMessage(Base):
+    __tablename__ = "held_messages"
+    __table_args__ = (Index("ix_held_messages_list_state", "list_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    sender: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    reason: Mapped[str] = mapped_column(Text)
+    token: Mapped[str] = mapped_column(String(128), unique=True)
+    state: Mapped[HeldState] = mapped_column(str_enum(HeldState), default=HeldState.HELD)
+    held_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    decided_at: Mapped[dt.datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboundMessage(Base):
+    """A message to send: a post rendered once for a list, or a mail listd writes itself."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"),
+                                                index=True)
+    # The post it was rendered from (None for listd's own mail).
+    source_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    raw: Mapped[bytes]
+    # True: each recipient gets its own VERP envelope sender derived from its queue entry.
+    verp: Mapped[bool] = mapped_column(Boolean, default=False)
+    envelope_sender: Mapped[str] = mapped_column(String(320))
+    # Recipients still to be queued: a fan-out being expanded resumes from here after a crash.
+    expanded: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OutboundEntry(Base):
+    """One recipient of one outbound message: the unit the delivery workers claim and send."""
+
+    __tablename__ = "outbound_queue"
+    __table_args__ = (
+        UniqueConstraint("outbound_id", "recipient"),
+        Index("ix_outbound_queue_work", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbound_id: Mapped[int] = mapped_column(
+        ForeignKey("outbound_messages.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"),
+                                                  index=True)
+    state: Mapped[OutboundState] = mapped_column(str_enum(OutboundState),
+                                                 default=OutboundState.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[dt.datetime | None]
+    last_response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+
+class BounceEvent(Base):
+    __tablename__ = "bounce_events"
+    __table_args__ = (Index("ix_bounce_events_member", "member_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"),
+                                                index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    address: Mapped[str] = mapped_column(String(320))
+    outbound_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_queue.id", ondelete="SET NULL"))
+    # hard | soft | delay | complaint …, as classified.
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    # relay (answered during delivery) or report (a DSN mailed back).
+    source: Mapped[str] = mapped_column(String(16))
+    scored: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who changed what, when: every decision and every membership change."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(64))
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"),
+                                                index=True)
+    subject: Mapped[str | None] = mapped_column(String(320))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SiteSetting(Base):
+    """Site-wide values that every listd process must share, such as the generated secret."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,103 @@
+"""The inbound worker: process each stored message once, in one transaction with its effects."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from listd.models import InboundMessage, InboundState, MailingList, StoredMessage
+from listd.processing.delivery import Delivery, Outcome
+from listd.processing.handlers import HANDLERS
+from listd.runtime import Runtime
+from listd.smtp_in.routing import DestinationKind, parse_local_part
+
+log = logging.getLogger("listd.processing")
+
+MAX_ATTEMPTS = 5
+# With no wake-up signal (mail stored by another process or by `listd inject`), look this often.
+IDLE_POLL_SECONDS = 1.0
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+def claim_next(session: Session, now: dt.datetime) -> InboundMessage | None:
+    # The row stays locked until this transaction ends: another process skips it, and a crash
+    # rolls everything back so the message is processed again from the start, exactly once.
+    return session.scalar(
+        select(InboundMessage)
+        .where(InboundMessage.state == InboundState.QUEUED,
+               InboundMessage.next_attempt_at <= now)
+        .order_by(InboundMessage.id).limit(1).with_for_update(skip_locked=True))
+
+
+def build_delivery(session: Session, runtime: Runtime, row: InboundMessage) -> Delivery:
+    raw = session.execute(select(StoredMessage.raw)
+                          .where(StoredMessage.id == row.message_id)).scalar_one()
+    local, _, domain = row.recipient.rpartition("@")
+    destination = parse_local_part(local, domain, runtime.config.robot)
+    mailing_list = session.get(MailingList, row.list_id) if row.list_id else None
+    return Delivery(inbound=row, raw=raw, destination=destination, mailing_list=mailing_list)
+
+
+def process_one(runtime: Runtime) -> Outcome | None:
+    """Process the oldest due inbound row; None when there is nothing to do."""
+    now = runtime.clock.now()
+    with runtime.db.session() as session:
+        row = claim_next(session, now)
+        if row is None:
+            return None
+        row.attempts += 1
+        try:
+            with session.begin_nested():
+                delivery = build_delivery(session, runtime, row)
+                outcome = HANDLERS[DestinationKind(row.destination)](session, runtime, delivery)
+        except Exception as exc:
+            # Ours, not the sender's: keep the mail, log the traceback, retry, then shunt.
+            log.exception("queue_id=%d processing failed (attempt %d)", row.id, row.attempts)
+            row.outcome = f"error: {exc!r}"[:2000]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.state = InboundState.SHUNTED
+            else:
+                row.next_attempt_at = now + retry_delay(row.attempts)
+            return Outcome(row.outcome, row.state)
+        row.state = outcome.state
+        row.outcome = outcome.summary
+        row.processed_at = now
+        log.info("queue_id=%d rcpt=<%s> %s: %s", row.id, row.recipient, outcome.state.value,
+                 outcome.summary)
+        return outcome
+
+
+class InboundWorker:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        signal = self.runtime.signals.inbound
+        while not stopping.is_set():
+            signal.clear()
+            try:
+                outcome = await self.runtime.db.run(process_one, self.runtime)
+            except Exception:
+                log.exception("inbound worker: database failure; retrying shortly")
+                outcome = None
+            if outcome is not None:
+                if outcome.queued_mail:
+                    self.runtime.signals.outbound.set()
+                continue
+            await wait_for_any(signal, stopping, IDLE_POLL_SECONDS)
+
+
+async def wait_for_any(signal: asyncio.Event, stopping: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.ensure_future(signal.wait()), asyncio.ensure_future(stopping.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

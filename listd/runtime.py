@@ -1,0 +1,38 @@
+"""What the daemon's parts share: config, database, clock, signing key, and wake-up signals."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from listd.clock import Clock, SystemClock
+from listd.config import Config
+from listd.database import Database, site_secret
+
+
+@dataclass
+class Signals:
+    """Events that wake a worker when there is new work, so idle workers need not poll fast."""
+
+    inbound: asyncio.Event = field(default_factory=asyncio.Event)
+    outbound: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    db: Database
+    secret: str
+    clock: Clock = field(default_factory=SystemClock)
+    signals: Signals = field(default_factory=Signals)
+    # hostname:pid, written into the rows this process claims.
+    worker_id: str = ""
+
+    @classmethod
+    def create(cls, config: Config, db: Database, clock: Clock | None = None) -> Runtime:
+        import os
+        import socket
+
+        return cls(config=config, db=db, secret=site_secret(db, config.secret),
+                   clock=clock or SystemClock(),
+                   worker_id=f"{socket.gethostname()}:{os.getpid()}")

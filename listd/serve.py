@@ -1,0 +1,99 @@
+"""`listd serve`: the listener and the workers in one event loop, with a graceful stop.
+
+The first SIGTERM (or SIGINT) stops accepting connections, lets the workers finish what they
+hold, and exits; a second one exits at once. Whatever was in flight is still in the database,
+claimed or queued, and the next start (or another process) takes it over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import inspect
+
+from listd.database import Database, DatabaseError
+from listd.distribute.delivery import DeliveryWorker, release_dead_claims
+from listd.distribute.transport import make_transport
+from listd.processing.worker import InboundWorker
+from listd.runtime import Runtime
+from listd.smtp_in.server import start_listener
+
+log = logging.getLogger("listd.serve")
+
+GRACE_SECONDS = 30.0
+
+
+def check_schema(db: Database) -> None:
+    if not inspect(db.engine).has_table("inbound"):
+        raise DatabaseError("the database has no listd schema yet; run 'listd db upgrade'")
+
+
+class Daemon:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.stopping = asyncio.Event()
+        self.server: asyncio.Server | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        runtime = self.runtime
+        released = await runtime.db.run(release_dead_claims, runtime)
+        if released:
+            log.info("took back %d deliveries claimed by a process that is gone", released)
+        self.server = await start_listener(runtime.config, runtime.db,
+                                           runtime.signals.inbound.set)
+        settings = runtime.config.smtp_in
+        log.info("listening on %s:%d (%s), outbound via %s", settings.host, self.port,
+                 "LMTP" if settings.lmtp else "SMTP", runtime.config.outbound.mode)
+        workers: list[Callable[[asyncio.Event], Awaitable[None]]] = [
+            InboundWorker(runtime).run,
+            DeliveryWorker(runtime, make_transport(runtime.config.outbound)).run,
+        ]
+        self.tasks = [asyncio.create_task(worker(self.stopping)) for worker in workers]
+        # Mail stored while no process was running is waiting: look at once.
+        runtime.signals.inbound.set()
+        runtime.signals.outbound.set()
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        if self.server is not None:
+            self.server.close()
+        if self.tasks:
+            done, pending = await asyncio.wait(self.tasks, timeout=GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            for task in done:
+                if task.exception() is not None:
+                    log.error("worker ended with an error", exc_info=task.exception())
+        log.info("stopped")
+
+    async def run_until_signalled(self) -> None:
+        loop = asyncio.get_running_loop()
+        signals_seen = 0
+
+        def on_signal(signum: int) -> None:
+            nonlocal signals_seen
+            signals_seen += 1
+            if signals_seen > 1:
+                log.warning("second %s: exiting now", signal.Signals(signum).name)
+                os._exit(1)
+            log.info("%s: finishing in-flight work, then stopping",
+                     signal.Signals(signum).name)
+            self.stopping.set()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, on_signal, signum)
+        await self.start()
+        await self.stopping.wait()
+        await self.stop()
+

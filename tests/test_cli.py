@@ -1,0 +1,141 @@
+"""The admin CLI end to end, in a fresh database: request → approve → members → JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import CLI
+
+NEWS = "news@lists.example.org"
+
+
+def request_news(listd_cli: CLI, template: str = "newsletter") -> None:
+    listd_cli.ok("list", "request", NEWS, "--owner", "Alice@Example.org", "--template", template,
+                 "--subject", "Association news")
+
+
+def test_request_approve_add_import_and_list_as_json(listd_cli: CLI) -> None:
+    request_news(listd_cli)
+    pending = json.loads(listd_cli.ok("list", "ls", "--pending", "--json").stdout)
+    assert [(row["address"], row["status"]) for row in pending] == [(NEWS, "pending")]
+
+    approved = listd_cli.ok("list", "approve", NEWS)
+    assert "is now active" in approved.stdout
+    assert json.loads(listd_cli.ok("list", "ls", "--pending", "--json").stdout) == []
+
+    listd_cli.ok("member", "add", NEWS, "Jeanne.Dupont@Example.org", "--name", "Jeanne Dupont")
+    listd_cli.ok("member", "add", NEWS, "mod@example.org", "--role", "moderator")
+    imported = listd_cli.ok("member", "import", NEWS, "-",
+                            input="# members from the old list\n"
+                                  "paul@example.org Paul Martin\n"
+                                  "not-an-address Someone\n"
+                                  "\n"
+                                  "jeanne.dupont@example.org Jeanne again\n"
+                                  "zoé@exemple.fr Zoé\n")
+    assert "2 added, 1 already members, 1 refused" in imported.stdout
+    assert "line 3: refused 'not-an-address Someone'" in imported.stderr
+
+    members = json.loads(listd_cli.ok("member", "ls", NEWS, "--role", "subscriber",
+                                      "--json").stdout)
+    assert sorted((m["address"], m["name"]) for m in members) == [
+        ("jeanne.dupont@example.org", "Jeanne Dupont"),
+        ("paul@example.org", "Paul Martin"),
+        ("zoé@exemple.fr", "Zoé"),
+    ]
+    everyone = json.loads(listd_cli.ok("member", "ls", NEWS, "--json").stdout)
+    assert {m["role"] for m in everyone} == {"owner", "moderator", "subscriber"}
+
+    shown = json.loads(listd_cli.ok("list", "show", NEWS, "--json").stdout)
+    assert shown["status"] == "active"
+    assert shown["owners"] == ["alice@example.org"]
+    assert shown["subscribers"] == 3
+    assert shown["settings"]["posting"] == "owners"
+
+    listd_cli.ok("member", "remove", NEWS, "paul@example.org")
+    members = json.loads(listd_cli.ok("member", "ls", NEWS, "--role", "subscriber",
+                                      "--json").stdout)
+    assert "paul@example.org" not in {m["address"] for m in members}
+
+
+def test_list_set_validates_and_stores(listd_cli: CLI) -> None:
+    request_news(listd_cli, template="discussion")
+    listd_cli.ok("list", "set", NEWS, "posting", "moderated")
+    listd_cli.ok("list", "set", NEWS, "max_message_size", "20000")
+    listd_cli.ok("list", "set", NEWS, "language", "fr")
+    shown = json.loads(listd_cli.ok("list", "show", NEWS, "--json").stdout)
+    assert shown["settings"]["posting"] == "moderated"
+    assert shown["settings"]["max_message_size"] == 20000
+    assert shown["language"] == "fr"
+
+
+def assert_fails(listd_cli: CLI, expected: str, *args: str, input: str | None = None) -> None:
+    result = listd_cli(*args, input=input)
+    assert result.exit_code == 1, (args, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("listd: error: "), result.stderr
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_every_error_is_one_clear_line(listd_cli: CLI) -> None:
+    assert_fails(listd_cli, "no list ghost@lists.example.org", "list", "show",
+                 "ghost@lists.example.org")
+    assert_fails(listd_cli, "no list ghost@lists.example.org", "member", "add",
+                 "ghost@lists.example.org", "a@example.org")
+    assert_fails(listd_cli, "domain other.example.net is not served", "list", "request",
+                 "news@other.example.net", "--owner", "a@example.org")
+    assert_fails(listd_cli, "invalid address 'alice@'", "list", "request", NEWS,
+                 "--owner", "alice@")
+    assert_fails(listd_cli, "unknown list template 'fanzine'", "list", "request", NEWS,
+                 "--owner", "a@example.org", "--template", "fanzine")
+    assert_fails(listd_cli, "invalid list name 'news-owner'", "list", "request",
+                 "news-owner@lists.example.org", "--owner", "a@example.org")
+    request_news(listd_cli)
+    assert_fails(listd_cli, "already exists", "list", "request", NEWS, "--owner", "a@example.org")
+    assert_fails(listd_cli, "invalid address 'bob@@example.org'", "member", "add", NEWS,
+                 "bob@@example.org")
+    listd_cli.ok("member", "add", NEWS, "bob@example.org")
+    assert_fails(listd_cli, "bob@example.org is already subscriber", "member", "add", NEWS,
+                 "BOB@example.org")
+    assert_fails(listd_cli, "carol@example.org is not subscriber", "member", "remove", NEWS,
+                 "carol@example.org")
+    assert_fails(listd_cli, "posting must be one of owners, members, anyone, moderated, "
+                 "not 'everybody'", "list", "set", NEWS, "posting", "everybody")
+    assert_fails(listd_cli, "unknown setting 'postin'", "list", "set", NEWS, "postin", "owners")
+    assert_fails(listd_cli, "max_message_size must be a whole number, not 'big'", "list", "set",
+                 NEWS, "max_message_size", "big")
+    assert_fails(listd_cli, "last owner", "member", "remove", NEWS, "alice@example.org",
+                 "--role", "owner")
+    listd_cli.ok("list", "approve", NEWS)
+    assert_fails(listd_cli, "is active; cannot make it active", "list", "approve", NEWS)
+    result = listd_cli("member", "import", NEWS, "-", input="nope\nalso bad\n")
+    assert result.exit_code == 1 and "0 added, 0 already members, 2 refused" in result.stdout
+
+
+def test_domains(listd_cli: CLI) -> None:
+    listd_cli.ok("domain", "add", "Second.Example.net")
+    domains = json.loads(listd_cli.ok("domain", "ls", "--json").stdout)
+    assert {d["domain"] for d in domains} == {"lists.example.org", "second.example.net"}
+    assert_fails(listd_cli, "domain second.example.net already exists", "domain", "add",
+                 "second.example.net")
+    assert_fails(listd_cli, "invalid domain name", "domain", "add", "not a domain")
+    listd_cli.ok("list", "request", "club@second.example.net", "--owner", "a@example.org")
+
+
+def test_bulk_import_adds_every_valid_line_once(listd_cli: CLI) -> None:
+    # bench/import_members.py measures the speed at 100,000 lines; this checks the result.
+    request_news(listd_cli)
+    lines = "".join(f"member{i}@example{i % 97}.org Member Number {i}\n" for i in range(20_000))
+    result = listd_cli.ok("member", "import", NEWS, "-", input=lines + lines[:1000])
+    assert "20000 added" in result.stdout
+    shown = json.loads(listd_cli.ok("list", "show", NEWS, "--json").stdout)
+    assert shown["subscribers"] == 20_000
+
+
+def test_a_database_without_schema_is_reported(tmp_path: Path) -> None:
+    blank = tmp_path / "blank.yaml"
+    blank.write_text(f"database: sqlite:///{tmp_path / 'empty.db'}\ndomains: [x.example.org]\n")
+    result = CLI(blank)("list", "ls")
+    assert result.exit_code == 1
+    assert "run 'listd db upgrade'" in result.stderr

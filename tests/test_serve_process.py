@@ -1,0 +1,64 @@
+"""`listd serve` as a real process: SIGKILL after a 250 loses nothing, SIGTERM exits cleanly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from listd.config import Config
+from listd.database import Database
+from listd.models import InboundMessage, InboundState, StoredMessage
+from tests.support.client import post
+from tests.support.lists import make_list
+from tests.support.process import ServeProcess
+from tests.support.waiting import wait_until_sync
+
+NEWS = "news@lists.example.org"
+
+
+def rows(db: Database) -> list[InboundMessage]:
+    with db.session() as session:
+        return list(session.scalars(select(InboundMessage)))
+
+
+def test_sigkill_right_after_250_then_restart_processes_the_mail_once(
+        db: Database, config: Config, config_file: Path, tmp_path: Path) -> None:
+    make_list(db, config, NEWS)
+    serve = ServeProcess(config_file, tmp_path / "serve.log").start()
+    for number in range(5):
+        post(serve.port, "a@example.org", "news-request@lists.example.org", f"help {number}")
+    serve.kill()
+    assert len(rows(db)) == 5, "every 250 was preceded by a commit"
+
+    serve.start()
+    try:
+        done = wait_until_sync(
+            lambda: all(r.state is not InboundState.QUEUED for r in rows(db)) and rows(db),
+            timeout=20, what="the restarted process to finish the queue")
+        assert len(done) == 5
+        assert all(r.attempts == 1 for r in done), [(r.id, r.attempts) for r in done]
+        with db.session() as session:
+            assert len(session.scalars(select(StoredMessage.id)).all()) == 5
+    finally:
+        assert serve.terminate() == 0
+    assert "stopped" in serve.log()
+
+
+def test_sigterm_stops_cleanly_and_a_bad_config_is_one_line(
+        db: Database, config_file: Path, tmp_path: Path) -> None:
+    serve = ServeProcess(config_file, tmp_path / "serve.log").start()
+    assert serve.terminate() == 0
+    assert "finishing in-flight work" in serve.log()
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("smtp_in: {port: 2525, lmpt: true}\n")
+    bad = ServeProcess(broken, tmp_path / "bad.log")
+    try:
+        bad.start()
+    except AssertionError:
+        pass
+    assert bad.process is not None and bad.process.wait(timeout=10) == 1
+    text = bad.log()
+    assert "unknown key 'smtp_in.lmpt' (did you mean 'smtp_in.lmtp'?)" in text
+    assert "Traceback" not in text
