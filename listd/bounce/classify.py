@@ -1,0 +1,151 @@
+"""Entry point: raw message bytes -> :class:`BounceReport`.
+
+Order of the checks: complaints (ARF) first, because a feedback report also
+carries a returned message; then RFC 3464 DSNs; then plain-text reports;
+then auto-replies (bounces are often marked auto-replied too); else OTHER.
+"""
+
+from __future__ import annotations
+
+from email.message import Message
+
+from listd.bounce import arf, autoreply, dsn, nonstandard, notice, reasons, status
+from listd.bounce import message as m
+from listd.bounce.report import BounceReport, Category, FailedRecipient
+
+_FAILED_ACTIONS = frozenset({"failed", "failure", "fail", "bounced", "undeliverable"})
+_DELAY_ACTIONS = frozenset({"delayed", "delay"})
+_DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
+
+
+def classify_message(raw: bytes) -> BounceReport:
+    """Classify one message; never raises (worst case: Category.OTHER)."""
+    try:
+        return _classify(m.parse_bytes(raw if isinstance(raw, bytes) else bytes(raw)))
+    except Exception:  # noqa: BLE001 - the contract is "never raise"
+        return BounceReport(Category.OTHER)
+
+
+def _classify(msg: Message) -> BounceReport:
+    complaint = arf.parse_complaint(msg)
+    if complaint is not None:
+        return BounceReport(Category.COMPLAINT, complainants=complaint.complainants,
+                            feedback_type=complaint.feedback_type)
+    text, inline_original = notice.notice_text(msg)
+    report = _from_dsn(msg, text)
+    if report is not None:
+        return report
+    report = _from_text(msg, text, inline_original)
+    if report is not None:
+        return report
+    if autoreply.is_auto_reply(msg):
+        return BounceReport(Category.AUTO_REPLY)
+    return BounceReport(Category.OTHER)
+
+
+def _from_dsn(msg: Message, text: str) -> BounceReport | None:
+    entries = [r for t in dsn.delivery_status_texts(msg) for r in dsn.recipients(t)]
+    if not entries:
+        return None
+    failed: list[FailedRecipient] = []
+    delayed: list[str] = []
+    delivered: list[str] = []
+    for e in entries:
+        action = e.action or _implied_action(e.status)
+        if action in _DELAY_ACTIONS:
+            delayed.append(e.address)
+        elif action in _DELIVERED_ACTIONS:
+            delivered.append(e.address)
+        elif action in _FAILED_ACTIONS or action is None:
+            diag = e.diagnostic or _notice_diagnostic(text, e.address)
+            failed.append(build_recipient(e.address, e.status, diag, action or "failed",
+                                          e.original, fallback_text=text))
+    others = tuple(delayed + delivered)
+    if failed:
+        return BounceReport(Category.BOUNCE, tuple(_dedupe(failed)), other_recipients=others)
+    if delayed:
+        return BounceReport(Category.DELAY, other_recipients=others)
+    return BounceReport(Category.DELIVERED, other_recipients=others)
+
+
+def _implied_action(dsn_status: str | None) -> str | None:
+    code = status.valid_status(dsn_status)
+    if code and code.startswith("2"):
+        return "delivered"
+    return None
+
+
+def _notice_diagnostic(text: str, address: str) -> str | None:
+    """The notice's own words about one address, for DSNs without Diagnostic-Code."""
+    for r in nonstandard.extract(text, set()):
+        if r.address.lower() == address.lower():
+            return r.diagnostic
+    return None
+
+
+def _from_text(msg: Message, text: str, inline_original: str) -> BounceReport | None:
+    from_daemon, bounce_subject, failure_words = nonstandard.bounce_signals(msg, text)
+    if not (failure_words or (from_daemon and bounce_subject)):
+        return None
+    if not (from_daemon or bounce_subject or _mentions_smtp_error(text)):
+        return None
+    if nonstandard.is_delay_only(msg, text):
+        return BounceReport(Category.DELAY)
+    exclude = {a.lower() for h in ("From", "To", "Return-Path", "Reply-To", "Sender")
+               for a in m.find_addresses(m.header(msg, h))}
+    found = nonstandard.extract(text, exclude)
+    if not found:
+        original = notice.original_headers(msg, inline_original)
+        if original is not None:
+            found = [nonstandard.TextRecipient(a, text)
+                     for a in dict.fromkeys(m.find_addresses(m.header(original, "To")))
+                     if a.lower() not in exclude]
+    whole = text if len(found) == 1 else ""
+    recips = [build_recipient(r.address, None, r.diagnostic, "failed", None, fallback_text=whole)
+              for r in found]
+    return BounceReport(Category.BOUNCE, tuple(_dedupe(recips)))
+
+
+def _mentions_smtp_error(text: str) -> bool:
+    return status.find_status(text) is not None or status.find_reply_code(text) is not None
+
+
+def build_recipient(address: str, dsn_status: str | None, diagnostic: str | None,
+                    action: str | None, original: str | None,
+                    fallback_text: str = "") -> FailedRecipient:
+    """Status, reason and kind of one failed recipient."""
+    diag = " ".join((diagnostic or "").split()) or None
+    code = status.valid_status(dsn_status)
+    in_diag = status.find_status(diag or "")
+    reply = status.find_reply_code(diag or "")
+    if in_diag and (code is None or (status.is_generic(code) and in_diag[0] == code[0])):
+        code = in_diag
+    if code is None and fallback_text:
+        code = status.find_status(fallback_text)
+    if code is None:
+        code = status.status_from_reply(reply or status.find_reply_code(fallback_text))
+    reason = (reasons.reason_from_text(diag or "", reasons.STRONG)
+              or status.reason_from_status(code)
+              or reasons.reason_from_text(diag or "", reasons.WEAK)
+              or reasons.reason_from_text(fallback_text, reasons.STRONG)
+              or reasons.reason_from_text(fallback_text, reasons.WEAK)
+              or _reason_from_class(code))
+    return FailedRecipient(address=address, status=code, reason=reason,
+                           kind=status.kind_for(reason, code, reply), diagnostic=diag,
+                           action=action, original_address=original)
+
+
+def _reason_from_class(code: str | None) -> str:
+    if code and code.startswith("4"):
+        return "expired"
+    return "undefined"
+
+
+def _dedupe(recips: list[FailedRecipient]) -> list[FailedRecipient]:
+    seen: set[str] = set()
+    out = []
+    for r in recips:
+        if r.address.lower() not in seen:
+            seen.add(r.address.lower())
+            out.append(r)
+    return out
