@@ -45,6 +45,9 @@ def _classify(msg: Message) -> BounceReport:
 
 def _from_dsn(msg: Message, text: str) -> BounceReport | None:
     entries = [r for t in dsn.delivery_status_texts(msg) for r in dsn.recipients(t)]
+    if not entries and dsn.has_inline_fields(text):
+        # Some MTAs (and broken MIME) put the DSN fields in the text part.
+        entries = dsn.recipients(text)
     if not entries:
         return None
     failed: list[FailedRecipient] = []
@@ -57,9 +60,10 @@ def _from_dsn(msg: Message, text: str) -> BounceReport | None:
         elif action in _DELIVERED_ACTIONS:
             delivered.append(e.address)
         elif action in _FAILED_ACTIONS or action is None:
-            diag = e.diagnostic or _notice_diagnostic(text, e.address)
-            failed.append(build_recipient(e.address, e.status, diag, action or "failed",
-                                          e.original, fallback_text=text))
+            context = _notice_diagnostic(text, e.address)
+            failed.append(build_recipient(e.address, e.status, e.diagnostic or context,
+                                          action or "failed", e.original, fallback_text=text,
+                                          context=context))
     others = tuple(delayed + delivered)
     if failed:
         return BounceReport(Category.BOUNCE, tuple(_dedupe(failed)), other_recipients=others)
@@ -94,6 +98,12 @@ def _from_text(msg: Message, text: str, inline_original: str) -> BounceReport | 
     exclude = {a.lower() for h in ("From", "To", "Return-Path", "Reply-To", "Sender")
                for a in m.find_addresses(m.header(msg, h))}
     found = nonstandard.extract(text, exclude)
+    # Exim (and MTAs copying it) list the failed addresses in a header.
+    listed = m.find_addresses(m.header(msg, "X-Failed-Recipients"))
+    if listed:
+        by_addr = {r.address.lower(): r for r in found}
+        found = [by_addr.get(a.lower()) or nonstandard.TextRecipient(a, text)
+                 for a in dict.fromkeys(listed)]
     if not found:
         original = notice.original_headers(msg, inline_original)
         if original is not None:
@@ -112,7 +122,7 @@ def _mentions_smtp_error(text: str) -> bool:
 
 def build_recipient(address: str, dsn_status: str | None, diagnostic: str | None,
                     action: str | None, original: str | None,
-                    fallback_text: str = "") -> FailedRecipient:
+                    fallback_text: str = "", context: str | None = None) -> FailedRecipient:
     """Status, reason and kind of one failed recipient."""
     diag = " ".join((diagnostic or "").split()) or None
     code = status.valid_status(dsn_status)
@@ -130,6 +140,7 @@ def build_recipient(address: str, dsn_status: str | None, diagnostic: str | None
               or reasons.reason_from_text(fallback_text, reasons.STRONG)
               or reasons.reason_from_text(fallback_text, reasons.WEAK)
               or _reason_from_class(code))
+    reason = reasons.refine(reason, code, " ".join(filter(None, (diag, context))))
     return FailedRecipient(address=address, status=code, reason=reason,
                            kind=status.kind_for(reason, code, reply), diagnostic=diag,
                            action=action, original_address=original)

@@ -87,6 +87,14 @@ def parse_fields(text: str) -> list[dict[str, str]]:
     return blocks
 
 
+_INLINE_RE = re.compile(r"^(?:final|original)-recipient:", re.IGNORECASE | re.MULTILINE)
+_INLINE_ACTION_RE = re.compile(r"^(?:action|status):", re.IGNORECASE | re.MULTILINE)
+
+
+def has_inline_fields(text: str) -> bool:
+    return bool(_INLINE_RE.search(text) and _INLINE_ACTION_RE.search(text))
+
+
 def recipients(text: str) -> list[DsnRecipient]:
     out = []
     for block in parse_fields(text):

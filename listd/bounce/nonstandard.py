@@ -91,22 +91,26 @@ def is_delay_only(msg: Message, notice: str) -> bool:
 
 
 def extract(notice: str, exclude: set[str]) -> list[TextRecipient]:
+    """Failed recipients named in a notice, each with the notice text about it."""
     lines = notice.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     hits = _find(lines, exclude, structural=True) or _find(lines, exclude, structural=False)
-    out = []
+    segments: dict[str, list[str]] = {}
     for n, (line_no, addr) in enumerate(hits):
-        end = hits[n + 1][0] if n + 1 < len(hits) else len(lines)
-        end = max(end, line_no + 1)
-        # One diagnostic per address; when several addresses share a block
-        # (a list followed by a single error), they share the whole notice.
-        segment = "\n".join(lines[line_no:end]).strip()
-        out.append(TextRecipient(addr, segment))
-    return out
+        # A segment runs to the next line naming a different address: reports
+        # list each recipient followed by its error (sometimes twice, in two
+        # languages).
+        end = next((ln for ln, a in hits[n + 1:] if a.lower() != addr.lower()
+                    and ln > line_no), len(lines))
+        seg = "\n".join(lines[line_no:end]).strip()
+        parts = segments.setdefault(addr.lower(), [addr])
+        if seg not in parts[1:]:
+            parts.append(seg)
+    return [TextRecipient(parts[0], "\n".join(parts[1:])) for parts in segments.values()]
 
 
 def _find(lines: list[str], exclude: set[str], structural: bool) -> list[tuple[int, str]]:
+    """Every (line number, address) in recipient position, repeats included."""
     found: list[tuple[int, str]] = []
-    seen: set[str] = set()
     for no, line in enumerate(lines):
         if not structural and re.match(r"\s*(?:from|to|cc|reply-to|message-id|date|sender):",
                                        line, re.IGNORECASE):
@@ -117,14 +121,15 @@ def _find(lines: list[str], exclude: set[str], structural: bool) -> list[tuple[i
                 candidates += [(mt.start(1), mt.group(1)) for mt in rx.finditer(line)]
         else:
             candidates = [(mt.start(), mt.group(0)) for mt in _ANY_ADDR.finditer(line)]
+        seen_here: set[str] = set()
         for pos, addr in sorted(candidates):
             addr = addr.strip(".'")
             key = addr.lower()
-            if key in seen or key in exclude or _is_sender_context(line, pos):
+            if key in seen_here or key in exclude or _is_sender_context(line, pos):
                 continue
             if _looks_like_message_id(addr):
                 continue
-            seen.add(key)
+            seen_here.add(key)
             found.append((no, addr))
     return found
 

@@ -27,16 +27,23 @@ STRONG: tuple[_Rule, ...] = _rules(
     ("requireptr",
      r"reverse (?:dns|lookup|hostname)|\bptr\b|\brdns\b|cannot find your (?:reverse )?hostname"
      r"|ip name (?:lookup|possibly forged)|no (?:reverse|rdns)|hostname .{0,30}not resolve"),
-    ("virusdetected", r"\bvirus|malware|infected"),
+    ("virusdetected",
+     r"virus (?:found|detected|infected)|(?:contains?|infected with) (?:an? )?virus|malware"
+     r"|\binfected\b"),
+    ("blocked",
+     r"blacklist|blocklist|black list|block list|spamhaus|spamcop|\brbl\b|dnsbl"
+     r"|listed (?:at|on|in) .{0,30}(?:bl\b|list)"),
     ("norelaying",
      r"relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed))|not permitted to relay"
      r"|unable to relay|we do not relay|relaying (?:is )?(?:denied|prohibited|not allowed)"
-     r"|relay not permitted|open relay"),
+     r"|relay not permitted|open relay|\bno relaying"),
     ("hasmoved", r"has moved|address (?:has )?changed|user not local; please try"),
     ("notaccept",
      r"null mx|does not accept (?:any )?(?:e-?)?mail|accepts? no mail|not accepting (?:any )?mail"),
     ("suspend",
      r"(?:account|mailbox|user|address)(?: has been| is)? (?:temporarily )?"
+     r"(?:disabled|suspended|deactivated|inactive|locked|frozen|blocked by)"
+     r"|(?:account|mailbox) .{0,40} is (?:temporarily )?"
      r"(?:disabled|suspended|deactivated|inactive|locked|frozen|blocked by)"
      r"|(?:disabled|suspended|inactive|expired) (?:account|mailbox|user)"
      r"|is not active|has been suspended|not (?:an )?active (?:user|account|mailbox)"),
@@ -55,19 +62,19 @@ STRONG: tuple[_Rule, ...] = _rules(
      r"host (?:or domain name )?(?:not found|unknown)|unknown (?:host|domain)|no such domain"
      r"|domain (?:name )?(?:not found|does not exist|doesn'?t exist|is not valid|unknown)"
      r"|unrouteable mail domain|name service error|no mx (?:record|host)"
-     r"|mx .{0,20}not found|(?:could|can)n?o?'?t resolve|unresolvable|domain does not have"
+     r"|mx .{0,20}not found|host \S+ not found|domain (?:is )?not reachable|(?:could|can)n?o?'?t resolve|unresolvable|domain does not have"
      r"|no (?:valid )?(?:mx|mail exchanger)|unable to route"),
     ("userunknown",
      r"user unknown|unknown user|no such (?:user|mailbox|recipient|account|address|person)"
      r"|(?:mailbox|account|user|recipient|address|addressee|e-?mail address)(?: name)?"
      r" (?:does not|doesn'?t|did not|do not|no longer) exists?"
      r"|(?:user|mailbox|recipient|addressee|account)s? (?:not found|unknown|not exist)"
-     r"|unknown (?:recipient|local[- ]part|address|mailbox|e-?mail address)|invalid (?:recipient|mailbox|address|user)"
+     r"|unknown (?:recipient|local[- ]part|address|mailbox|e-?mail address)|invalid (?:final delivery )?(?:recipient|mailbox|address|user(?:id)?)"
      r"|not a (?:valid|known) (?:mailbox|user|recipient|address)|is not a known user"
      r"|unrouteable address|no mailbox here by that name|recipientnotfound"
      r"|recipient (?:address )?rejected: (?:user|undeliverable|access denied|unknown)"
      r"|not listed in (?:the )?(?:domino|public|address|name)|couldn'?t be found"
-     r"|bad destination mailbox|no such (?:local )?user|mailbox not found|not our customer"
+     r"|bad destination mailbox|no such (?:local )?user|mailbox not found"
      r"|address (?:is )?(?:invalid|unknown|not valid)|was not found in|no account"
      r"|doesn'?t have an? .{1,40} account|this account does not exist|dd this user"),
     ("toomanyconn",
@@ -91,7 +98,7 @@ WEAK: tuple[_Rule, ...] = _rules(
      r"blacklist|blocklist|black list|block list|spamhaus|spamcop|\brbl\b|dnsbl|listed (?:at|on|in)"
      r"|reputation|client host .{0,20}(?:rejected|blocked)|connection (?:refused|rejected)"
      r"|ip .{0,40}(?:blocked|banned|rejected)|(?:blocked|banned|denied) .{0,30}\bip\b|\bblocked\b"
-     r"|access denied|banned|refused"),
+     r"|access denied|banned|refuse"),
     ("rejected",
      r"sender .{0,40}(?:rejected|refused|denied|blocked|unknown|invalid|not allowed)"
      r"|mail from .{0,40}(?:rejected|refused)|domain of sender|sender verify|invalid sender"
@@ -116,7 +123,7 @@ WEAK: tuple[_Rule, ...] = _rules(
      r"system error|internal (?:server )?error|server error|local (?:configuration )?(?:error|problem)"
      r"|temporary (?:local )?(?:problem|failure)|try again later|service (?:not )?(?:un)?available"),
     ("syntaxerror", r"syntax error|bad sequence of commands|command unrecognized"),
-    ("userunknown", r"mailbox unavailable|recipient rejected|address rejected"),
+    ("userunknown", r"mailbox unavailable"),
     ("rejected", r"\brejected\b|\bdenied\b"),
 )
 
@@ -129,3 +136,25 @@ def reason_from_text(text: str, rules: tuple[_Rule, ...]) -> str | None:
         if rx.search(flat):
             return name
     return None
+
+
+# The reply was to the message data, not to RCPT TO: whatever it says about
+# the recipient, it was the content that a filter turned down.
+_DATA_PHASE = re.compile(
+    r"in reply to (?:end of )?data|after (?:end of )?data\b|smtp command:? data\b",
+    re.IGNORECASE)
+# DNS failures that the resolver itself says may go away.
+_TEMPORARY_DNS = re.compile(
+    r"try again|malformed or unexpected name server|servfail|temporary (?:dns|lookup)"
+    r"|timed out", re.IGNORECASE)
+
+
+def refine(reason: str, status: str | None, text: str) -> str:
+    """Adjust a reason for where and how the failure happened."""
+    flat = " ".join(text.split())
+    if reason == "userunknown" and _DATA_PHASE.search(flat):
+        return "filtered"
+    if reason == "hostunknown" and ((status or "").startswith("4")
+                                    or _TEMPORARY_DNS.search(flat)):
+        return "networkerror"
+    return reason

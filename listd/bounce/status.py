@@ -92,8 +92,12 @@ def status_from_reply(reply: str | None) -> str | None:
 def reason_from_status(status: str | None) -> str | None:
     if not status:
         return None
-    _, _, rest = status.partition(".")
-    return _BY_DETAIL.get(rest)
+    cls, _, rest = status.partition(".")
+    reason = _BY_DETAIL.get(rest)
+    if cls != "5" and reason in _HARD_REASONS:
+        # A temporary failure cannot prove the address is dead.
+        return None
+    return reason
 
 
 def kind_for(reason: str | None, status: str | None, reply: str | None = None) -> Kind:
