@@ -51,25 +51,26 @@ def _from_dsn(msg: Message, text: str) -> BounceReport | None:
     if not entries:
         return None
     failed: list[FailedRecipient] = []
-    delayed: list[str] = []
+    delayed: list[FailedRecipient] = []
     delivered: list[str] = []
     for e in entries:
         action = e.action or _implied_action(e.status)
-        if action in _DELAY_ACTIONS:
-            delayed.append(e.address)
-        elif action in _DELIVERED_ACTIONS:
+        if action in _DELIVERED_ACTIONS:
             delivered.append(e.address)
-        elif action in _FAILED_ACTIONS or action is None:
-            context = _notice_diagnostic(text, e.address)
-            failed.append(build_recipient(e.address, e.status, e.diagnostic or context,
-                                          action or "failed", e.original, fallback_text=text,
-                                          context=context))
-    others = tuple(delayed + delivered)
+            continue
+        context = _notice_diagnostic(text, e.address)
+        is_delay = action in _DELAY_ACTIONS
+        rec = build_recipient(e.address, e.status, e.diagnostic or context,
+                              "delayed" if is_delay else (action or "failed"), e.original,
+                              fallback_text=text, context=context)
+        (delayed if is_delay else failed).append(rec)
     if failed:
+        others = tuple([r.address for r in delayed] + delivered)
         return BounceReport(Category.BOUNCE, tuple(_dedupe(failed)), other_recipients=others)
     if delayed:
-        return BounceReport(Category.DELAY, other_recipients=others)
-    return BounceReport(Category.DELIVERED, other_recipients=others)
+        return BounceReport(Category.DELAY, tuple(_dedupe(delayed)),
+                            other_recipients=tuple(delivered))
+    return BounceReport(Category.DELIVERED, other_recipients=tuple(delivered))
 
 
 def _implied_action(dsn_status: str | None) -> str | None:
@@ -89,31 +90,35 @@ def _notice_diagnostic(text: str, address: str) -> str | None:
 
 def _from_text(msg: Message, text: str, inline_original: str) -> BounceReport | None:
     from_daemon, bounce_subject, failure_words = nonstandard.bounce_signals(msg, text)
+    original = notice.original_headers(msg, inline_original)
     if not (failure_words or (from_daemon and bounce_subject)):
         return None
-    if not (from_daemon or bounce_subject or _mentions_smtp_error(text)):
+    # Failure wording alone could be a person's prose; a returned copy of the
+    # message or a sender that is a mail system makes it a report.
+    if not (from_daemon or bounce_subject or original is not None
+            or _mentions_smtp_error(text)):
         return None
-    if nonstandard.is_delay_only(msg, text):
-        return BounceReport(Category.DELAY)
-    exclude = {a.lower() for h in ("From", "To", "Return-Path", "Reply-To", "Sender")
-               for a in m.find_addresses(m.header(msg, h))}
-    found = nonstandard.extract(text, exclude)
+    delay = nonstandard.is_delay_only(msg, text)
+    daemon = {a.lower() for h in ("From", "Return-Path", "Sender")
+              for a in m.find_addresses(m.header(msg, h))}
+    sender = {a.lower() for h in ("To", "Reply-To") for a in m.find_addresses(m.header(msg, h))}
+    found = nonstandard.extract(text, daemon, fallback_exclude=sender)
     # Exim (and MTAs copying it) list the failed addresses in a header.
     listed = m.find_addresses(m.header(msg, "X-Failed-Recipients"))
     if listed:
         by_addr = {r.address.lower(): r for r in found}
         found = [by_addr.get(a.lower()) or nonstandard.TextRecipient(a, text)
                  for a in dict.fromkeys(listed)]
-    if not found:
-        original = notice.original_headers(msg, inline_original)
-        if original is not None:
-            found = [nonstandard.TextRecipient(a, text)
-                     for a in dict.fromkeys(m.find_addresses(m.header(original, "To")))
-                     if a.lower() not in exclude]
+    if not found and original is not None:
+        found = [nonstandard.TextRecipient(a, text)
+                 for a in dict.fromkeys(m.find_addresses(m.header(original, "To")))
+                 if a.lower() not in daemon | sender]
     whole = text if len(found) == 1 else ""
-    recips = [build_recipient(r.address, None, r.diagnostic, "failed", None, fallback_text=whole)
+    action = "delayed" if delay else "failed"
+    recips = [build_recipient(r.address, None, r.diagnostic, action, None, fallback_text=whole)
               for r in found]
-    return BounceReport(Category.BOUNCE, tuple(_dedupe(recips)))
+    category = Category.DELAY if delay else Category.BOUNCE
+    return BounceReport(category, tuple(_dedupe(recips)))
 
 
 def _mentions_smtp_error(text: str) -> bool:
@@ -141,6 +146,8 @@ def build_recipient(address: str, dsn_status: str | None, diagnostic: str | None
               or reasons.reason_from_text(fallback_text, reasons.WEAK)
               or _reason_from_class(code))
     reason = reasons.refine(reason, code, " ".join(filter(None, (diag, context))))
+    if action == "delayed" and reason in ("undefined", None):
+        reason = "expired"
     return FailedRecipient(address=address, status=code, reason=reason,
                            kind=status.kind_for(reason, code, reply), diagnostic=diag,
                            action=action, original_address=original)

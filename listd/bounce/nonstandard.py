@@ -15,7 +15,7 @@ from email.message import Message
 from listd.bounce import message as m
 
 _DAEMON_FROM = re.compile(
-    r"mailer[-_ ]?daemon|postmaster|mail delivery (?:sub)?system|mail ?administrator"
+    r"mailer[-_ ]?daemon|post[-_]?master|mail delivery (?:sub)?system|mail ?administrator"
     r"|delivery[-_ ]?(?:status|notification|subsystem)|\bbounces?\b|mdaemon|\bmta\b"
     r"|mail ?system|mail ?server|nobody@|noreply.{0,30}(?:mail|daemon)", re.IGNORECASE)
 _BOUNCE_SUBJECT = re.compile(
@@ -25,7 +25,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"|could not (?:be )?(?:delivered|send)|unable to deliver|mail system error|delivery has failed"
     r"|failed delivery|message (?:not delivered|delivery failure|rejected)|unzustellbar"
     r"|non remis|no entregado|error sending message|rejected|failed mail|warning"
-    r"|delayed|delay|returned", re.IGNORECASE)
+    r"|delayed|delay|returned|returning|failed|failure", re.IGNORECASE)
 _FAILURE_WORDS = re.compile(
     r"could not be delivered|couldn'?t be delivered|was not delivered|wasn'?t (?:able to be )?"
     r"delivered|not (?:be )?delivered|permanent(?:ly)? (?:error|failure|fatal|failed)"
@@ -90,10 +90,16 @@ def is_delay_only(msg: Message, notice: str) -> bool:
     return not _PERMANENT.search(re.sub(_DELAY_WORDS, "", flat))
 
 
-def extract(notice: str, exclude: set[str]) -> list[TextRecipient]:
-    """Failed recipients named in a notice, each with the notice text about it."""
+def extract(notice: str, exclude: set[str],
+            fallback_exclude: frozenset[str] | set[str] = frozenset()) -> list[TextRecipient]:
+    """Failed recipients named in a notice, each with the notice text about it.
+
+    ``exclude`` never count (the report's own sender); ``fallback_exclude``
+    (the original sender) only count when they sit in a recipient position.
+    """
     lines = notice.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    hits = _find(lines, exclude, structural=True) or _find(lines, exclude, structural=False)
+    hits = (_find(lines, exclude, structural=True)
+            or _find(lines, exclude | set(fallback_exclude), structural=False))
     segments: dict[str, list[str]] = {}
     for n, (line_no, addr) in enumerate(hits):
         # A segment runs to the next line naming a different address: reports

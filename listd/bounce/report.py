@@ -30,7 +30,8 @@ class Kind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class FailedRecipient:
-    """One recipient the report says could not be delivered to."""
+    """One recipient the report says could not be delivered to (``action``
+    "failed"), or for a delay notice, not delivered yet (``action`` "delayed")."""
 
     address: str
     status: str | None = None
@@ -49,11 +50,22 @@ class BounceReport:
     recipients: tuple[FailedRecipient, ...] = ()
     complainants: tuple[str, ...] = ()
     feedback_type: str | None = None
-    # Addresses the report mentions that did not fail (delayed, delivered).
+    # Addresses the report mentions that are not in ``recipients`` (delivered,
+    # or delayed ones in a report that also has failures).
     other_recipients: tuple[str, ...] = ()
 
     @property
     def is_bounce(self) -> bool:
+        """A non-delivery report: a failure, or a delay notice still retrying.
+
+        This is the benchmark's and the JSON contract's meaning.  Use
+        :attr:`is_failure` (or ``category``) to act on failures only.
+        """
+        return self.category in (Category.BOUNCE, Category.DELAY)
+
+    @property
+    def is_failure(self) -> bool:
+        """Delivery to ``recipients`` failed (a delay is not a failure)."""
         return self.category is Category.BOUNCE
 
 
