@@ -26,7 +26,7 @@ def parse_complaint(msg: Message) -> Complaint | None:
     report_type = (msg.get_param("report-type", header="content-type") or "")
     if isinstance(report_type, tuple):
         report_type = report_type[2]
-    feedback_part = next((p for p in m.walk(msg)
+    feedback_part = next((p for p in m.walk_top(msg)
                           if m.content_type(p) == "message/feedback-report"), None)
     is_arf = feedback_part is not None or str(report_type).lower() == "feedback-report"
     if not is_arf and not _FBL_SUBJECT.search(m.header(msg, "Subject")):

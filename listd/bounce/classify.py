@@ -26,7 +26,7 @@ def classify_message(raw: bytes) -> BounceReport:
         return BounceReport(Category.OTHER)
 
 
-def _classify(msg: Message) -> BounceReport:
+def _classify(msg: Message, depth: int = 0) -> BounceReport:
     complaint = arf.parse_complaint(msg)
     if complaint is not None:
         return BounceReport(Category.COMPLAINT, complainants=complaint.complainants,
@@ -35,7 +35,7 @@ def _classify(msg: Message) -> BounceReport:
     report = _from_dsn(msg, text)
     if report is not None:
         return report
-    report = _from_text(msg, text, inline_original)
+    report = _from_text(msg, text, inline_original, depth)
     if report is not None:
         return report
     if autoreply.is_auto_reply(msg):
@@ -88,7 +88,8 @@ def _notice_diagnostic(text: str, address: str) -> str | None:
     return None
 
 
-def _from_text(msg: Message, text: str, inline_original: str) -> BounceReport | None:
+def _from_text(msg: Message, text: str, inline_original: str,
+               depth: int = 0) -> BounceReport | None:
     from_daemon, bounce_subject, failure_words = nonstandard.bounce_signals(msg, text)
     original = notice.original_headers(msg, inline_original)
     if not (failure_words or (from_daemon and bounce_subject)):
@@ -98,17 +99,23 @@ def _from_text(msg: Message, text: str, inline_original: str) -> BounceReport | 
     if not (from_daemon or bounce_subject or original is not None
             or _mentions_smtp_error(text)):
         return None
+    if original is not None and depth < 2 and _is_report(original):
+        # A forwarded or double bounce: the report that names the failed
+        # recipients is the returned message itself.
+        inner = original if original.get_payload() else m.parse_bytes(
+            inline_original.lstrip("\n").encode("utf-8", "surrogateescape"))
+        nested = _classify(inner, depth + 1)
+        if nested.recipients and nested.category in (Category.BOUNCE, Category.DELAY):
+            return nested
     delay = nonstandard.is_delay_only(msg, text)
     daemon = {a.lower() for h in ("From", "Return-Path", "Sender")
               for a in m.find_addresses(m.header(msg, h))}
     sender = {a.lower() for h in ("To", "Reply-To") for a in m.find_addresses(m.header(msg, h))}
-    found = nonstandard.extract(text, daemon, fallback_exclude=sender)
-    # Exim (and MTAs copying it) list the failed addresses in a header.
-    listed = m.find_addresses(m.header(msg, "X-Failed-Recipients"))
-    if listed:
-        by_addr = {r.address.lower(): r for r in found}
-        found = [by_addr.get(a.lower()) or nonstandard.TextRecipient(a, text)
-                 for a in dict.fromkeys(listed)]
+    found = nonstandard.extract(text, daemon, sender)
+    if not found:
+        # Exim (and MTAs copying it) list the failed addresses in a header.
+        found = [nonstandard.TextRecipient(a, text) for a in dict.fromkeys(
+            m.find_addresses(m.header(msg, "X-Failed-Recipients")))]
     if not found and original is not None:
         found = [nonstandard.TextRecipient(a, text)
                  for a in dict.fromkeys(m.find_addresses(m.header(original, "To")))
@@ -119,6 +126,14 @@ def _from_text(msg: Message, text: str, inline_original: str) -> BounceReport | 
               for r in found]
     category = Category.DELAY if delay else Category.BOUNCE
     return BounceReport(category, tuple(_dedupe(recips)))
+
+
+def _is_report(msg: Message) -> bool:
+    if m.content_type(msg) == "multipart/report":
+        return True
+    sender = m.header(msg, "From") + " " + m.header(msg, "Subject")
+    from_daemon, bounce_subject, _ = nonstandard.bounce_signals(msg, "")
+    return bool(sender.strip()) and from_daemon and bounce_subject
 
 
 def _mentions_smtp_error(text: str) -> bool:

@@ -32,7 +32,7 @@ class DsnRecipient:
 def delivery_status_texts(msg: Message) -> list[str]:
     """The text of every message/delivery-status part (RFC 6533 global too)."""
     texts = []
-    for part in m.walk(msg):
+    for part in m.walk_top(msg):
         if m.content_type(part) in ("message/delivery-status", "message/global-delivery-status"):
             texts.append(_part_fields_text(part))
     return texts

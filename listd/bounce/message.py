@@ -101,6 +101,22 @@ def walk(msg: Message) -> Iterator[Message]:
         return
 
 
+def walk_top(msg: Message, depth: int = 0) -> Iterator[Message]:
+    """Like walk(), but never into attached messages: a returned message may
+    itself be a report, and its parts are not ours."""
+    yield msg
+    if depth > 8 or content_type(msg).startswith("message/"):
+        return
+    try:
+        payload = msg.get_payload() if msg.is_multipart() else None
+    except Exception:
+        return
+    if isinstance(payload, list):
+        for sub in payload:
+            if isinstance(sub, Message):
+                yield from walk_top(sub, depth + 1)
+
+
 def content_type(part: Message) -> str:
     try:
         return part.get_content_type().lower()

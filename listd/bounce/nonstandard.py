@@ -91,15 +91,17 @@ def is_delay_only(msg: Message, notice: str) -> bool:
 
 
 def extract(notice: str, exclude: set[str],
-            fallback_exclude: frozenset[str] | set[str] = frozenset()) -> list[TextRecipient]:
+            sender: frozenset[str] | set[str] = frozenset()) -> list[TextRecipient]:
     """Failed recipients named in a notice, each with the notice text about it.
 
-    ``exclude`` never count (the report's own sender); ``fallback_exclude``
-    (the original sender) only count when they sit in a recipient position.
+    ``exclude`` never count (the report's own sender).  ``sender`` (who the
+    report goes to) only counts where a recipient is announced, at the start
+    of a line or in RCPT TO: a server quoting the sender in its refusal must
+    not make the sender a failed recipient.
     """
     lines = notice.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    hits = (_find(lines, exclude, structural=True)
-            or _find(lines, exclude | set(fallback_exclude), structural=False))
+    hits = (_find(lines, exclude, structural=True, sender=set(sender))
+            or _find(lines, exclude | set(sender), structural=False))
     segments: dict[str, list[str]] = {}
     for n, (line_no, addr) in enumerate(hits):
         # A segment runs to the next line naming a different address: reports
@@ -114,7 +116,8 @@ def extract(notice: str, exclude: set[str],
     return [TextRecipient(parts[0], "\n".join(parts[1:])) for parts in segments.values()]
 
 
-def _find(lines: list[str], exclude: set[str], structural: bool) -> list[tuple[int, str]]:
+def _find(lines: list[str], exclude: set[str], structural: bool,
+          sender: set[str] | None = None) -> list[tuple[int, str]]:
     """Every (line number, address) in recipient position, repeats included."""
     found: list[tuple[int, str]] = []
     for no, line in enumerate(lines):
@@ -123,8 +126,9 @@ def _find(lines: list[str], exclude: set[str], structural: bool) -> list[tuple[i
             continue
         candidates: list[tuple[int, str]] = []
         if structural:
-            for rx in _STRUCTURAL:
-                candidates += [(mt.start(1), mt.group(1)) for mt in rx.finditer(line)]
+            for strong, rx in enumerate(_STRUCTURAL):
+                candidates += [(mt.start(1), mt.group(1)) for mt in rx.finditer(line)
+                               if strong < 2 or mt.group(1).lower() not in (sender or ())]
         else:
             candidates = [(mt.start(), mt.group(0)) for mt in _ANY_ADDR.finditer(line)]
         seen_here: set[str] = set()

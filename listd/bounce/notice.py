@@ -103,8 +103,8 @@ def notice_text(msg: Message) -> tuple[str, str]:
 
 
 def original_headers(msg: Message, inline: str) -> Message | None:
-    """Headers of the returned original message, attached or inline."""
-    for part in m.walk(msg):
+    """The returned original message (often headers only), attached or inline."""
+    for part in m.walk_top(msg):
         if part is msg:
             continue
         inner = m.attached_message(part)
