@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from email.message import Message
 
-from listd.bounce import arf, autoreply, dsn, nonstandard, notice, reasons, status
+from listd.bounce import arf, autoreply, dsn, nonstandard, notice, reasons, ses, status
 from listd.bounce import message as m
 from listd.bounce.report import BounceReport, Category, FailedRecipient
 
@@ -31,6 +31,9 @@ def _classify(msg: Message, depth: int = 0) -> BounceReport:
     if complaint is not None:
         return BounceReport(Category.COMPLAINT, complainants=complaint.complainants,
                             feedback_type=complaint.feedback_type)
+    report = _from_ses(msg)
+    if report is not None:
+        return report
     text, inline_original = notice.notice_text(msg)
     report = _from_dsn(msg, text)
     if report is not None:
@@ -71,6 +74,21 @@ def _from_dsn(msg: Message, text: str) -> BounceReport | None:
         return BounceReport(Category.DELAY, tuple(_dedupe(delayed)),
                             other_recipients=tuple(delivered))
     return BounceReport(Category.DELIVERED, other_recipients=tuple(delivered))
+
+
+def _from_ses(msg: Message) -> BounceReport | None:
+    note = ses.parse_notification(msg)
+    if note is None:
+        return None
+    if note.kind == "complaint":
+        return BounceReport(Category.COMPLAINT,
+                            complainants=tuple(r.address for r in note.recipients))
+    if note.kind == "delivery":
+        return BounceReport(Category.DELIVERED,
+                            other_recipients=tuple(r.address for r in note.recipients))
+    recips = [build_recipient(r.address, r.status, r.diagnostic, r.action or "failed", None)
+              for r in note.recipients]
+    return BounceReport(Category.BOUNCE, tuple(_dedupe(recips)))
 
 
 def _implied_action(dsn_status: str | None) -> str | None:

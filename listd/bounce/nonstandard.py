@@ -131,6 +131,8 @@ def _find(lines: list[str], exclude: set[str], structural: bool,
                                if strong < 2 or mt.group(1).lower() not in (sender or ())]
         else:
             candidates = [(mt.start(), mt.group(0)) for mt in _ANY_ADDR.finditer(line)]
+        if structural and _SENT_BY.search(_previous_line(lines, no)):
+            continue
         seen_here: set[str] = set()
         for pos, addr in sorted(candidates):
             addr = addr.strip(".'")
@@ -142,6 +144,17 @@ def _find(lines: list[str], exclude: set[str], structural: bool,
             seen_here.add(key)
             found.append((no, addr))
     return found
+
+
+_SENT_BY = re.compile(r"(?:sent by|sender|from|originator)\s*:?\s*$", re.IGNORECASE)
+
+
+def _previous_line(lines: list[str], no: int) -> str:
+    """The last non-blank line before line ``no`` ('' if none)."""
+    for line in reversed(lines[max(0, no - 3):no]):
+        if line.strip():
+            return line
+    return ""
 
 
 def _is_sender_context(line: str, pos: int) -> bool:

@@ -36,7 +36,7 @@ def notice_parts(msg: Message) -> list[Message]:
     """Text parts of the report itself, not descending into attachments."""
     found: list[Message] = []
     _collect(msg, found, depth=0)
-    plain = [p for p in found if m.content_type(p) == "text/plain"]
+    plain = [p for p in found if m.content_type(p) != "text/html"]
     return plain or found
 
 
@@ -53,7 +53,9 @@ def _collect(part: Message, out: list[Message], depth: int) -> None:
                 if isinstance(sub, Message):
                     _collect(sub, out, depth + 1)
         return
-    if ctype.startswith("text/") or ctype == "message/partial" or depth == 0:
+    # A multipart whose boundary could not be found is kept as plain text, so
+    # broken MIME still gets read.
+    if ctype.startswith(("text/", "multipart/")) or ctype == "message/partial" or depth == 0:
         disposition = str(part.get("Content-Disposition", "")).lower()
         if "attachment" in disposition and ctype != "text/plain" and depth:
             return
