@@ -163,13 +163,9 @@ def build_recipient(address: str, dsn_status: str | None, diagnostic: str | None
                     fallback_text: str = "", context: str | None = None) -> FailedRecipient:
     """Status, reason and kind of one failed recipient."""
     diag = " ".join((diagnostic or "").split()) or None
-    code = status.valid_status(dsn_status)
-    in_diag = status.find_status(diag or "")
     reply = status.find_reply_code(diag or "")
-    if in_diag and (code is None or (status.is_generic(code) and in_diag[0] == code[0])):
-        code = in_diag
-    if code is None and fallback_text:
-        code = status.find_status(fallback_text)
+    code = _choose_status(status.valid_status(dsn_status), diag or "", context or "",
+                          fallback_text)
     if code is None:
         code = status.status_from_reply(reply or status.find_reply_code(fallback_text))
     reason = (reasons.reason_from_text(diag or "", reasons.STRONG)
@@ -184,6 +180,23 @@ def build_recipient(address: str, dsn_status: str | None, diagnostic: str | None
     return FailedRecipient(address=address, status=code, reason=reason,
                            kind=status.kind_for(reason, code, reply), diagnostic=diag,
                            action=action, original_address=original)
+
+
+def _choose_status(field: str | None, diag: str, context: str, notice_text: str) -> str | None:
+    """The most precise code: the remote server's own reply code beats the
+    reporting MTA's summary, and a specific code beats a generic one."""
+    replied = status.find_replied_status(diag)
+    if replied and not (status.is_generic(replied) and field and not status.is_generic(field)):
+        return replied
+    in_diag = status.find_status(diag)
+    if in_diag and (field is None or (status.is_generic(field) and in_diag[0] == field[0])):
+        field = in_diag
+    if field is None or status.is_generic(field):
+        for text in (context, notice_text):
+            found = status.find_status(text)
+            if found and not status.is_generic(found) and (field is None or found[0] == field[0]):
+                return found
+    return field or status.find_status(notice_text)
 
 
 def _reason_from_class(code: str | None) -> str:

@@ -105,7 +105,7 @@ WEAK: tuple[_Rule, ...] = _rules(
      r"|bad sender|sender domain|envelope sender|syntax error in parameters"),
     ("securityerror",
      r"authentication required|\btls\b|starttls|encryption required|not authorized|unauthorized"
-     r"|insecure|security"),
+     r"|security (?:policy|error|reasons?)"),
     ("policyviolation", r"polic(?:y|ies)|prohibited|not (?:allowed|permitted)|violat"),
     ("notcompliantrfc",
      r"rfc ?(?:5322|2822|822|5321|2821)|not .{0,20}compliant|does not comply|malformed"
@@ -145,14 +145,14 @@ _DATA_PHASE = re.compile(
     re.IGNORECASE)
 # DNS failures that the resolver itself says may go away.
 _TEMPORARY_DNS = re.compile(
-    r"try again|malformed or unexpected name server|servfail|temporary (?:dns|lookup)"
+    r"not found, try again|malformed or unexpected name server|servfail|temporary (?:dns|lookup)"
     r"|timed out", re.IGNORECASE)
 
 
 def refine(reason: str, status: str | None, text: str) -> str:
     """Adjust a reason for where and how the failure happened."""
     flat = " ".join(text.split())
-    if reason == "userunknown" and _DATA_PHASE.search(flat):
+    if reason == "userunknown" and (_DATA_PHASE.search(flat)):
         return "filtered"
     if reason == "hostunknown" and ((status or "").startswith("4")
                                     or _TEMPORARY_DNS.search(flat)):

@@ -61,6 +61,19 @@ def find_status(text: str) -> str | None:
     return specific[0] if specific else codes[0]
 
 
+_PAIRED_RE = re.compile(r"(?<![\d.])[245]\d\d[ \-]['\"(]?([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
+
+
+def find_replied_status(text: str) -> str | None:
+    """The enhanced code a server sent with its reply code ("550 5.1.1").
+
+    When a report quotes several replies (a relay quoting the remote
+    server), the last one is the innermost: the server that refused.
+    """
+    found = [".".join(mt.groups()) for mt in _PAIRED_RE.finditer(text or "")]
+    return found[-1] if found else None
+
+
 def find_statuses(text: str) -> list[str]:
     return [".".join(m.groups()) for m in _STATUS_RE.finditer(text or "")]
 
