@@ -18,7 +18,13 @@ one JSON line per ``*.eml`` file in DIR with an added ``"file"`` key.
 """
 
 from listd.bounce.classify import classify_message
-from listd.bounce.report import BounceReport, Category, FailedRecipient, Kind, report_json
+from listd.bounce.report import (
+           BounceReport,
+           Category,
+           FailedRecipient,
+           Kind,
+           report_json,
+)
 
 __all__ = ["BounceReport", "Category", "FailedRecipient", "Kind", "classify_message",
            "report_json"]

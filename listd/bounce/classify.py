@@ -7,11 +7,14 @@ then auto-replies (bounces are often marked auto-replied too); else OTHER.
 
 from __future__ import annotations
 
+import logging
 from email.message import Message
 
 from listd.bounce import arf, autoreply, dsn, nonstandard, notice, reasons, ses, status
 from listd.bounce import message as m
 from listd.bounce.report import BounceReport, Category, FailedRecipient
+
+logger = logging.getLogger(__name__)
 
 _FAILED_ACTIONS = frozenset({"failed", "failure", "fail", "bounced", "undeliverable"})
 _DELAY_ACTIONS = frozenset({"delayed", "delay"})
@@ -22,7 +25,9 @@ def classify_message(raw: bytes) -> BounceReport:
     """Classify one message; never raises (worst case: Category.OTHER)."""
     try:
         return _classify(m.parse_bytes(raw if isinstance(raw, bytes) else bytes(raw)))
-    except Exception:  # noqa: BLE001 - the contract is "never raise"
+    except Exception:
+        # The contract is "never raise"; reaching here is a parser bug worth logging.
+        logger.exception("bounce parser failed; message classified as OTHER")
         return BounceReport(Category.OTHER)
 
 

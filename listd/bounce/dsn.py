@@ -76,7 +76,7 @@ def parse_fields(text: str) -> list[dict[str, str]]:
             last = None
             continue
         name = fm.group(1).lower()
-        if name in current and name in _RECIPIENT_FIELDS + ("action", "status"):
+        if name in current and name in (*_RECIPIENT_FIELDS, "action", "status"):
             # A second recipient without a blank line between the blocks.
             blocks.append(current)
             current = {}

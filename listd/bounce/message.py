@@ -8,6 +8,7 @@ raise out of the parser.
 from __future__ import annotations
 
 import email
+import email.errors
 import email.header
 import email.policy
 import re
@@ -18,6 +19,13 @@ _ADDR_RE = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*"
 )
+
+
+# What the email package raises on hostile input (bad charsets, broken
+# encodings, nonsense structure); callers turn these into "no value".
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError, TypeError, LookupError, AttributeError, AssertionError, UnicodeError,
+    RecursionError, email.errors.MessageError)
 
 
 def parse_bytes(raw: bytes) -> Message:
@@ -33,14 +41,14 @@ def header(msg: Message, name: str) -> str:
     """A header as readable text ('' when missing), with RFC 2047 words decoded."""
     try:
         value = msg.get(name)
-    except Exception:
+    except PARSE_ERRORS:
         return ""
     if value is None:
         return ""
     value = str(value)
     try:
         parts = email.header.decode_header(value)
-    except Exception:
+    except PARSE_ERRORS:
         return value
     out: list[str] = []
     for chunk, charset in parts:
@@ -67,7 +75,7 @@ def part_text(part: Message) -> str:
     """Decoded text of a non-multipart part; '' if it has none."""
     try:
         payload = part.get_payload(decode=True)
-    except Exception:
+    except PARSE_ERRORS:
         payload = None
     if payload is None:
         raw = part.get_payload()
@@ -79,7 +87,7 @@ def part_text(part: Message) -> str:
         return ""
     try:
         charset = part.get_content_charset()
-    except Exception:
+    except PARSE_ERRORS:
         charset = None
     return decode_bytes(payload, charset)
 
@@ -87,17 +95,17 @@ def part_text(part: Message) -> str:
 def _as_string(msg: Message) -> str:
     try:
         return msg.as_string()
-    except Exception:
+    except PARSE_ERRORS:
         try:
             return msg.as_bytes().decode("latin-1")
-        except Exception:
+        except PARSE_ERRORS:
             return ""
 
 
 def walk(msg: Message) -> Iterator[Message]:
     try:
         yield from msg.walk()
-    except Exception:
+    except PARSE_ERRORS:
         return
 
 
@@ -109,7 +117,7 @@ def walk_top(msg: Message, depth: int = 0) -> Iterator[Message]:
         return
     try:
         payload = msg.get_payload() if msg.is_multipart() else None
-    except Exception:
+    except PARSE_ERRORS:
         return
     if isinstance(payload, list):
         for sub in payload:
@@ -120,7 +128,7 @@ def walk_top(msg: Message, depth: int = 0) -> Iterator[Message]:
 def content_type(part: Message) -> str:
     try:
         return part.get_content_type().lower()
-    except Exception:
+    except PARSE_ERRORS:
         return "text/plain"
 
 

@@ -20,108 +20,112 @@ def _rules(*pairs: tuple[str, str]) -> tuple[_Rule, ...]:
 # Tried before the status code: wording that names a cause precisely, which
 # beats the generic or misused codes servers attach to it.
 STRONG: tuple[_Rule, ...] = _rules(
-    ("authfailure",
+    ("authfailure", (
      r"\bdmarc\b|\bspf\b.{0,40}(?:fail|check|record|align)|\bdkim\b.{0,40}(?:fail|invalid)"
      r"|sender.{0,40}not (?:pass|authenticated)|not pass(?:ed)? .{0,20}authentication"
-     r"|authentication (?:checks? )?fail"),
-    ("requireptr",
+     r"|authentication (?:checks? )?fail")),
+    ("requireptr", (
      r"reverse (?:dns|lookup|hostname)|\bptr\b|\brdns\b|cannot find your (?:reverse )?hostname"
-     r"|ip name (?:lookup|possibly forged)|no (?:reverse|rdns)|hostname .{0,30}not resolve"),
-    ("virusdetected",
+     r"|ip name (?:lookup|possibly forged)|no (?:reverse|rdns)|hostname .{0,30}not resolve")),
+    ("virusdetected", (
      r"virus (?:found|detected|infected)|(?:contains?|infected with) (?:an? )?virus|malware"
-     r"|\binfected\b"),
-    ("blocked",
+     r"|\binfected\b")),
+    ("blocked", (
      r"blacklist|blocklist|black list|block list|spamhaus|spamcop|\brbl\b|dnsbl"
-     r"|listed (?:at|on|in) .{0,30}(?:bl\b|list)"),
-    ("norelaying",
+     r"|listed (?:at|on|in) .{0,30}(?:bl\b|list)")),
+    ("norelaying", (
      r"relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed))|not permitted to relay"
      r"|unable to relay|we do not relay|relaying (?:is )?(?:denied|prohibited|not allowed)"
-     r"|relay not permitted|open relay|\bno relaying"),
+     r"|relay not permitted|open relay|\bno relaying")),
     ("hasmoved", r"has moved|address (?:has )?changed|user not local; please try"),
     ("notaccept",
      r"null mx|does not accept (?:any )?(?:e-?)?mail|accepts? no mail|not accepting (?:any )?mail"),
-    ("suspend",
+    ("suspend", (
      r"(?:account|mailbox|user|address)(?: has been| is)? (?:temporarily )?"
      r"(?:disabled|suspended|deactivated|inactive|locked|frozen|blocked by)"
      r"|(?:account|mailbox) .{0,40} is (?:temporarily )?"
      r"(?:disabled|suspended|deactivated|inactive|locked|frozen|blocked by)"
      r"|(?:disabled|suspended|inactive|expired) (?:account|mailbox|user)"
-     r"|is not active|has been suspended|not (?:an )?active (?:user|account|mailbox)"),
-    ("mailboxfull",
+     r"|is not active|has been suspended|not (?:an )?active (?:user|account|mailbox)")),
+    ("mailboxfull", (
      r"mailbox (?:is )?full|over ?quota|quota (?:exceeded|full)|exceeded? .{0,20}quota"
      r"|(?:mailbox|storage|mail ?box|disk) (?:size )?(?:limit|space) (?:exceeded|reached)"
      r"|user(?:'s)? (?:disk|mailbox|storage) .{0,20}(?:full|exceeded)|mail ?folder is full"
      r"|exceeded storage allocation|too much mail|account is full|insufficient (?:user )?quota"
-     r"|mailbox (?:has )?exceeded|recipient .{0,20}(?:mailbox|inbox) is full|inbox is full"),
+     r"|mailbox (?:has )?exceeded|recipient .{0,20}(?:mailbox|inbox) is full|inbox is full")),
     ("exceedlimit", r"message length exceeds administrative limit"),
-    ("mesgtoobig",
+    ("mesgtoobig", (
      r"(?:message|mail|email) (?:is )?too (?:big|large)|message size .{0,40}exceed"
      r"|exceeds? .{0,30}(?:maximum|size) .{0,30}(?:size|limit)|size limit exceeded"
-     r"|message (?:length|size) (?:is )?(?:too|over|greater)"),
-    ("hostunknown",
+     r"|message (?:length|size) (?:is )?(?:too|over|greater)")),
+    ("hostunknown", (
      r"host (?:or domain name )?(?:not found|unknown)|unknown (?:host|domain)|no such domain"
      r"|domain (?:name )?(?:not found|does not exist|doesn'?t exist|is not valid|unknown)"
      r"|unrouteable mail domain|name service error|no mx (?:record|host)"
-     r"|mx .{0,20}not found|host \S+ not found|domain (?:is )?not reachable|(?:could|can)n?o?'?t resolve|unresolvable|domain does not have"
-     r"|no (?:valid )?(?:mx|mail exchanger)|unable to route"),
-    ("userunknown",
+     r"|mx .{0,20}not found|host \S+ not found|domain (?:is )?not reachable"
+     r"|(?:could|can)n?o?'?t resolve|unresolvable|domain does not have"
+     r"|no (?:valid )?(?:mx|mail exchanger)|unable to route")),
+    ("userunknown", (
      r"user unknown|unknown user|no such (?:user|mailbox|recipient|account|address|person)"
      r"|(?:mailbox|account|user|recipient|address|addressee|e-?mail address)(?: name)?"
      r" (?:does not|doesn'?t|did not|do not|no longer) exists?"
      r"|(?:user|mailbox|recipient|addressee|account)s? (?:not found|unknown|not exist)"
-     r"|unknown (?:recipient|local[- ]part|address|mailbox|e-?mail address)|invalid (?:final delivery )?(?:recipient|mailbox|address|user(?:id)?)"
+     r"|unknown (?:recipient|local[- ]part|address|mailbox|e-?mail address)"
+     r"|invalid (?:final delivery )?(?:recipient|mailbox|address|user(?:id)?)"
      r"|not a (?:valid|known) (?:mailbox|user|recipient|address)|is not a known user"
      r"|unrouteable address|no mailbox here by that name|recipientnotfound"
      r"|recipient (?:address )?rejected: (?:user|undeliverable|access denied|unknown)"
      r"|not listed in (?:the )?(?:domino|public|address|name)|couldn'?t be found"
      r"|bad destination mailbox|no such (?:local )?user|mailbox not found"
      r"|address (?:is )?(?:invalid|unknown|not valid)|was not found in|no account"
-     r"|doesn'?t have an? .{1,40} account|this account does not exist|dd this user"),
-    ("toomanyconn",
+     r"|doesn'?t have an? .{1,40} account|this account does not exist|dd this user")),
+    ("toomanyconn", (
      r"too many (?:connections|concurrent|messages|recipients|sessions)|rate limit"
      r"|rate[- ]limited|throttl|frequency limit|connection frequency|sending limit"
-     r"|too (?:many|much) (?:mail|traffic)|exceeded .{0,20}(?:rate|connections)"),
-    ("expired",
+     r"|too (?:many|much) (?:mail|traffic)|exceeded .{0,20}(?:rate|connections)")),
+    ("expired", (
      r"delivery time expired|retry time(?:out)? (?:exceeded|reached)|message expired"
      r"|timed? ?out .{0,40}(?:queue|deliver)|too long in (?:the )?queue"
      r"|(?:has not|could not) been delivered (?:for|within)|could not be delivered within"
      r"|been in (?:the )?queue too long|gave up|giving up|expired after|max(?:imum)? .{0,20}time"
-     r"|undeliverable for|delivery (?:has )?expired|not (?:be )?delivered for \d"),
-    ("spamdetected",
+     r"|undeliverable for|delivery (?:has )?expired|not (?:be )?delivered for \d")),
+    ("spamdetected", (
      r"\bspam\b(?!haus|cop)|junk mail|\buce\b|bulk mail|unsolicited|spam score"
-     r"|content (?:was )?(?:rejected|identified)|message (?:looks like|considered)"),
+     r"|content (?:was )?(?:rejected|identified)|message (?:looks like|considered)")),
 )
 
 # Tried after the status code: generic words that still say *something*.
 WEAK: tuple[_Rule, ...] = _rules(
-    ("blocked",
+    ("blocked", (
      r"blacklist|blocklist|black list|block list|spamhaus|spamcop|\brbl\b|dnsbl|listed (?:at|on|in)"
      r"|reputation|client host .{0,20}(?:rejected|blocked)|connection (?:refused|rejected)"
      r"|ip .{0,40}(?:blocked|banned|rejected)|(?:blocked|banned|denied) .{0,30}\bip\b|\bblocked\b"
-     r"|access denied|banned|refuse"),
-    ("rejected",
+     r"|access denied|banned|refuse")),
+    ("rejected", (
      r"sender .{0,40}(?:rejected|refused|denied|blocked|unknown|invalid|not allowed)"
      r"|mail from .{0,40}(?:rejected|refused)|domain of sender|sender verify|invalid sender"
-     r"|bad sender|sender domain|envelope sender|syntax error in parameters"),
-    ("securityerror",
+     r"|bad sender|sender domain|envelope sender|syntax error in parameters")),
+    ("securityerror", (
      r"authentication required|\btls\b|starttls|encryption required|not authorized|unauthorized"
-     r"|security (?:policy|error|reasons?)"),
+     r"|security (?:policy|error|reasons?)")),
     ("policyviolation", r"polic(?:y|ies)|prohibited|not (?:allowed|permitted)|violat"),
-    ("notcompliantrfc",
+    ("notcompliantrfc", (
      r"rfc ?(?:5322|2822|822|5321|2821)|not .{0,20}compliant|does not comply|malformed"
-     r"|(?:duplicate|multiple) .{0,20}header"),
+     r"|(?:duplicate|multiple) .{0,20}header")),
     ("contenterror", r"content (?:error|rejected)|header (?:error|line too long)|line too long"),
     ("filtered", r"filter"),
     ("systemfull", r"insufficient (?:system )?storage|disk full|out of (?:disk|storage) space"),
-    ("mailererror", r"mailer error|command (?:died|failed)|program (?:exited|failed)|procmail"
-     r"|exited with|pipe to"),
-    ("networkerror",
+    ("mailererror", (
+     r"mailer error|command (?:died|failed)|program (?:exited|failed)|procmail"
+     r"|exited with|pipe to")),
+    ("networkerror", (
      r"connection (?:timed out|reset|lost|closed)|network (?:error|unreachable)|no route to host"
      r"|lost connection|loops back|mail loop|too many hops|hop count|unable to connect"
-     r"|could not connect|connect to .{0,60}(?:failed|timed out)|dns (?:error|failure)"),
-    ("systemerror",
-     r"system error|internal (?:server )?error|server error|local (?:configuration )?(?:error|problem)"
-     r"|temporary (?:local )?(?:problem|failure)|try again later|service (?:not )?(?:un)?available"),
+     r"|could not connect|connect to .{0,60}(?:failed|timed out)|dns (?:error|failure)")),
+    ("systemerror", (
+     r"system error|internal (?:server )?error|server error"
+     r"|local (?:configuration )?(?:error|problem)|temporary (?:local )?(?:problem|failure)"
+     r"|try again later|service (?:not )?(?:un)?available")),
     ("syntaxerror", r"syntax error|bad sequence of commands|command unrecognized"),
     ("userunknown", r"mailbox unavailable"),
     ("rejected", r"\brejected\b|\bdenied\b"),

@@ -38,7 +38,7 @@ def parse_notification(msg: Message) -> SesNotification | None:
 
 def _load(text: str) -> dict[str, object] | None:
     start = text.find("{")
-    if start < 0 or "notificationType" not in text and "eventType" not in text:
+    if start < 0 or ("notificationType" not in text and "eventType" not in text):
         return None
     try:
         doc, _ = json.JSONDecoder().raw_decode(text[start:])
