@@ -39,7 +39,15 @@ def delivery_status_texts(msg: Message) -> list[str]:
 
 
 def _part_fields_text(part: Message) -> str:
-    text = m.part_text(part)
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        # compat32 already split the body into header blocks; rebuilding the
+        # text from them is much cheaper than serialising each block.
+        text = "\n\n".join(
+            "\n".join(f"{k}: {v}" for k, v in block.items()) + "\n" + _str_payload(block)
+            for block in payload if isinstance(block, Message))
+    else:
+        text = m.part_text(part)
     cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     # compat32 splits delivery-status bodies into header blocks before any
     # transfer decoding, so encoded bodies have to be decoded by hand here.
@@ -54,6 +62,11 @@ def _part_fields_text(part: Message) -> str:
 
         return m.decode_bytes(quopri.decodestring(text.encode("latin-1", "replace")), None)
     return text
+
+
+def _str_payload(block: Message) -> str:
+    body = block.get_payload()
+    return body if isinstance(body, str) else ""
 
 
 def parse_fields(text: str) -> list[dict[str, str]]:

@@ -8,13 +8,16 @@ the more specific causes come before the generic words.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _Rule = tuple[str, re.Pattern[str]]
 
 
 def _rules(*pairs: tuple[str, str]) -> tuple[_Rule, ...]:
-    return tuple((name, re.compile(rx, re.IGNORECASE)) for name, rx in pairs)
+    # Texts are lower-cased once before matching; case-sensitive patterns
+    # are markedly faster than IGNORECASE ones.
+    return tuple((name, re.compile(rx)) for name, rx in pairs)
 
 
 # Tried before the status code: wording that names a cause precisely, which
@@ -135,7 +138,13 @@ WEAK: tuple[_Rule, ...] = _rules(
 def reason_from_text(text: str, rules: tuple[_Rule, ...]) -> str | None:
     if not text:
         return None
-    flat = " ".join(text.split())
+    return _first_match(" ".join(text.split()).lower(), rules)
+
+
+@functools.lru_cache(maxsize=512)
+def _first_match(flat: str, rules: tuple[_Rule, ...]) -> str | None:
+    # Cached: every recipient of a report is also checked against the
+    # report's whole notice.
     for name, rx in rules:
         if rx.search(flat):
             return name
