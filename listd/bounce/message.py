@@ -1,0 +1,160 @@
+"""Tolerant access to a raw message: parsing, decoded headers and text parts.
+
+The stdlib ``email`` package does the MIME work; this module only wraps it so
+that no malformed input (bad charsets, broken base64, wrong boundaries) can
+raise out of the parser.
+"""
+
+from __future__ import annotations
+
+import email
+import email.errors
+import email.header
+import email.policy
+import re
+from collections.abc import Iterator
+from email.message import Message
+
+_ADDR_RE = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*"
+)
+
+
+# What the email package raises on hostile input (bad charsets, broken
+# encodings, nonsense structure); callers turn these into "no value".
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError, TypeError, LookupError, AttributeError, AssertionError, UnicodeError,
+    RecursionError, email.errors.MessageError)
+
+
+def parse_bytes(raw: bytes) -> Message:
+    """Parse bytes leniently; compat32 never raises on defects, it records them."""
+    return email.message_from_bytes(raw or b"", policy=email.policy.compat32)
+
+
+def parse_headers_text(text: str) -> Message:
+    return email.message_from_string(text, policy=email.policy.compat32)
+
+
+def header(msg: Message, name: str) -> str:
+    """A header as readable text ('' when missing), with RFC 2047 words decoded."""
+    try:
+        value = msg.get(name)
+    except PARSE_ERRORS:
+        return ""
+    if value is None:
+        return ""
+    value = str(value)
+    try:
+        parts = email.header.decode_header(value)
+    except PARSE_ERRORS:
+        return value
+    out: list[str] = []
+    for chunk, charset in parts:
+        if isinstance(chunk, bytes):
+            out.append(decode_bytes(chunk, charset))
+        else:
+            out.append(chunk)
+    return " ".join(" ".join(out).split())
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    for cs in (charset, "utf-8"):
+        if not cs:
+            continue
+        try:
+            return data.decode(cs)
+        except (LookupError, UnicodeDecodeError, ValueError):
+            continue
+    # latin-1 maps every byte, so this is the never-fails last resort.
+    return data.decode("latin-1")
+
+
+def part_text(part: Message) -> str:
+    """Decoded text of a non-multipart part; '' if it has none."""
+    try:
+        payload = part.get_payload(decode=True)
+    except PARSE_ERRORS:
+        payload = None
+    if payload is None:
+        raw = part.get_payload()
+        if isinstance(raw, str):
+            return raw
+        if isinstance(raw, list):
+            # message/* parts hold sub-messages; flatten them back to text.
+            return "\n".join(_as_string(m) for m in raw if isinstance(m, Message))
+        return ""
+    try:
+        charset = part.get_content_charset()
+    except PARSE_ERRORS:
+        charset = None
+    return decode_bytes(payload, charset)
+
+
+def _as_string(msg: Message) -> str:
+    try:
+        return msg.as_string()
+    except PARSE_ERRORS:
+        try:
+            return msg.as_bytes().decode("latin-1")
+        except PARSE_ERRORS:
+            return ""
+
+
+def walk(msg: Message) -> Iterator[Message]:
+    try:
+        yield from msg.walk()
+    except PARSE_ERRORS:
+        return
+
+
+def walk_top(msg: Message, depth: int = 0) -> Iterator[Message]:
+    """Like walk(), but never into attached messages: a returned message may
+    itself be a report, and its parts are not ours."""
+    yield msg
+    if depth > 8 or content_type(msg).startswith("message/"):
+        return
+    try:
+        payload = msg.get_payload() if msg.is_multipart() else None
+    except PARSE_ERRORS:
+        return
+    if isinstance(payload, list):
+        for sub in payload:
+            if isinstance(sub, Message):
+                yield from walk_top(sub, depth + 1)
+
+
+def content_type(part: Message) -> str:
+    try:
+        return part.get_content_type().lower()
+    except PARSE_ERRORS:
+        return "text/plain"
+
+
+def attached_message(part: Message) -> Message | None:
+    """The message held by a message/rfc822 or text/rfc822-headers part."""
+    ctype = content_type(part)
+    if ctype in ("message/rfc822", "message/global"):
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+            return payload[0]
+        if isinstance(payload, str):
+            return parse_headers_text(payload)
+    if ctype in ("text/rfc822-headers", "text/rfc822-header", "message/rfc822-headers",
+                 "message/global-headers"):
+        return parse_headers_text(part_text(part))
+    return None
+
+
+def find_addresses(text: str) -> list[str]:
+    return [_clean_address(a) for a in _ADDR_RE.findall(text or "")]
+
+
+def _clean_address(addr: str) -> str:
+    return addr.strip(".").strip("'")
+
+
+def first_address(text: str) -> str | None:
+    found = find_addresses(text)
+    return found[0] if found else None
