@@ -24,7 +24,7 @@ class DatabaseError(Exception):
     """The database cannot be used as configured; the message says why."""
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(url: str, read_only: bool = False) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -33,14 +33,14 @@ def create_db_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, read_only)
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     raise DatabaseError(f"database: unsupported backend {parsed.get_backend_name()!r} in {url!r}")
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see on_begin).
@@ -51,13 +51,16 @@ def _tune_sqlite(engine: Engine) -> None:
         # FULL: a 250 is only sent after the commit, and the commit must survive a power cut.
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA busy_timeout=30000")
+        if read_only:
+            cur.execute("PRAGMA query_only=1")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two writers wait for each other through
-        # busy_timeout instead of one failing at once when it upgrades a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # busy_timeout instead of one failing at once when it upgrades a read lock. Readers
+        # need no lock in WAL mode and run beside the writer.
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -71,6 +74,14 @@ class Database:
         # SQLite has one writer at a time: one thread avoids lock contention inside a process.
         self._executor = ThreadPoolExecutor(max_workers=1 if self.is_sqlite else 8,
                                             thread_name_prefix="listd-db")
+        if self.is_sqlite:
+            self.reader_engine = create_db_engine(url, read_only=True)
+            self._read_executor = ThreadPoolExecutor(max_workers=2,
+                                                     thread_name_prefix="listd-db-read")
+        else:
+            self.reader_engine = self.engine
+            self._read_executor = self._executor
+        self.read_sessions = sessionmaker(self.reader_engine, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -78,13 +89,25 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for lookups only; on SQLite it does not wait for the writer."""
+        with self.read_sessions() as session, session.begin():
+            yield session
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking database work off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
+    async def run_read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking lookup off the event loop, beside the writer where the backend allows."""
+        return await asyncio.get_running_loop().run_in_executor(self._read_executor, fn, *args)
+
     def dispose(self) -> None:
         self._executor.shutdown(wait=True)
+        self._read_executor.shutdown(wait=True)
         self.engine.dispose()
+        self.reader_engine.dispose()
 
 
 def site_secret(db: Database, configured: str | None) -> str:

@@ -14,7 +14,7 @@ from listd.config import Config
 from listd.database import Database
 from listd.smtp_in.routing import Refusal, Route, resolve_recipient
 from listd.smtp_in.spool import Envelope as StoredEnvelope
-from listd.smtp_in.spool import store_inbound
+from listd.smtp_in.spool import GroupCommitter
 
 log = logging.getLogger("listd.smtp_in")
 
@@ -62,13 +62,14 @@ class InboundHandler:
         self.db = db
         self.on_stored = on_stored
         self.lmtp = lmtp
+        self.spool = GroupCommitter(db)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
         routes = _routes(envelope)
         if len(envelope.rcpt_tos) >= self.config.smtp_in.max_recipients:
             return "452 4.5.3 Too many recipients"
-        result = await self.db.run(self._resolve, address)
+        result = await self.db.run_read(self._resolve, address)
         if isinstance(result, Refusal):
             log.info("refused sender=<%s> rcpt=<%s> peer=%s: %s", envelope.mail_from, address,
                      _peer(session), result.reply)
@@ -79,7 +80,7 @@ class InboundHandler:
         return "250 2.1.5 Recipient ok"
 
     def _resolve(self, address: str) -> Route | Refusal:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             return resolve_recipient(session, self.config, address)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
@@ -90,7 +91,7 @@ class InboundHandler:
         stored = StoredEnvelope(sender=sender, routes=list(routes),
                                 peer=_peer(session))
         try:
-            ids = await self.db.run(self._store, raw, stored)
+            ids = await self.spool.store(raw, stored)
         except Exception:
             log.exception("could not store a message from <%s> for %s", stored.sender,
                           [r.address for r in routes])
@@ -103,10 +104,6 @@ class InboundHandler:
             return "\r\n".join(f"250 2.0.0 <{r.address}> queued as {queue_id}"
                                for queue_id, r in zip(ids, routes, strict=True))
         return f"250 2.0.0 Ok: queued as {ids[0]}"
-
-    def _store(self, raw: bytes, envelope: StoredEnvelope) -> list[int]:
-        with self.db.session() as session:
-            return store_inbound(session, raw, envelope)
 
     def _each(self, routes: list[Route], reply: str) -> str:
         # LMTP answers once per recipient after DATA, even when all answers are the same.
