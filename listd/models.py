@@ -154,8 +154,12 @@ class Member(Base):
     status: Mapped[MemberStatus] = mapped_column(str_enum(MemberStatus),
                                                  default=MemberStatus.ENABLED)
     bounce_score: Mapped[float] = mapped_column(Float, default=0.0)
+    # When a bounce last raised the score (at most one increase a day).
     last_bounce_at: Mapped[dt.datetime | None]
+    # Set while delivery is suspended because of bounces (not by an admin's choice).
+    bounce_suspended_at: Mapped[dt.datetime | None]
     bounce_warnings: Mapped[int] = mapped_column(Integer, default=0)
+    last_warning_at: Mapped[dt.datetime | None]
     subscribed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -304,14 +308,15 @@ class BounceEvent(Base):
     address: Mapped[str] = mapped_column(String(320))
     outbound_entry_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbound_queue.id", ondelete="SET NULL"))
-    # hard | soft | delay | complaint …, as classified.
+    # hard | soft | complaint, as classified.
     kind: Mapped[str] = mapped_column(String(16))
+    # What it did: scored, recorded (not scored, and why), suspended, unsubscribed, …
+    effect: Mapped[str] = mapped_column(String(32), default="recorded")
     status: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
     diagnostic: Mapped[str | None] = mapped_column(Text)
     # relay (answered during delivery) or report (a DSN mailed back).
     source: Mapped[str] = mapped_column(String(16))
-    scored: Mapped[bool] = mapped_column(Boolean, default=False)
     report_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL"))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -17,7 +17,7 @@ message read from FILE or stdin; ``python -m listd.bounce --dir DIR`` prints
 one JSON line per ``*.eml`` file in DIR with an added ``"file"`` key.
 """
 
-from listd.bounce.classify import classify_message
+from listd.bounce.classify import classify_message, classify_reply
 from listd.bounce.report import (
            BounceReport,
            Category,
@@ -27,4 +27,4 @@ from listd.bounce.report import (
 )
 
 __all__ = ["BounceReport", "Category", "FailedRecipient", "Kind", "classify_message",
-           "report_json"]
+           "classify_reply", "report_json"]

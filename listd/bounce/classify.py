@@ -218,3 +218,8 @@ def _dedupe(recips: list[FailedRecipient]) -> list[FailedRecipient]:
             seen.add(r.address.lower())
             out.append(r)
     return out
+
+
+def classify_reply(address: str, reply: str) -> FailedRecipient:
+    """Classify a relay's refusal of ADDRESS during delivery, as a report's recipient would be."""
+    return build_recipient(address, None, reply, "failed", None)

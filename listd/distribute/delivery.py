@@ -106,7 +106,7 @@ def record_results(session: Session, runtime: Runtime,
                     list_id=claimed.list_id, member_id=claimed.member_id,
                     address=claimed.recipient, outbound_entry_id=claimed.entry_id,
                     kind="relay", status=None, diagnostic=result.response[:2000],
-                    source="relay", scored=False))
+                    source="relay"))
         session.execute(update(OutboundEntry).where(OutboundEntry.id == claimed.entry_id)
                         .values(**values))
 

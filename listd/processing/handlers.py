@@ -6,6 +6,7 @@ import dataclasses
 
 from sqlalchemy.orm import Session
 
+from listd.bounce.handler import handle_bounce
 from listd.models import InboundState
 from listd.processing.delivery import Delivery, Handler, Outcome
 from listd.processing.guards import loop_reason
@@ -37,7 +38,7 @@ HANDLERS: dict[DestinationKind, Handler] = {
     DestinationKind.REQUEST: keep_unhandled,
     DestinationKind.ROBOT: keep_unhandled,
     DestinationKind.OWNER: keep_unhandled,
-    DestinationKind.BOUNCES: keep_unhandled,
+    DestinationKind.BOUNCES: handle_bounce,
     DestinationKind.CONFIRM: keep_unhandled,
     DestinationKind.JOIN: keep_unhandled,
     DestinationKind.LEAVE: keep_unhandled,

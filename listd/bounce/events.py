@@ -1,0 +1,64 @@
+"""Recording a bounce against a member, scoring it, and acting when the score says so."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from listd import audit
+from listd.bounce.classify import classify_reply
+from listd.bounce.notices import owner_addresses, send_notice
+from listd.bounce.report import FailedRecipient, Kind
+from listd.bounce.scoring import BouncePolicy, Effect, apply_bounce
+from listd.models import BounceEvent, MailingList, Member
+from listd.runtime import Runtime
+from listd.settings import ListSettings
+
+ACTOR = "bounce-processing"
+
+
+def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
+                  member: Member | None, failed: FailedRecipient, *, source: str,
+                  outbound_entry_id: int | None = None,
+                  report_message_id: int | None = None) -> Effect:
+    """Keep the event (always, for audit) and count it against MEMBER where it should count."""
+    kind = (failed.kind or Kind.SOFT).value
+    effect = Effect.UNKNOWN_MEMBER
+    if member is not None:
+        settings = ListSettings.of(mailing_list)
+        policy = BouncePolicy.of(settings)
+        effect = apply_bounce(member, policy, kind, failed.reason, runtime.clock.now())
+        if effect is Effect.SUSPENDED:
+            suspend_notices(session, mailing_list, member, policy, failed)
+            audit.record(session, ACTOR, "member.bounce_suspended", mailing_list,
+                         member.address, score=member.bounce_score, reason=failed.reason)
+    session.add(BounceEvent(
+        list_id=mailing_list.id, member_id=member.id if member is not None else None,
+        address=member.address if member is not None else failed.address,
+        outbound_entry_id=outbound_entry_id, kind=kind, effect=effect.value,
+        status=failed.status, reason=failed.reason,
+        diagnostic=(failed.diagnostic or "")[:2000] or None, source=source,
+        report_message_id=report_message_id, received_at=runtime.clock.now()))
+    return effect
+
+
+def suspend_notices(session: Session, mailing_list: MailingList, member: Member,
+                    policy: BouncePolicy, failed: FailedRecipient) -> None:
+    reason = failed.reason or failed.status or "unknown"
+    # The first warning goes out with the suspension; the lifecycle job sends the others.
+    send_notice(session, mailing_list, "bounce_suspended", [member.address],
+                member=member.address, reason=reason, warnings=max(policy.warnings - 1, 0))
+    member.bounce_warnings = 1
+    member.last_warning_at = member.bounce_suspended_at
+    send_notice(session, mailing_list, "bounce_owner_suspended",
+                owner_addresses(session, mailing_list), member=member.address,
+                score=f"{member.bounce_score:g}", threshold=f"{policy.threshold:g}",
+                reason=reason, warnings=policy.warnings)
+
+
+def record_relay_refusal(session: Session, runtime: Runtime, mailing_list: MailingList,
+                         member: Member | None, recipient: str, reply: str,
+                         outbound_entry_id: int) -> Effect:
+    """A 5xx from the relay during delivery is a bounce like one mailed back."""
+    return record_bounce(session, runtime, mailing_list, member,
+                         classify_reply(recipient, reply), source="relay",
+                         outbound_entry_id=outbound_entry_id)

@@ -1,0 +1,69 @@
+"""The bounce life cycle over time: warnings to suspended members, then removal; stale scores.
+
+Run periodically by `listd serve`; each call does what is due at `runtime.clock.now()` and is
+safe to repeat, so a test can move the clock and call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from listd import audit
+from listd.bounce.events import ACTOR
+from listd.bounce.notices import owner_addresses, send_notice
+from listd.bounce.scoring import BouncePolicy, forget_if_stale
+from listd.models import MailingList, Member, MemberStatus, Role
+from listd.runtime import Runtime
+from listd.settings import ListSettings
+
+
+@dataclass
+class LifecycleReport:
+    warned: int = 0
+    removed: int = 0
+    forgotten: int = 0
+
+
+def run_bounce_lifecycle(session: Session, runtime: Runtime) -> LifecycleReport:
+    now = runtime.clock.now()
+    report = LifecycleReport()
+    members = session.scalars(select(Member).where(
+        Member.role == Role.SUBSCRIBER, Member.bounce_score > 0).order_by(Member.list_id))
+    lists: dict[int, MailingList] = {}
+    for member in members:
+        mailing_list = lists.get(member.list_id) or session.get(MailingList, member.list_id)
+        assert mailing_list is not None
+        lists[member.list_id] = mailing_list
+        policy = BouncePolicy.of(ListSettings.of(mailing_list))
+        if member.status is MemberStatus.ENABLED:
+            before = member.bounce_score
+            forget_if_stale(member, policy, now)
+            report.forgotten += before != member.bounce_score
+            continue
+        if member.bounce_suspended_at is None:
+            continue  # suspended by an admin, not by bounces
+        last = member.last_warning_at or member.bounce_suspended_at
+        if now - last < policy.warning_interval:
+            continue
+        if member.bounce_warnings < policy.warnings:
+            member.bounce_warnings += 1
+            member.last_warning_at = now
+            send_notice(session, mailing_list, "bounce_suspended", [member.address],
+                        member=member.address, reason="repeated delivery failures",
+                        warnings=policy.warnings - member.bounce_warnings)
+            audit.record(session, ACTOR, "member.bounce_warning", mailing_list,
+                         member.address, warning=member.bounce_warnings)
+            report.warned += 1
+        else:
+            send_notice(session, mailing_list, "bounce_removed_owner",
+                        owner_addresses(session, mailing_list), member=member.address,
+                        warnings=member.bounce_warnings,
+                        suspended_at=member.bounce_suspended_at.date().isoformat())
+            audit.record(session, ACTOR, "member.removed", mailing_list, member.address,
+                         why="bounces", warnings=member.bounce_warnings)
+            session.delete(member)
+            report.removed += 1
+    return report

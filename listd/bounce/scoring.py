@@ -1,0 +1,87 @@
+"""Bounce scores: what a bounce adds to a member's score, and when delivery stops.
+
+Defaults follow GNU Mailman 3's, made stricter: a hard bounce counts 1, a soft one 0.5, at most
+one increase a day; a score is forgotten after a quiet week; and a refusal caused by the message
+or its sender (spam filter, DMARC, a blocklist) is recorded but never counted, since it says
+nothing about the member's address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from listd.models import Member, MemberStatus
+from listd.settings import ListSettings
+
+# Sisimai's reason names for refusals that are about the message or the sender.
+MESSAGE_OR_SENDER_REASONS = frozenset({
+    "spamdetected", "virusdetected", "contenterror", "securityerror", "policyviolation",
+    "blocked", "norelaying", "rejected", "mesgtoolarge", "toomanyconn", "speeding",
+    "authfailure", "badreputation", "requireptr", "notcompliantrfc", "syntaxerror",
+})
+WEIGHTS = {"hard": 1.0, "soft": 0.5}
+ONE_DAY = dt.timedelta(days=1)
+
+
+class Effect(enum.StrEnum):
+    SCORED = "scored"
+    SUSPENDED = "suspended"
+    SAME_DAY = "recorded: already counted today"
+    ABOUT_MESSAGE = "recorded: about the message or sender"
+    ALREADY_SUSPENDED = "recorded: delivery already suspended"
+    UNKNOWN_MEMBER = "recorded: not a member"
+    UNSUBSCRIBED = "unsubscribed: complaint"
+
+
+@dataclass(frozen=True)
+class BouncePolicy:
+    threshold: float
+    stale_after: dt.timedelta
+    warnings: int
+    warning_interval: dt.timedelta
+
+    @classmethod
+    def of(cls, settings: ListSettings) -> BouncePolicy:
+        return cls(threshold=float(settings.bounce_threshold),
+                   stale_after=dt.timedelta(days=settings.bounce_stale_days),
+                   warnings=settings.bounce_warnings,
+                   warning_interval=dt.timedelta(days=settings.bounce_warning_interval_days))
+
+
+def forget_if_stale(member: Member, policy: BouncePolicy, now: dt.datetime) -> None:
+    if (member.status is MemberStatus.ENABLED and member.last_bounce_at is not None
+            and now - member.last_bounce_at >= policy.stale_after):
+        member.bounce_score = 0.0
+
+
+def apply_bounce(member: Member, policy: BouncePolicy, kind: str, reason: str | None,
+                 now: dt.datetime) -> Effect:
+    """Count one bounce against MEMBER (changing its fields) and say what it did."""
+    if reason in MESSAGE_OR_SENDER_REASONS:
+        return Effect.ABOUT_MESSAGE
+    if member.status is MemberStatus.SUSPENDED:
+        return Effect.ALREADY_SUSPENDED
+    forget_if_stale(member, policy, now)
+    if member.last_bounce_at is not None and now - member.last_bounce_at < ONE_DAY:
+        return Effect.SAME_DAY
+    member.bounce_score = (member.bounce_score or 0.0) + WEIGHTS.get(kind, WEIGHTS["soft"])
+    member.last_bounce_at = now
+    if member.bounce_score >= policy.threshold:
+        member.status = MemberStatus.SUSPENDED
+        member.bounce_suspended_at = now
+        member.bounce_warnings = 0
+        member.last_warning_at = None
+        return Effect.SUSPENDED
+    return Effect.SCORED
+
+
+def restore(member: Member) -> None:
+    """The member wants mail again: delivery resumes with a clean score."""
+    member.status = MemberStatus.ENABLED
+    member.bounce_score = 0.0
+    member.last_bounce_at = None
+    member.bounce_suspended_at = None
+    member.bounce_warnings = 0
+    member.last_warning_at = None

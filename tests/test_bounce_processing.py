@@ -1,0 +1,270 @@
+"""Bounces mailed back through the real listener: matched by VERP, scored, acted on in time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from listd.bounce.lifecycle import run_bounce_lifecycle
+from listd.clock import OffsetClock
+from listd.config import Config
+from listd.database import Database
+from listd.distribute.post import accept_post
+from listd.distribute.verp import verp_token
+from listd.lists import find_list, set_list_setting
+from listd.models import (
+    BounceEvent,
+    InboundMessage,
+    InboundState,
+    Member,
+    MemberStatus,
+    OutboundEntry,
+)
+from listd.runtime import Runtime
+from listd.serve import Daemon
+from tests.support.client import in_thread, send
+from tests.support.lists import make_list
+from tests.support.maildir import read_outbox
+from tests.support.waiting import wait_until
+
+NEWS = "news@lists.example.org"
+GONE = "gone@example.net"
+FULL = "full@example.net"
+OK = "fine@example.net"
+
+
+def dsn(recipient: str, status: str, diagnostic: str, action: str = "failed") -> bytes:
+    return f"""\
+From: MAILER-DAEMON@mx.example.net
+To: news-bounces@lists.example.org
+Subject: Delivery Status Notification
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="XX"
+
+--XX
+Content-Type: text/plain
+
+Your message could not be delivered to one or more recipients.
+
+--XX
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; {recipient}
+Action: {action}
+Status: {status}
+Diagnostic-Code: smtp; {diagnostic}
+
+--XX
+Content-Type: text/rfc822-headers
+
+From: owner@example.org
+To: {NEWS}
+Subject: the newsletter
+
+--XX--
+""".replace("\n", "\r\n").encode()
+
+
+def arf(complainant: str) -> bytes:
+    return f"""\
+From: feedback@mail.example.com
+To: news-bounces@lists.example.org
+Subject: Abuse report
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="FB"
+
+--FB
+Content-Type: text/plain
+
+This is an email abuse report for an email message received from IP 192.0.2.1.
+
+--FB
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: ExampleFBL/1.0
+Version: 1
+Original-Rcpt-To: {complainant}
+
+--FB
+Content-Type: text/rfc822-headers
+
+From: owner@example.org
+To: {complainant}
+Subject: the newsletter
+
+--FB--
+""".replace("\n", "\r\n").encode()
+
+
+VACATION = (b"From: gone@example.net\r\nTo: news-bounces@lists.example.org\r\n"
+            b"Subject: Out of office\r\nAuto-Submitted: auto-replied\r\n\r\n"
+            b"I am away until Monday.\r\n")
+
+
+def fan_out(db: Database, runtime: Runtime) -> dict[str, str]:
+    """Queue one post for the list; return each subscriber's VERP token."""
+    with db.session() as session:
+        mailing_list = find_list(session, NEWS)
+        accept_post(session, runtime, mailing_list, b"Subject: issue 1\r\n\r\nnews\r\n")
+        rows = session.execute(select(OutboundEntry.id, OutboundEntry.recipient)).all()
+    return {recipient: verp_token(entry_id, runtime.secret) for entry_id, recipient in rows}
+
+
+def member(db: Database, address: str) -> Member | None:
+    with db.session() as session:
+        return session.scalar(select(Member).where(Member.address == address))
+
+
+async def bounce_back(db: Database, port: int, token: str, report: bytes) -> InboundMessage:
+    recipient = f"news-bounces+{token}@lists.example.org"
+    await in_thread(send, port, "", [recipient], report)
+
+    def processed() -> InboundMessage | None:
+        with db.session() as session:
+            row = session.scalars(select(InboundMessage).where(
+                InboundMessage.recipient == recipient).order_by(InboundMessage.id.desc())).first()
+            return row if row is not None and row.state is not InboundState.QUEUED else None
+
+    return await wait_until(processed, what=f"the bounce to {recipient} to be processed")
+
+
+async def test_verp_bounces_score_suspend_warn_and_remove_on_schedule(
+        daemon: Daemon, db: Database, config: Config, clock: OffsetClock) -> None:
+    make_list(db, config, NEWS, subscribers=(GONE, FULL, OK))
+    runtime = daemon.runtime
+    tokens = fan_out(db, runtime)
+
+    hard = dsn(GONE, "5.1.1", "550 5.1.1 <gone@example.net>: User unknown")
+    soft = dsn(FULL, "5.2.2", "552 5.2.2 Mailbox full")
+    first = await bounce_back(db, daemon.port, tokens[GONE], hard)
+    assert "gone@example.net: scored" in (first.outcome or "")
+    await bounce_back(db, daemon.port, tokens[FULL], soft)
+    assert member(db, GONE).bounce_score == 1.0  # type: ignore[union-attr]
+    assert member(db, FULL).bounce_score == 0.5  # type: ignore[union-attr]
+
+    # A second bounce the same day does not count again.
+    same_day = await bounce_back(db, daemon.port, tokens[GONE], hard)
+    assert "already counted today" in (same_day.outcome or "")
+    assert member(db, GONE).bounce_score == 1.0  # type: ignore[union-attr]
+
+    # One hard bounce a day for five days reaches the threshold (5) and suspends delivery.
+    for _ in range(4):
+        clock.advance(dt.timedelta(days=1, minutes=1))
+        last = await bounce_back(db, daemon.port, tokens[GONE], hard)
+    assert "suspended" in (last.outcome or "")
+    suspended = member(db, GONE)
+    assert suspended is not None and suspended.status is MemberStatus.SUSPENDED
+    assert suspended.bounce_warnings == 1
+
+    outbox = Path(config.outbound.path)
+    notices = await wait_until(lambda: [w for w in read_outbox(outbox)
+                                        if "suspended" in str(w.message["Subject"])],
+                               what="suspension notices")
+    assert {w.recipient for w in notices} == {GONE, "owner@example.org"}
+
+    # Warnings 7 days apart, then removal after the third went unanswered.
+    def lifecycle() -> tuple[int, int]:
+        with db.session() as session:
+            done = run_bounce_lifecycle(session, runtime)
+        return done.warned, done.removed
+
+    assert await db.run(lifecycle) == (0, 0)
+    clock.advance(dt.timedelta(days=7))
+    assert await db.run(lifecycle) == (1, 0)
+    assert await db.run(lifecycle) == (0, 0)
+    clock.advance(dt.timedelta(days=7))
+    assert await db.run(lifecycle) == (1, 0)
+    clock.advance(dt.timedelta(days=7))
+    assert await db.run(lifecycle) == (0, 1)
+    assert member(db, GONE) is None
+    # FULL's single soft bounce went stale after a quiet week, and FINE never bounced.
+    assert member(db, FULL).bounce_score == 0.0  # type: ignore[union-attr]
+    assert member(db, OK).status is MemberStatus.ENABLED  # type: ignore[union-attr]
+    removed = await wait_until(lambda: [w for w in read_outbox(outbox)
+                                        if "removed" in str(w.message["Subject"])],
+                               what="the removal notice to the owners")
+    assert removed[0].recipient == "owner@example.org"
+
+
+async def test_what_must_not_score(daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, subscribers=(GONE, FULL, OK))
+    tokens = fan_out(db, daemon.runtime)
+
+    dmarc = await bounce_back(db, daemon.port, tokens[OK], dsn(
+        OK, "5.7.1", "550 5.7.1 Unauthenticated email from example.org is not accepted due "
+        "to domain's DMARC policy"))
+    assert "about the message or sender" in (dmarc.outcome or "")
+    delay = await bounce_back(db, daemon.port, tokens[FULL], dsn(
+        FULL, "4.4.7", "451 4.4.7 delivery temporarily suspended", action="delayed"))
+    assert "recorded nothing" in (delay.outcome or "")
+    vacation = await bounce_back(db, daemon.port, tokens[FULL], VACATION)
+    assert "recorded nothing" in (vacation.outcome or "")
+    forged = await bounce_back(db, daemon.port, tokens[GONE][:-2] + "zz", dsn(
+        GONE, "5.1.1", "550 5.1.1 User unknown"))
+    assert "forged" in (forged.outcome or "")
+    other_list_token = await bounce_back(db, daemon.port, verp_token(10_000, "test-secret"),
+                                         dsn(GONE, "5.1.1", "550 5.1.1 User unknown"))
+    assert "nothing changed" in (other_list_token.outcome or "")
+
+    for address in (GONE, FULL, OK):
+        found = member(db, address)
+        assert found is not None and found.bounce_score == 0.0, address
+    with db.session() as session:
+        events = session.execute(select(BounceEvent.address, BounceEvent.effect)).all()
+    # The DMARC refusal is kept for audit, but counted against nobody.
+    assert [(a, e) for a, e in events] == [(OK, "recorded: about the message or sender")]
+
+
+async def test_a_complaint_unsubscribes_at_once_and_tells_the_owners(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, subscribers=(GONE, OK))
+    tokens = fan_out(db, daemon.runtime)
+    done = await bounce_back(db, daemon.port, tokens[OK], arf(OK))
+    assert "complaint: unsubscribed fine@example.net" in (done.outcome or "")
+    assert member(db, OK) is None and member(db, GONE) is not None
+    notices = await wait_until(lambda: [w for w in read_outbox(Path(config.outbound.path))
+                                        if "spam complaint" in str(w.message["Subject"])],
+                               what="the owners' notice")
+    assert notices[0].recipient == "owner@example.org"
+
+
+async def test_without_token_the_report_recipients_are_matched(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, subscribers=(GONE, OK))
+    await in_thread(send, daemon.port, "", ["news-bounces@lists.example.org"],
+                    dsn(GONE, "5.1.1", "550 5.1.1 User unknown"))
+    await wait_until(lambda: (m := member(db, GONE)) is not None and m.bounce_score == 1.0,
+                     what="the bounce to be scored")
+    assert member(db, OK).bounce_score == 0.0  # type: ignore[union-attr]
+
+
+async def test_bounce_ls_and_reset(daemon: Daemon, db: Database, config: Config,
+                                   config_file: Path) -> None:
+    import json
+
+    from listd.cli.main import cli
+
+    make_list(db, config, NEWS, subscribers=(GONE, OK))
+    with db.session() as session:
+        set_list_setting(session, NEWS, "bounce_threshold", "1")
+    tokens = fan_out(db, daemon.runtime)
+    await bounce_back(db, daemon.port, tokens[GONE], dsn(GONE, "5.1.1", "550 5.1.1 unknown"))
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["--config", str(config_file), "bounce", "ls", NEWS, "--json"])
+    rows = json.loads(listed.stdout)
+    assert [(r["address"], r["score"], r["status"], r["reason"]) for r in rows] == [
+        (GONE, 1.0, "suspended", "userunknown")]
+    reset = runner.invoke(cli, ["--config", str(config_file), "bounce", "reset", NEWS, GONE])
+    assert reset.exit_code == 0, reset.output
+    restored = member(db, GONE)
+    assert restored is not None and restored.status is MemberStatus.ENABLED
+    assert restored.bounce_score == 0.0
+    missing = runner.invoke(cli, ["--config", str(config_file), "bounce", "reset", NEWS,
+                                  "nobody@example.org"])
+    assert missing.exit_code == 1 and "nobody@example.org is not subscriber" in missing.stderr
