@@ -311,7 +311,7 @@ class BounceEvent(Base):
     # hard | soft | complaint, as classified.
     kind: Mapped[str] = mapped_column(String(16))
     # What it did: scored, recorded (not scored, and why), suspended, unsubscribed, …
-    effect: Mapped[str] = mapped_column(String(32), default="recorded")
+    effect: Mapped[str] = mapped_column(String(64), default="recorded")
     status: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
     diagnostic: Mapped[str | None] = mapped_column(Text)

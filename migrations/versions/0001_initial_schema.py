@@ -220,7 +220,7 @@ def upgrade() -> None:
     sa.Column('address', sa.String(length=320), nullable=False),
     sa.Column('outbound_entry_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('effect', sa.String(length=32), nullable=False),
+    sa.Column('effect', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=True),
     sa.Column('reason', sa.String(length=64), nullable=True),
     sa.Column('diagnostic', sa.Text(), nullable=True),
