@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from listd.bounce.lifecycle import run_bounce_lifecycle
 from listd.clock import OffsetClock
@@ -123,12 +123,14 @@ def member(db: Database, address: str) -> Member | None:
 
 async def bounce_back(db: Database, port: int, token: str, report: bytes) -> InboundMessage:
     recipient = f"news-bounces+{token}@lists.example.org"
+    with db.session() as session:
+        before = session.scalar(select(func.max(InboundMessage.id))) or 0
     await in_thread(send, port, "", [recipient], report)
 
     def processed() -> InboundMessage | None:
         with db.session() as session:
             row = session.scalars(select(InboundMessage).where(
-                InboundMessage.recipient == recipient).order_by(InboundMessage.id.desc())).first()
+                InboundMessage.recipient == recipient, InboundMessage.id > before)).first()
             return row if row is not None and row.state is not InboundState.QUEUED else None
 
     return await wait_until(processed, what=f"the bounce to {recipient} to be processed")
