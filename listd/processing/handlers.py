@@ -6,6 +6,7 @@ import dataclasses
 
 from sqlalchemy.orm import Session
 
+from listd.commands import handlers as commands
 from listd.models import InboundState
 from listd.processing.delivery import Delivery, Handler, Outcome
 from listd.processing.guards import loop_reason
@@ -34,11 +35,11 @@ def handle_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outco
 
 HANDLERS: dict[DestinationKind, Handler] = {
     DestinationKind.POST: handle_post,
-    DestinationKind.REQUEST: keep_unhandled,
-    DestinationKind.ROBOT: keep_unhandled,
+    DestinationKind.REQUEST: commands.handle_commands,
+    DestinationKind.ROBOT: commands.handle_commands,
     DestinationKind.OWNER: keep_unhandled,
     DestinationKind.BOUNCES: keep_unhandled,
-    DestinationKind.CONFIRM: keep_unhandled,
-    DestinationKind.JOIN: keep_unhandled,
-    DestinationKind.LEAVE: keep_unhandled,
+    DestinationKind.CONFIRM: commands.handle_confirm,
+    DestinationKind.JOIN: commands.handle_join,
+    DestinationKind.LEAVE: commands.handle_leave,
 }
