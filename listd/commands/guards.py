@@ -18,6 +18,8 @@ LIST_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 ROBOT_SENDERS = frozenset({"mailer-daemon", "postmaster", "listserv", "majordomo", "sympa",
                            "mailman", "noreply", "no-reply", "do-not-reply", "donotreply"})
 LOOP_HEADER = "X-Loop"
+# Part of the Message-ID of every robot mail: <…ROBOT_MESSAGE_ID@domain>.
+ROBOT_MESSAGE_ID = "listd-robot"
 
 
 class NoReply(enum.StrEnum):
@@ -28,6 +30,7 @@ class NoReply(enum.StrEnum):
     OWN_MAIL = "listd's own mail"
     ROBOT_SENDER = "sent by a robot address"
     NO_SENDER = "no usable sender address"
+    ANSWERS_ROBOT = "an answer to the robot's own mail, with no command in it"
 
 
 def loop_marker(robot_address: str) -> tuple[str, str]:
@@ -72,3 +75,9 @@ def _ours(text: str, config: Config) -> bool:
         return False
     destination = parse_local_part(local, domain, config.robot)
     return destination.kind is not DestinationKind.POST or destination.list_name is None
+
+
+def answers_robot(message: EmailMessage, config: Config) -> bool:
+    """Whether MESSAGE replies to a mail the robot wrote (In-Reply-To or References)."""
+    refs = " ".join(str(message.get(name, "")) for name in ("In-Reply-To", "References"))
+    return any(f".{ROBOT_MESSAGE_ID}@{domain}>" in refs.lower() for domain in config.domains)

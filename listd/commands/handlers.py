@@ -7,6 +7,7 @@ a loop (guards.py) or an address that has had its hourly share of robot mail (ra
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import parseaddr
 
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from listd.addresses import header_address, try_normalize
 from listd.bounce.message import PARSE_ERRORS
 from listd.commands import ratelimit
 from listd.commands.context import CommandContext
-from listd.commands.guards import NoReply, no_reply_reason
+from listd.commands.guards import NoReply, answers_robot, no_reply_reason
 from listd.commands.outgoing import send
 from listd.commands.parser import CommandLine, parse_message
 from listd.commands.registry import BY_NAME
@@ -26,9 +27,20 @@ from listd.confirmations import confirm
 from listd.processing.delivery import Delivery, Outcome
 from listd.runtime import Runtime
 
-# What a handler does once the mail is known to deserve an answer: the commands it ran, the
-# lines it did not read, and whether a reply is still owed.
-Work = Callable[[CommandContext, Delivery], tuple[list[Executed], int, bool]]
+
+@dataclass(frozen=True)
+class Handled:
+    """What was done with a mail that may be answered."""
+
+    executed: list[Executed]
+    # Command lines past the limit, not read.
+    ignored_lines: int = 0
+    reply_owed: bool = True
+    # Set when, having read the mail, the robot must not answer it after all.
+    silence: NoReply | None = None
+
+
+Work = Callable[[CommandContext, Delivery], Handled]
 
 
 def _context(session: Session, runtime: Runtime, delivery: Delivery,
@@ -57,33 +69,39 @@ def _answer(session: Session, runtime: Runtime, delivery: Delivery, work: Work) 
     if ratelimit.over_limit(session, sender, runtime.clock.now(), limit):
         return Outcome(f"not answered: {sender} had {limit} robot mails in the last hour")
     ctx = _context(session, runtime, delivery, sender)
-    executed, ignored, reply_owed = work(ctx, delivery)
-    if reply_owed:
+    handled = work(ctx, delivery)
+    if handled.silence is not None:
+        return Outcome(f"not answered: {handled.silence.value}")
+    if handled.reply_owed:
         send(session, runtime, ctx.addresses, to=[sender],
-             text=reply_text(ctx, executed, ignored), kind="reply",
+             text=reply_text(ctx, handled.executed, handled.ignored_lines), kind="reply",
              mailing_list=delivery.mailing_list, in_reply_to=ctx.in_reply_to)
-    return Outcome(summary(sender, executed), queued_mail=True)
+    return Outcome(summary(sender, handled.executed), queued_mail=True)
 
 
-def _commands(ctx: CommandContext, delivery: Delivery) -> tuple[list[Executed], int, bool]:
+def _commands(ctx: CommandContext, delivery: Delivery) -> Handled:
     parsed = parse_message(delivery.message, BY_NAME)
-    return run_commands(ctx, parsed.commands), parsed.ignored_lines, True
+    if answers_robot(delivery.message, ctx.runtime.config) and not any(
+            line.verb in BY_NAME for line in parsed.commands):
+        # An auto-responder that marks nothing still quotes our Message-ID: ends the loop.
+        return Handled([], silence=NoReply.ANSWERS_ROBOT)
+    return Handled(run_commands(ctx, parsed.commands), parsed.ignored_lines)
 
 
 def _shortcut(verb: str) -> Work:
-    def work(ctx: CommandContext, delivery: Delivery) -> tuple[list[Executed], int, bool]:
+    def work(ctx: CommandContext, delivery: Delivery) -> Handled:
         assert ctx.context_list is not None
         line = CommandLine(f"{verb.upper()} {ctx.context_list.address}", verb, ())
-        return [Executed(line.text, run_one(ctx, line))], 0, True
+        return Handled([Executed(line.text, run_one(ctx, line))])
     return work
 
 
-def _confirmation(ctx: CommandContext, delivery: Delivery) -> tuple[list[Executed], int, bool]:
+def _confirmation(ctx: CommandContext, delivery: Delivery) -> Handled:
     token = delivery.destination.token or ""
     result = confirm(ctx.session, ctx.runtime, token, ctx.sender, ctx.language,
                      within_list=ctx.context_list)
     # A welcome or goodbye already told the sender; a second mail would only repeat it.
-    return [Executed(f"CONFIRM {token}", result)], 0, not result.notified
+    return Handled([Executed(f"CONFIRM {token}", result)], reply_owed=not result.notified)
 
 
 def handle_commands(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:

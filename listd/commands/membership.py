@@ -108,7 +108,7 @@ def _welcome(session: Session, runtime: Runtime, mailing_list: MailingList,
              member: Member) -> None:
     addresses = RobotAddresses.of(runtime, mailing_list)
     text = render("welcome", mailing_list.language, list=mailing_list.address,
-                  address=member.address, name=member.display_name or member.address,
+                  address=member.address, who=member.display_name or member.address,
                   subject=mailing_list.subject, description=mailing_list.description,
                   request=addresses.request, leave=f"{mailing_list.name}-leave@"
                                                    f"{mailing_list.domain.name}")
@@ -145,7 +145,7 @@ def _ask_owners(session: Session, runtime: Runtime, mailing_list: MailingList,
     addresses = RobotAddresses.of(runtime, mailing_list)
     approve_address = addresses.confirm(approve.token)
     text = render("owner_approval", mailing_list.language, list=mailing_list.address,
-                  address=address, name=name or address, approve=approve_address,
+                  address=address, who=name or address, approve=approve_address,
                   refuse=addresses.confirm(refuse.token), refuse_token=refuse.token,
                   approve_token=approve.token, request=addresses.request,
                   days=runtime.config.token_ttl_days)

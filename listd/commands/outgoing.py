@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.utils import make_msgid
 
 from sqlalchemy.orm import Session
 
 from listd.commands import ratelimit
-from listd.commands.guards import loop_marker
+from listd.commands.guards import ROBOT_MESSAGE_ID, loop_marker
 from listd.compose import compose
 from listd.distribute.queue import enqueue_mail
 from listd.models import MailingList
@@ -66,6 +67,8 @@ def send(session: Session, runtime: Runtime, addresses: RobotAddresses, *,
     message = compose(sender=sender or addresses.request, to=", ".join(to), subject=text.subject,
                       body=text.body, reply_to=reply_to, in_reply_to=in_reply_to,
                       headers=dict([loop_marker(addresses.robot_address)]))
+    # Marked, so a careless auto-responder answering it is recognised (guards.answers_robot).
+    message.replace_header("Message-ID", make_msgid(ROBOT_MESSAGE_ID, addresses.domain))
     enqueue_mail(session, sender=addresses.envelope_sender, recipients=list(to),
                  message=message, kind=kind,
                  list_id=mailing_list.id if mailing_list is not None else None)

@@ -14,7 +14,8 @@ def reply_text(ctx: CommandContext, executed: Sequence[Executed], ignored_lines:
     blocks = []
     for item in executed:
         label = ctx.say(f"status_{item.result.status.value}")
-        blocks.append(f"> {item.line}\n{label}: {item.result.text}")
+        blocks.append(f"> {item.line}\n" + ctx.say("result_line", status=label,
+                                                       text=item.result.text))
     if not executed:
         blocks.append(ctx.say("no_commands", request=ctx.addresses.request))
     if ignored_lines:
