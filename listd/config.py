@@ -72,6 +72,9 @@ class Config:
     language: Literal["en", "fr"] = "en"
     # Days a confirmation token stays valid.
     token_ttl_days: int = 3
+    # Mails the command robot sends one address per hour at most (replies, confirmations,
+    # welcomes); past it, that address's command mail is kept but not answered.
+    robot_mails_per_hour: int = 30
     # Directory of list templates (newsletter, discussion, …); relative to the config file.
     list_templates: str | None = None
     smtp_in: SmtpInConfig = field(default_factory=SmtpInConfig)

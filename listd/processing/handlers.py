@@ -7,6 +7,7 @@ import dataclasses
 from sqlalchemy.orm import Session
 
 from listd.bounce.handler import handle_bounce
+from listd.commands import handlers as commands
 from listd.models import InboundState
 from listd.processing.delivery import Delivery, Handler, Outcome
 from listd.processing.guards import loop_reason
@@ -35,11 +36,11 @@ def handle_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outco
 
 HANDLERS: dict[DestinationKind, Handler] = {
     DestinationKind.POST: handle_post,
-    DestinationKind.REQUEST: keep_unhandled,
-    DestinationKind.ROBOT: keep_unhandled,
+    DestinationKind.REQUEST: commands.handle_commands,
+    DestinationKind.ROBOT: commands.handle_commands,
     DestinationKind.OWNER: keep_unhandled,
     DestinationKind.BOUNCES: handle_bounce,
-    DestinationKind.CONFIRM: keep_unhandled,
-    DestinationKind.JOIN: keep_unhandled,
-    DestinationKind.LEAVE: keep_unhandled,
+    DestinationKind.CONFIRM: commands.handle_confirm,
+    DestinationKind.JOIN: commands.handle_join,
+    DestinationKind.LEAVE: commands.handle_leave,
 }

@@ -104,8 +104,9 @@ def resolve_recipient(session: Session, config: Config, address: str) -> Route |
     if destination.token is not None and destination.token.startswith("+"):
         return Refusal(550, f"5.1.1 <{address}>: no such list or address here")
     if destination.list_name is None:
+        # ROBOT-confirm+TOKEN@ confirms actions that belong to no active list.
         if destination.kind in (DestinationKind.ROBOT, DestinationKind.OWNER,
-                                DestinationKind.BOUNCES):
+                                DestinationKind.BOUNCES, DestinationKind.CONFIRM):
             return Route(normalized, destination, None)
         return Refusal(550, f"5.1.1 <{address}>: no such list or address here")
     row = session.execute(

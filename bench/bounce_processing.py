@@ -1,0 +1,111 @@
+"""How many bounce reports per second listd parses, matches (VERP) and scores.
+
+    python bench/bounce_processing.py [--reports 2000] [--runs 3] [--database URL]
+
+Builds a list of 1,000 members and one fan-out, stores REPORTS delivery status notifications
+addressed to the members' VERP addresses exactly as the listener stores them, then times the
+inbound worker processing them all (parse, VERP decode, member lookup, scoring, commit — one
+transaction per report, as in `listd serve`). The listener's own cost is in bench/listener.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from listener import drop_schema, fresh_database
+from sqlalchemy import select
+
+from listd import migrate
+from listd.config import Config
+from listd.database import Database
+from listd.distribute.post import accept_post
+from listd.distribute.verp import verp_token
+from listd.lists import approve_list, request_list
+from listd.members import import_members
+from listd.models import OutboundEntry
+from listd.processing.worker import process_one
+from listd.runtime import Runtime
+from listd.smtp_in.routing import Route, parse_local_part
+from listd.smtp_in.spool import Envelope, store_inbound
+
+LIST = "bench@lists.example.org"
+REPORT = """\
+From: MAILER-DAEMON@mx.example.net
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+I'm sorry to have to inform you that your message could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; {address}
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <{address}>: Recipient address rejected: User unknown
+
+--B--
+""".replace("\n", "\r\n")
+
+
+def one_run(reports: int, database_url: str | None) -> float:
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        database, schema = fresh_database(database_url, Path(scratch_dir))
+        config = Config(database=database, domains=("lists.example.org",), secret="bench")
+        db = Database(database)
+        migrate.upgrade(db.engine)
+        runtime = Runtime.create(config, db)
+        with db.session() as session:
+            mailing_list = request_list(session, config, LIST, ["owner@example.org"])
+            approve_list(session, LIST)
+            import_members(session, mailing_list,
+                           (f"m{i}@example{i % 50}.org\n" for i in range(1000)))
+            accept_post(session, runtime, mailing_list, b"Subject: x\r\n\r\nx\r\n")
+            entries = session.execute(select(OutboundEntry.id, OutboundEntry.recipient)).all()
+            list_id = mailing_list.id
+        with db.session() as session:
+            for number in range(reports):
+                entry_id, address = entries[number % len(entries)]
+                local = f"bench-bounces+{verp_token(entry_id, runtime.secret)}"
+                route = Route(f"{local}@lists.example.org",
+                              parse_local_part(local, "lists.example.org", "listd"), list_id)
+                store_inbound(session, REPORT.format(address=address).encode(),
+                              Envelope("", [route], "bench"))
+        started = time.perf_counter()
+        processed = 0
+        while process_one(runtime) is not None:
+            processed += 1
+        seconds = time.perf_counter() - started
+        assert processed == reports, processed
+        db.dispose()
+        if schema and database_url:
+            drop_schema(database_url, schema)
+        return reports / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reports", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database", default=None)
+    args = parser.parse_args()
+    backend = "postgresql" if args.database else "sqlite"
+    rates = [one_run(args.reports, args.database) for _ in range(args.runs)]
+    for number, rate in enumerate(rates, 1):
+        print(f"run {number}: {args.reports} reports: {rate:,.0f} reports/s ({backend})")
+    print(f"bounce processing (parse + VERP match + score + commit): median "
+          f"{statistics.median(rates):,.0f} reports/s ({backend}, one worker)")
+
+
+if __name__ == "__main__":
+    main()

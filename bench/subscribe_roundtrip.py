@@ -1,0 +1,150 @@
+"""How many double opt-in subscriptions per second listd carries through, end to end.
+
+One round trip: SUBSCRIBE over SMTP → reply and confirmation written to the outbound Maildir →
+the confirmation answered over SMTP → member added and welcome written. Runs the real daemon in
+this process, outbound to a Maildir in a temporary directory.
+
+    .venv/bin/python bench/subscribe_roundtrip.py [--count 300] [--clients 8]
+        [--database postgresql+psycopg://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import smtplib
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+
+from listd import lists, migrate
+from listd.config import Config, OutboundConfig, SmtpInConfig
+from listd.database import Database
+from listd.models import Member, Role
+from listd.runtime import Runtime
+from listd.serve import Daemon
+
+DOMAIN = "lists.example.org"
+TEMPLATES = Path(__file__).resolve().parent.parent / "conf" / "list-templates"
+
+
+def send(port: int, sender: str, recipient: str, body: str) -> None:
+    message = (f"From: {sender}\r\nTo: {recipient}\r\nSubject: x\r\n"
+               f"Message-ID: <{uuid.uuid4().hex}@example.net>\r\n\r\n{body}\r\n")
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+        client.sendmail(sender, [recipient], message.encode())
+
+
+class ConfirmationReader:
+    """Subscriber → the -confirm+TOKEN address of its request; reads each new file once."""
+
+    def __init__(self, outbox: Path) -> None:
+        self.new = outbox / "new"
+        self.seen: set[str] = set()
+        self.found: dict[str, str] = {}
+
+    def scan(self) -> dict[str, str]:
+        if not self.new.is_dir():
+            return self.found
+        for path in self.new.iterdir():
+            if path.name in self.seen:
+                continue
+            self.seen.add(path.name)
+            head = path.read_bytes().split(b"\n\n", 1)[0].decode()
+            if "-confirm+" not in head:
+                continue
+            fields = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
+            self.found[fields["Delivered-To"].strip()] = fields["Reply-To"].strip()
+        return self.found
+
+
+def members(db: Database) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(Member)
+                              .where(Member.role == Role.SUBSCRIBER)) or 0
+
+
+async def wait_for(condition, what: str, timeout: float = 600) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+async def run(database: str, count: int, clients: int, workdir: Path) -> float:
+    outbox = workdir / "outbox"
+    config = Config(database=database, domains=(DOMAIN,), secret="bench",
+                    smtp_in=SmtpInConfig(port=0), list_templates=str(TEMPLATES),
+                    outbound=OutboundConfig(mode="maildir", path=str(outbox)),
+                    robot_mails_per_hour=1000)
+    db = Database(database)
+    migrate.upgrade(db.engine)
+    with db.session() as session:
+        lists.request_list(session, config, f"news@{DOMAIN}", ["owner@example.org"],
+                           "newsletter")
+        lists.approve_list(session, f"news@{DOMAIN}")
+    daemon = Daemon(Runtime.create(config, db))
+    await daemon.start()
+    pool = ThreadPoolExecutor(clients)
+    loop = asyncio.get_running_loop()
+    people = [f"user{i}@example.net" for i in range(count)]
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(loop.run_in_executor(
+            pool, send, daemon.port, who, f"listd@{DOMAIN}", "SUBSCRIBE news") for who in people))
+        print(f"  requests accepted after {time.perf_counter() - started:.2f} s")
+        reader = ConfirmationReader(outbox)
+        await wait_for(lambda: len(reader.scan()) >= count, "confirmations")
+        addresses = reader.found
+        print(f"  confirmations written after {time.perf_counter() - started:.2f} s")
+        await asyncio.gather(*(loop.run_in_executor(
+            pool, send, daemon.port, who, addresses[who], "> quoted") for who in people))
+        await wait_for(lambda: members(db) >= count, "members")
+        await wait_for(lambda: len(list((outbox / "new").iterdir())) >= 3 * count, "welcomes")
+        elapsed = time.perf_counter() - started
+    finally:
+        pool.shutdown()
+        await daemon.stop()
+        db.dispose()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--database", default=None,
+                        help="a PostgreSQL URL; a scratch schema is made and dropped")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        if args.database:
+            schema = f"bench_{uuid.uuid4().hex[:10]}"
+            admin = create_engine(args.database, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            sep = "&" if "?" in args.database else "?"
+            url = f"{args.database}{sep}options=-csearch_path%3D{schema}"
+        else:
+            url = f"sqlite:///{workdir / 'listd.db'}"
+        try:
+            elapsed = asyncio.run(run(url, args.count, args.clients, workdir))
+        finally:
+            if args.database:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+    backend = "postgresql" if args.database else "sqlite"
+    print(f"subscription round trips ({backend}): {args.count} in {elapsed:.2f} s = "
+          f"{args.count / elapsed:.1f} round trips/s "
+          f"({4 * args.count} SMTP messages in and out: request, reply, confirmation, answer; "
+          f"plus {args.count} welcomes)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""What a command is run with: who asked, through which address, in which language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from listd.addresses import InvalidAddress, split_list_address
+from listd.commands import phrases
+from listd.commands.outgoing import RobotAddresses
+from listd.errors import UserError
+from listd.models import Domain, ListStatus, MailingList, Member, Role
+from listd.runtime import Runtime
+
+# Commands in one mail that may each send a confirmation request: a mail with hundreds of
+# SUBSCRIBE lines must not become hundreds of mails.
+MAX_CONFIRMATIONS_PER_MAIL = 5
+
+
+class Refused(UserError):
+    """A command that cannot be carried out; the message, in the reply's language, says why."""
+
+
+@dataclass
+class CommandContext:
+    session: Session
+    runtime: Runtime
+    # The normalised address the commands came from, and the name in its From header.
+    sender: str
+    sender_name: str
+    # The domain the mail was addressed to, and the list when it came to LIST-request@.
+    domain: str
+    context_list: MailingList | None
+    language: str
+    in_reply_to: str | None = None
+    confirmations_left: int = MAX_CONFIRMATIONS_PER_MAIL
+
+    @property
+    def addresses(self) -> RobotAddresses:
+        return RobotAddresses.of(self.runtime, self.context_list, self.domain)
+
+    def say(self, key: str, **values: object) -> str:
+        return phrases.say(self.language, key, **values)
+
+    def refuse(self, key: str, **values: object) -> Refused:
+        return Refused(self.say(key, **values))
+
+    def spend_confirmation(self) -> None:
+        if self.confirmations_left <= 0:
+            raise self.refuse("too_many_confirmations", limit=MAX_CONFIRMATIONS_PER_MAIL)
+        self.confirmations_left -= 1
+
+    def find_list(self, text: str) -> MailingList | None:
+        """The active list named TEXT ('news' in this domain, or 'news@domain')."""
+        candidate = text if "@" in text else f"{text}@{self.domain}"
+        try:
+            name, domain = split_list_address(candidate)
+        except InvalidAddress:
+            return None
+        return self.session.scalar(select(MailingList).join(Domain).where(
+            MailingList.name == name, Domain.name == domain,
+            MailingList.status == ListStatus.ACTIVE))
+
+    def take_list(self, args: tuple[str, ...]) -> tuple[MailingList, tuple[str, ...]]:
+        """The list a command is about, and the arguments after it.
+
+        On LIST-request@ the list may be left out; a first argument that names no list is then
+        taken as the next argument (a name, an address, a mode)."""
+        if args:
+            found = self.find_list(args[0])
+            if found is not None:
+                return found, args[1:]
+            if self.context_list is None:
+                raise self.refuse("no_such_list", name=args[0])
+        if self.context_list is not None:
+            return self.context_list, args
+        raise self.refuse("which_list")
+
+    def is_listmaster(self) -> bool:
+        return self.sender in self.runtime.config.listmasters
+
+    def has_role(self, mailing_list: MailingList, *roles: Role) -> bool:
+        return self.session.scalar(select(Member.id).where(
+            Member.list_id == mailing_list.id, Member.address == self.sender,
+            Member.role.in_(roles)).limit(1)) is not None
+
+    def is_owner(self, mailing_list: MailingList) -> bool:
+        return self.is_listmaster() or self.has_role(mailing_list, Role.OWNER)

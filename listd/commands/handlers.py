@@ -1,0 +1,124 @@
+"""The robot's inbound handlers: LIST-request@ and the robot, -join, -leave, -confirm+TOKEN.
+
+Each answers at most once, through the outbound queue, and never answers mail that could start
+a loop (guards.py) or an address that has had its hourly share of robot mail (ratelimit.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from sqlalchemy.orm import Session
+
+from listd.addresses import header_address, try_normalize
+from listd.bounce.message import PARSE_ERRORS
+from listd.commands import ratelimit
+from listd.commands.context import CommandContext
+from listd.commands.guards import NoReply, answers_robot, no_reply_reason
+from listd.commands.outgoing import send
+from listd.commands.parser import CommandLine, parse_message
+from listd.commands.registry import BY_NAME
+from listd.commands.reply import reply_text, summary
+from listd.commands.runner import Executed, run_commands, run_one
+from listd.commands.subscription import Subscribe, Unsubscribe
+from listd.confirmations import confirm
+from listd.processing.delivery import Delivery, Outcome
+from listd.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What was done with a mail that may be answered."""
+
+    executed: list[Executed]
+    # Command lines past the limit, not read.
+    ignored_lines: int = 0
+    reply_owed: bool = True
+    # Set when, having read the mail, the robot must not answer it after all.
+    silence: NoReply | None = None
+
+
+Work = Callable[[CommandContext, Delivery], Handled]
+
+
+def _context(session: Session, runtime: Runtime, delivery: Delivery,
+             sender: str) -> CommandContext:
+    mailing_list = delivery.mailing_list
+    language = mailing_list.language if mailing_list is not None else runtime.config.language
+    name, _address = parseaddr(str(delivery.message.get("From", "")))
+    return CommandContext(session=session, runtime=runtime, sender=sender,
+                          sender_name=" ".join(name.split())[:255],
+                          domain=delivery.destination.domain, context_list=mailing_list,
+                          language=language, in_reply_to=delivery.message.get("Message-ID"))
+
+
+def _answer(session: Session, runtime: Runtime, delivery: Delivery, work: Work) -> Outcome:
+    try:
+        reason = no_reply_reason(delivery.message, delivery.sender, runtime.config)
+        from_address = header_address(delivery.message.get("From"))
+    except PARSE_ERRORS:  # headers broken beyond reading: answer nobody
+        reason, from_address = NoReply.NO_SENDER, None
+    if reason is not None:
+        return Outcome(f"not answered: {reason.value}")
+    sender = from_address or try_normalize(delivery.sender)
+    if sender is None:
+        return Outcome(f"not answered: {NoReply.NO_SENDER.value}")
+    limit = runtime.config.robot_mails_per_hour
+    if ratelimit.over_limit(session, sender, runtime.clock.now(), limit):
+        return Outcome(f"not answered: {sender} had {limit} robot mails in the last hour")
+    ctx = _context(session, runtime, delivery, sender)
+    handled = work(ctx, delivery)
+    if handled.silence is not None:
+        return Outcome(f"not answered: {handled.silence.value}")
+    if handled.reply_owed:
+        send(session, runtime, ctx.addresses, to=[sender],
+             text=reply_text(ctx, handled.executed, handled.ignored_lines), kind="reply",
+             mailing_list=delivery.mailing_list, in_reply_to=ctx.in_reply_to)
+    return Outcome(summary(sender, handled.executed), queued_mail=True)
+
+
+def _commands(ctx: CommandContext, delivery: Delivery) -> Handled:
+    parsed = parse_message(delivery.message, BY_NAME)
+    if answers_robot(delivery.message, ctx.runtime.config) and not any(
+            line.verb in BY_NAME for line in parsed.commands):
+        # An auto-responder that marks nothing still quotes our Message-ID: ends the loop.
+        return Handled([], silence=NoReply.ANSWERS_ROBOT)
+    return Handled(run_commands(ctx, parsed.commands), parsed.ignored_lines)
+
+
+def _shortcut(verb: str) -> Work:
+    def work(ctx: CommandContext, delivery: Delivery) -> Handled:
+        assert ctx.context_list is not None
+        line = CommandLine(f"{verb.upper()} {ctx.context_list.address}", verb, ())
+        return Handled([Executed(line.text, run_one(ctx, line))])
+    return work
+
+
+def _confirmation(ctx: CommandContext, delivery: Delivery) -> Handled:
+    token = delivery.destination.token or ""
+    result = confirm(ctx.session, ctx.runtime, token, ctx.sender, ctx.language,
+                     within_list=ctx.context_list)
+    # A welcome or goodbye already told the sender; a second mail would only repeat it.
+    return Handled([Executed(f"CONFIRM {token}", result)], reply_owed=not result.notified)
+
+
+def handle_commands(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:
+    """Mail to the robot or to LIST-request@: the commands in it, one reply."""
+    return _answer(session, runtime, delivery, _commands)
+
+
+def handle_join(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:
+    """Mail to LIST-join@: subscribe the sender, whatever the mail says."""
+    return _answer(session, runtime, delivery, _shortcut(Subscribe.names[0]))
+
+
+def handle_leave(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:
+    """Mail to LIST-leave@: unsubscribe the sender, whatever the mail says."""
+    return _answer(session, runtime, delivery, _shortcut(Unsubscribe.names[0]))
+
+
+def handle_confirm(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:
+    """Mail to LIST-confirm+TOKEN@: a reply to a confirmation request; the body is not read."""
+    return _answer(session, runtime, delivery, _confirmation)

@@ -1,0 +1,257 @@
+"""Joining and leaving a list by mail: requests that wait for a confirmation, and what each
+confirmation does once it comes (the functions named in confirmations.CONFIRM_ACTIONS).
+
+Nothing changes membership on someone's behalf without an answer from an address that got the
+confirmation mail, since any From: can be forged.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from listd import members, tokens
+from listd.commands import phrases
+from listd.commands.outgoing import RobotAddresses, send
+from listd.commands.results import Result, Status
+from listd.models import ListStatus, MailingList, Member, PendingAction, Role
+from listd.runtime import Runtime
+from listd.settings import ListSettings
+from listd.templates import render
+
+if TYPE_CHECKING:
+    from listd.commands.context import CommandContext
+    from listd.confirmations import ConfirmAction, Confirming
+
+SUBSCRIBE = "subscribe"
+UNSUBSCRIBE = "unsubscribe"
+APPROVE_SUBSCRIPTION = "approve_subscription"
+REFUSE_SUBSCRIPTION = "refuse_subscription"
+OWNER_ADD = "owner_add"
+OWNER_DEL = "owner_del"
+
+
+def membership_is_private(mailing_list: MailingList) -> bool:
+    """Whether a stranger may not learn who is on the list."""
+    return ListSettings.of(mailing_list).review != "public"
+
+
+def _is_subscribed(session: Session, mailing_list: MailingList, address: str) -> bool:
+    return members.find_member(session, mailing_list, address) is not None
+
+
+def ask_confirmation(session: Session, runtime: Runtime, mailing_list: MailingList,
+                     pending: PendingAction, template: str, to: str,
+                     in_reply_to: str | None = None, **values: object) -> None:
+    """Mail TO the confirmation request for PENDING; answering it confirms."""
+    addresses = RobotAddresses.of(runtime, mailing_list)
+    confirm_address = addresses.confirm(pending.token)
+    text = render(template, mailing_list.language, list=mailing_list.address,
+                  token=pending.token, confirm=confirm_address, request=addresses.request,
+                  address=pending.address, days=runtime.config.token_ttl_days, **values)
+    send(session, runtime, addresses, to=[to], text=text, kind="confirm",
+         mailing_list=mailing_list, sender=confirm_address, reply_to=confirm_address,
+         in_reply_to=in_reply_to)
+
+
+# Requests, from commands -------------------------------------------------------------------
+
+def request_subscription(ctx: CommandContext, mailing_list: MailingList, name: str) -> Result:
+    if ListSettings.of(mailing_list).subscription == "closed":
+        raise ctx.refuse("subscription_closed", list=mailing_list.address)
+    private = membership_is_private(mailing_list)
+    # On a private list an already-subscribed address gets the same answer and the same
+    # confirmation as anyone else: the reply must not tell who is a member.
+    if not private and _is_subscribed(ctx.session, mailing_list, ctx.sender):
+        return Result(Status.DONE, ctx.say("already_subscribed", list=mailing_list.address))
+    ctx.spend_confirmation()
+    pending = tokens.issue(ctx.session, ctx.runtime, SUBSCRIBE, ctx.sender, mailing_list,
+                           {"name": name})
+    ask_confirmation(ctx.session, ctx.runtime, mailing_list, pending, "confirm_subscribe",
+                     ctx.sender, ctx.in_reply_to)
+    return Result(Status.WAITING, ctx.say("confirmation_sent", address=ctx.sender))
+
+
+def request_unsubscription(ctx: CommandContext, mailing_list: MailingList) -> Result:
+    if not membership_is_private(mailing_list) and not _is_subscribed(
+            ctx.session, mailing_list, ctx.sender):
+        raise ctx.refuse("not_subscribed", list=mailing_list.address)
+    ctx.spend_confirmation()
+    pending = tokens.issue(ctx.session, ctx.runtime, UNSUBSCRIBE, ctx.sender, mailing_list)
+    ask_confirmation(ctx.session, ctx.runtime, mailing_list, pending, "confirm_unsubscribe",
+                     ctx.sender, ctx.in_reply_to)
+    return Result(Status.WAITING, ctx.say("confirmation_sent", address=ctx.sender))
+
+
+def request_owner_change(ctx: CommandContext, mailing_list: MailingList, action: str,
+                         address: str, name: str = "") -> Result:
+    """An owner's ADD or DEL: confirmed by the owner's own address before it is done."""
+    ctx.spend_confirmation()
+    pending = tokens.issue(ctx.session, ctx.runtime, action, address, mailing_list,
+                           {"name": name, "owner": ctx.sender})
+    template = "confirm_add" if action == OWNER_ADD else "confirm_del"
+    ask_confirmation(ctx.session, ctx.runtime, mailing_list, pending, template, ctx.sender,
+                     ctx.in_reply_to, owner=ctx.sender)
+    return Result(Status.WAITING, ctx.say("owner_confirmation_sent", address=ctx.sender))
+
+
+# What confirmations do ---------------------------------------------------------------------
+
+def _say(mailing_list: MailingList, key: str, **values: object) -> str:
+    return phrases.say(mailing_list.language, key, **values)
+
+
+def _welcome(session: Session, runtime: Runtime, mailing_list: MailingList,
+             member: Member) -> None:
+    addresses = RobotAddresses.of(runtime, mailing_list)
+    text = render("welcome", mailing_list.language, list=mailing_list.address,
+                  address=member.address, who=member.display_name or member.address,
+                  subject=mailing_list.subject, description=mailing_list.description,
+                  request=addresses.request, leave=f"{mailing_list.name}-leave@"
+                                                   f"{mailing_list.domain.name}")
+    send(session, runtime, addresses, to=[member.address], text=text, kind="welcome",
+         mailing_list=mailing_list)
+
+
+def _goodbye(session: Session, runtime: Runtime, mailing_list: MailingList,
+             address: str) -> None:
+    addresses = RobotAddresses.of(runtime, mailing_list)
+    text = render("goodbye", mailing_list.language, list=mailing_list.address, address=address,
+                  join=f"{mailing_list.name}-join@{mailing_list.domain.name}")
+    send(session, runtime, addresses, to=[address], text=text, kind="goodbye",
+         mailing_list=mailing_list)
+
+
+def _subscribe(session: Session, runtime: Runtime, mailing_list: MailingList, address: str,
+               name: str, actor: str) -> Member:
+    member = members.add_member(session, mailing_list, address, name, actor=actor)
+    _welcome(session, runtime, mailing_list, member)
+    return member
+
+
+def _ask_owners(session: Session, runtime: Runtime, mailing_list: MailingList,
+                address: str, name: str) -> None:
+    approve = tokens.issue(session, runtime, APPROVE_SUBSCRIPTION, address, mailing_list,
+                           {"name": name})
+    refuse = tokens.issue(session, runtime, REFUSE_SUBSCRIPTION, address, mailing_list,
+                          {"name": name, "sibling": approve.token})
+    # A new dict, so the JSON column is seen as changed.
+    approve.payload = {**approve.payload, "sibling": refuse.token}
+    owners = list(session.scalars(select(Member.address).where(
+        Member.list_id == mailing_list.id, Member.role == Role.OWNER).order_by(Member.address)))
+    addresses = RobotAddresses.of(runtime, mailing_list)
+    approve_address = addresses.confirm(approve.token)
+    text = render("owner_approval", mailing_list.language, list=mailing_list.address,
+                  address=address, who=name or address, approve=approve_address,
+                  refuse=addresses.confirm(refuse.token), refuse_token=refuse.token,
+                  approve_token=approve.token, request=addresses.request,
+                  days=runtime.config.token_ttl_days)
+    send(session, runtime, addresses, to=owners, text=text, kind="approval",
+         mailing_list=mailing_list, sender=approve_address, reply_to=approve_address)
+
+
+def on_active_list(action: ConfirmAction) -> ConfirmAction:
+    """Carry out ACTION only while its list takes mail; a closed list changes no more."""
+
+    @functools.wraps(action)
+    def guarded(session: Session, runtime: Runtime, c: Confirming) -> Result:
+        mailing_list = c.mailing_list
+        if mailing_list is None or mailing_list.status is not ListStatus.ACTIVE:
+            language = mailing_list.language if mailing_list is not None else \
+                runtime.config.language
+            return Result(Status.REFUSED, phrases.say(language, "list_gone"))
+        return action(session, runtime, c)
+
+    return guarded
+
+
+@on_active_list
+def subscription_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
+    mailing_list, address = c.mailing_list, c.pending.address
+    assert mailing_list is not None
+    policy = ListSettings.of(mailing_list).subscription
+    if policy == "closed":
+        return Result(Status.REFUSED, _say(mailing_list, "subscription_closed",
+                                           list=mailing_list.address))
+    if _is_subscribed(session, mailing_list, address):
+        return Result(Status.DONE, _say(mailing_list, "already_subscribed",
+                                        list=mailing_list.address))
+    name = str(c.pending.payload.get("name", ""))
+    if policy == "approval":
+        _ask_owners(session, runtime, mailing_list, address, name)
+        return Result(Status.WAITING, _say(mailing_list, "waiting_for_owners",
+                                           list=mailing_list.address))
+    _subscribe(session, runtime, mailing_list, address, name, actor=c.confirmed_by)
+    return Result(Status.DONE, _say(mailing_list, "subscribed", address=address,
+                                    list=mailing_list.address),
+                  notified=c.confirmed_by == address)
+
+
+@on_active_list
+def unsubscription_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
+    mailing_list, address = c.mailing_list, c.pending.address
+    assert mailing_list is not None
+    if _is_subscribed(session, mailing_list, address):
+        members.remove_member(session, mailing_list, address, actor=c.confirmed_by)
+    # Sent whether or not the address was on the list, so the answer tells nobody which.
+    _goodbye(session, runtime, mailing_list, address)
+    return Result(Status.DONE, _say(mailing_list, "unsubscribed", address=address,
+                                    list=mailing_list.address),
+                  notified=c.confirmed_by == address)
+
+
+@on_active_list
+def approval_given(session: Session, runtime: Runtime, c: Confirming) -> Result:
+    mailing_list, address = c.mailing_list, c.pending.address
+    assert mailing_list is not None
+    tokens.withdraw(session, runtime, str(c.pending.payload.get("sibling", "")))
+    if _is_subscribed(session, mailing_list, address):
+        return Result(Status.DONE, _say(mailing_list, "already_member", address=address,
+                                        list=mailing_list.address))
+    _subscribe(session, runtime, mailing_list, address, str(c.pending.payload.get("name", "")),
+               actor=c.confirmed_by)
+    return Result(Status.DONE, _say(mailing_list, "added", address=address,
+                                    list=mailing_list.address))
+
+
+@on_active_list
+def approval_refused(session: Session, runtime: Runtime, c: Confirming) -> Result:
+    mailing_list, address = c.mailing_list, c.pending.address
+    assert mailing_list is not None
+    tokens.withdraw(session, runtime, str(c.pending.payload.get("sibling", "")))
+    addresses = RobotAddresses.of(runtime, mailing_list)
+    text = render("subscription_refused", mailing_list.language, list=mailing_list.address,
+                  address=address, owner=addresses.owner)
+    send(session, runtime, addresses, to=[address], text=text, kind="notice",
+         mailing_list=mailing_list)
+    return Result(Status.DONE, _say(mailing_list, "request_refused", address=address,
+                                    list=mailing_list.address))
+
+
+@on_active_list
+def owner_add_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
+    mailing_list, address = c.mailing_list, c.pending.address
+    assert mailing_list is not None
+    if _is_subscribed(session, mailing_list, address):
+        return Result(Status.DONE, _say(mailing_list, "already_member", address=address,
+                                        list=mailing_list.address))
+    _subscribe(session, runtime, mailing_list, address, str(c.pending.payload.get("name", "")),
+               actor=c.confirmed_by)
+    return Result(Status.DONE, _say(mailing_list, "added", address=address,
+                                    list=mailing_list.address))
+
+
+@on_active_list
+def owner_del_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
+    mailing_list, address = c.mailing_list, c.pending.address
+    assert mailing_list is not None
+    if not _is_subscribed(session, mailing_list, address):
+        return Result(Status.REFUSED, _say(mailing_list, "not_member", address=address,
+                                           list=mailing_list.address))
+    members.remove_member(session, mailing_list, address, actor=c.confirmed_by)
+    _goodbye(session, runtime, mailing_list, address)
+    return Result(Status.DONE, _say(mailing_list, "removed", address=address,
+                                    list=mailing_list.address))

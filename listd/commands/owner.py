@@ -1,0 +1,48 @@
+"""Owners' commands: ADD and DEL, each confirmed from the owner's own address first."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from listd import members
+from listd.addresses import InvalidAddress, normalize_address
+from listd.commands import membership
+from listd.commands.context import CommandContext
+from listd.commands.results import Result
+from listd.models import MailingList
+
+
+def _owner_target(ctx: CommandContext, args: tuple[str, ...], usage: str
+                  ) -> tuple[MailingList, str, tuple[str, ...]]:
+    mailing_list, rest = ctx.take_list(args)
+    if not rest:
+        raise ctx.refuse("usage", usage=usage)
+    if not ctx.is_owner(mailing_list):
+        raise ctx.refuse("owners_only", list=mailing_list.address)
+    try:
+        address = normalize_address(rest[0])
+    except InvalidAddress:
+        raise ctx.refuse("invalid_address", address=rest[0]) from None
+    return mailing_list, address, rest[1:]
+
+
+class Add:
+    names: ClassVar = ("add",)
+
+    def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
+        mailing_list, address, rest = _owner_target(ctx, args, "ADD list address [Name]")
+        if members.find_member(ctx.session, mailing_list, address) is not None:
+            raise ctx.refuse("already_member", address=address, list=mailing_list.address)
+        return membership.request_owner_change(ctx, mailing_list, membership.OWNER_ADD,
+                                               address, " ".join(rest))
+
+
+class Delete:
+    names: ClassVar = ("del", "delete")
+
+    def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
+        mailing_list, address, _rest = _owner_target(ctx, args, "DEL list address")
+        if members.find_member(ctx.session, mailing_list, address) is None:
+            raise ctx.refuse("not_member", address=address, list=mailing_list.address)
+        return membership.request_owner_change(ctx, mailing_list, membership.OWNER_DEL,
+                                               address)

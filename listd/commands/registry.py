@@ -1,0 +1,38 @@
+"""Every mail command, in one explicit table: a new command is a class and one line here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from listd.commands.command import Command
+from listd.commands.information import Help, Info, Lists, Review, Which
+from listd.commands.owner import Add, Delete
+from listd.commands.subscription import Confirm, SetDelivery, Subscribe, Unsubscribe
+
+COMMANDS: tuple[Command, ...] = (
+    Subscribe(),
+    Unsubscribe(),
+    Confirm(),
+    SetDelivery(),
+    Help(),
+    Lists(),
+    Info(),
+    Review(),
+    Which(),
+    Add(),
+    Delete(),
+)
+
+
+def index(commands: tuple[Command, ...]) -> Mapping[str, Command]:
+    """Each name to its command; two commands claiming one name is a mistake caught at import."""
+    by_name: dict[str, Command] = {}
+    for command in commands:
+        for name in command.names:
+            if name in by_name:
+                raise ValueError(f"command name {name!r} is claimed twice")
+            by_name[name] = command
+    return by_name
+
+
+BY_NAME = index(COMMANDS)

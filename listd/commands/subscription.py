@@ -1,0 +1,57 @@
+"""Commands about one's own subscription: SUBSCRIBE, SIGNOFF, CONFIRM, SET."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from listd import audit, members
+from listd.commands import membership
+from listd.commands.context import CommandContext
+from listd.commands.results import Result, Status
+from listd.confirmations import confirm
+from listd.models import DeliveryMode
+
+
+class Subscribe:
+    names: ClassVar = ("subscribe", "sub", "join")
+
+    def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
+        mailing_list, rest = ctx.take_list(args)
+        name = " ".join(rest) or ctx.sender_name
+        return membership.request_subscription(ctx, mailing_list, name)
+
+
+class Unsubscribe:
+    names: ClassVar = ("signoff", "unsubscribe", "unsub", "leave")
+
+    def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
+        mailing_list, _rest = ctx.take_list(args)
+        return membership.request_unsubscription(ctx, mailing_list)
+
+
+class Confirm:
+    names: ClassVar = ("confirm", "auth")
+
+    def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
+        if not args:
+            raise ctx.refuse("usage", usage="CONFIRM token")
+        return confirm(ctx.session, ctx.runtime, args[0], ctx.sender, ctx.language)
+
+
+class SetDelivery:
+    names: ClassVar = ("set",)
+
+    def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
+        mailing_list, rest = ctx.take_list(args)
+        modes = {mode.value: mode for mode in DeliveryMode}
+        if len(rest) != 1 or rest[0].lower() not in modes:
+            raise ctx.refuse("usage", usage="SET list MAIL|DIGEST|NOMAIL")
+        mode = modes[rest[0].lower()]
+        member = members.find_member(ctx.session, mailing_list, ctx.sender)
+        if member is None:
+            raise ctx.refuse("not_subscribed", list=mailing_list.address)
+        member.delivery_mode = mode
+        audit.record(ctx.session, ctx.sender, "member.set", mailing_list, ctx.sender,
+                     delivery_mode=mode.value)
+        return Result(Status.DONE, ctx.say("delivery_set", list=mailing_list.address,
+                                           mode=mode.value.upper()))

@@ -1,0 +1,118 @@
+"""Confirmation tokens: random, signed, single-use, expiring, bound to an action and an address.
+
+A token is NONCE + MAC, lowercase letters and digits only, because it travels in the local part
+of `LIST-confirm+TOKEN@DOMAIN`, which listd lowercases. The MAC (HMAC-SHA256 with the site
+secret) covers the action, the address and the nonce, so a token is only good for the action and
+address it was made for, even if a database row were edited. Single use and expiry are kept in
+the `pending_actions` row the token names.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import enum
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from listd.models import MailingList, PendingAction
+from listd.runtime import Runtime
+
+NONCE_LENGTH = 16  # 80 bits of randomness
+MAC_LENGTH = 16  # 80 bits of HMAC
+TOKEN_LENGTH = NONCE_LENGTH + MAC_LENGTH
+
+
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).decode("ascii").lower().rstrip("=")
+
+
+def _mac(secret: str, action: str, address: str, nonce: str) -> str:
+    signed = f"confirm\0{action}\0{address}\0{nonce}".encode()
+    return _b32(hmac.new(secret.encode(), signed, hashlib.sha256).digest())[:MAC_LENGTH]
+
+
+def make_token(secret: str, action: str, address: str) -> str:
+    nonce = _b32(secrets.token_bytes(10))[:NONCE_LENGTH]
+    return nonce + _mac(secret, action, address, nonce)
+
+
+def token_matches(secret: str, token: str, action: str, address: str) -> bool:
+    """Whether TOKEN was made by us for exactly this ACTION and ADDRESS."""
+    token = token.lower()
+    if len(token) != TOKEN_LENGTH:
+        return False
+    nonce, mac = token[:NONCE_LENGTH], token[NONCE_LENGTH:]
+    return hmac.compare_digest(mac, _mac(secret, action, address, nonce))
+
+
+def looks_like_token(text: str) -> bool:
+    return len(text) == TOKEN_LENGTH and text.isalnum() and text.isascii()
+
+
+def issue(session: Session, runtime: Runtime, action: str, address: str,
+          mailing_list: MailingList | None, payload: dict[str, Any] | None = None,
+          ttl: dt.timedelta | None = None) -> PendingAction:
+    """Record ACTION for ADDRESS as waiting for confirmation; the row's token confirms it."""
+    now = runtime.clock.now()
+    pending = PendingAction(
+        token=make_token(runtime.secret, action, address), action=action,
+        list_id=mailing_list.id if mailing_list is not None else None, address=address,
+        payload=dict(payload or {}), created_at=now,
+        expires_at=now + (ttl or dt.timedelta(days=runtime.config.token_ttl_days)))
+    session.add(pending)
+    session.flush()
+    return pending
+
+
+class Redemption(enum.StrEnum):
+    VALID = "valid"
+    # No such token, or one not signed by us for its action and address: the same answer for
+    # both, so a guesser learns nothing.
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    status: Redemption
+    pending: PendingAction | None = None
+
+
+def redeem(session: Session, runtime: Runtime, token: str,
+           list_id: int | None = None) -> Redeemed:
+    """Use TOKEN once: check signature, expiry and earlier use, then mark it used.
+
+    LIST_ID, when given, is the only list the token may belong to."""
+    token = token.strip().lower()
+    if not looks_like_token(token):
+        return Redeemed(Redemption.UNKNOWN)
+    # Locked until the transaction ends, so two confirmations of one token cannot both win.
+    pending = session.scalar(select(PendingAction).where(PendingAction.token == token)
+                             .with_for_update())
+    if pending is None or not token_matches(runtime.secret, token, pending.action,
+                                            pending.address):
+        return Redeemed(Redemption.UNKNOWN)
+    if list_id is not None and pending.list_id != list_id:
+        return Redeemed(Redemption.UNKNOWN)
+    if pending.used_at is not None:
+        return Redeemed(Redemption.USED, pending)
+    now = runtime.clock.now()
+    if now >= pending.expires_at:
+        return Redeemed(Redemption.EXPIRED, pending)
+    pending.used_at = now
+    return Redeemed(Redemption.VALID, pending)
+
+
+def withdraw(session: Session, runtime: Runtime, token: str) -> None:
+    """Mark another token used, as when approving a request makes its refusal token void."""
+    pending = session.scalar(select(PendingAction).where(PendingAction.token == token))
+    if pending is not None and pending.used_at is None:
+        pending.used_at = runtime.clock.now()

@@ -1,0 +1,77 @@
+"""Talking to the command robot through the real listener, and reading what it answers."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
+
+from listd.config import Config
+from listd.database import Database
+from listd.models import InboundMessage, InboundState, OutboundEntry, OutboundState
+from listd.serve import Daemon
+from tests.support.client import in_thread, send
+from tests.support.maildir import Written, read_outbox
+from tests.support.waiting import wait_until
+
+
+async def mail(daemon: Daemon, sender: str, to: str, body: str = "", subject: str = "",
+               headers: str = "", envelope_sender: str | None = None,
+               content_type: str = "text/plain; charset=utf-8") -> None:
+    message = (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
+               f"Message-ID: <{uuid.uuid4().hex}@example.org>\r\nMIME-Version: 1.0\r\n"
+               f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: 8bit\r\n"
+               f"{headers}\r\n" + body.replace("\r\n", "\n").replace("\n", "\r\n"))
+    envelope = sender if envelope_sender is None else envelope_sender
+    await in_thread(send, daemon.port, envelope, [to], message.encode())
+
+
+def written_to(config: Config, recipient: str) -> list[Written]:
+    return [w for w in read_outbox(Path(config.outbound.path)) if w.recipient == recipient]
+
+
+async def wait_for_mail(config: Config, recipient: str, count: int,
+                        what: str = "") -> list[Written]:
+    """The first COUNT mails written to RECIPIENT, once there are that many."""
+    found = await wait_until(lambda: len(written_to(config, recipient)) >= count or None,
+                             what=what or f"{count} mails to {recipient}")
+    assert found
+    return written_to(config, recipient)
+
+
+def _settled(db: Database) -> bool:
+    with db.session() as session:
+        inbound_busy = session.scalar(select(InboundMessage.id).where(
+            InboundMessage.state.in_((InboundState.QUEUED, InboundState.PROCESSING))).limit(1))
+        outbound_busy = session.scalar(select(OutboundEntry.id).where(
+            OutboundEntry.state.in_((OutboundState.QUEUED, OutboundState.SENDING))).limit(1))
+    return inbound_busy is None and outbound_busy is None
+
+
+async def settle(db: Database) -> None:
+    """Wait until every received mail is processed and every queued mail written."""
+    await wait_until(lambda: _settled(db), what="inbound and outbound queues to drain")
+
+
+def outcomes(db: Database) -> list[str]:
+    with db.session() as session:
+        return [row.outcome or "" for row in session.scalars(
+            select(InboundMessage).order_by(InboundMessage.id))]
+
+
+def confirm_address(written: Written) -> str:
+    """The -confirm+TOKEN address a confirmation request asks to be answered at."""
+    reply_to = str(written.message["Reply-To"])
+    assert "-confirm+" in reply_to, reply_to
+    return reply_to
+
+
+def token_of(written: Written) -> str:
+    return confirm_address(written).split("+", 1)[1].split("@", 1)[0]
+
+
+def body(written: Written) -> str:
+    part = written.message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())

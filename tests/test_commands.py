@@ -1,0 +1,433 @@
+"""The command robot end to end: real listener, real worker, confirmations read from the outbox."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from listd.clock import OffsetClock
+from listd.config import Config
+from listd.database import Database
+from listd.lists import find_list
+from listd.members import find_member
+from listd.models import DeliveryMode, Member
+from listd.runtime import Runtime
+from listd.serve import Daemon
+from tests.support.lists import make_list
+from tests.support.robot import (
+    body,
+    confirm_address,
+    mail,
+    outcomes,
+    settle,
+    token_of,
+    wait_for_mail,
+    written_to,
+)
+
+DOMAIN = "lists.example.org"
+NEWS = f"news@{DOMAIN}"
+ROBOT = f"listd@{DOMAIN}"
+REQUEST = f"news-request@{DOMAIN}"
+JEANNE = "jeanne@example.net"
+OWNER = "owner@example.org"
+
+
+def member(db: Database, address: str, list_address: str = NEWS) -> Member | None:
+    with db.session() as session:
+        return find_member(session, find_list(session, list_address), address)
+
+
+async def subscribe(daemon: Daemon, db: Database, config: Config, address: str,
+                    name: str = "") -> None:
+    """A full double opt-in round trip, by the book."""
+    before = len(written_to(config, address))
+    await mail(daemon, address, ROBOT, f"SUBSCRIBE news {name}\n")
+    mails = await wait_for_mail(config, address, before + 2)
+    confirmation = next(w for w in mails[before:] if "-confirm+" in str(w.message["From"]))
+    await mail(daemon, address, confirm_address(confirmation), "ok\n",
+               subject="Re: " + str(confirmation.message["Subject"]))
+    await wait_for_mail(config, address, before + 3, "the welcome")
+
+
+async def test_subscribe_confirm_by_reply_and_welcome(daemon: Daemon, db: Database,
+                                                      config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter")
+    await mail(daemon, f"Jeanne Dupont <{JEANNE}>", ROBOT, "SUBSCRIBE news Jeanne Dupont\n",
+               subject="subscription")
+    reply, confirmation = sorted(await wait_for_mail(config, JEANNE, 2),
+                                 key=lambda w: "-confirm+" in str(w.message["From"]))
+    # The reply: from the robot, through the queue, never to be answered by a robot.
+    assert reply.sender == f"listd-bounces@{DOMAIN}"
+    assert str(reply.message["Auto-Submitted"]) == "auto-replied"
+    assert str(reply.message["Subject"]) == "Results of your commands"
+    assert "> SUBSCRIBE news Jeanne Dupont\nWaiting: a confirmation request was sent to " \
+           f"{JEANNE}" in body(reply)
+    # The confirmation: in the list's context, answerable by a plain reply.
+    assert confirmation.sender == f"news-bounces@{DOMAIN}"
+    token = token_of(confirmation)
+    assert str(confirmation.message["From"]) == f"news-confirm+{token}@{DOMAIN}"
+    assert str(confirmation.message["Auto-Submitted"]) == "auto-replied"
+    assert f"CONFIRM {token}" in body(confirmation)
+    assert member(db, JEANNE) is None
+
+    quoted = "".join(f"> {line}\n" for line in body(confirmation).splitlines())
+    await mail(daemon, f"Jeanne Dupont <{JEANNE}>", confirm_address(confirmation),
+               f"Yes please.\n\n{quoted}", subject="Re: " + str(confirmation.message["Subject"]))
+    mails = await wait_for_mail(config, JEANNE, 3, "the welcome")
+    welcome = mails[2]
+    assert str(welcome.message["Subject"]) == f"Welcome to {NEWS}"
+    assert "Hello Jeanne Dupont," in body(welcome)
+    assert welcome.sender == f"news-bounces@{DOMAIN}"
+    found = member(db, JEANNE)
+    assert found is not None and found.display_name == "Jeanne Dupont"
+    await settle(db)
+    # The welcome says it all: no separate reply to the confirmation.
+    assert len(written_to(config, JEANNE)) == 3
+
+
+async def test_french_list_speaks_french(daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter", language="fr")
+    # On LIST-request@ the list may be left out; the command may be in lower case.
+    await mail(daemon, f"Jeanne Dupont <{JEANNE}>", REQUEST, "subscribe\n")
+    mails = await wait_for_mail(config, JEANNE, 2)
+    reply = next(w for w in mails if w.sender == f"news-bounces@{DOMAIN}"
+                 and "-confirm+" not in str(w.message["From"]))
+    confirmation = next(w for w in mails if "-confirm+" in str(w.message["From"]))
+    assert str(reply.message["Subject"]) == "Résultat de vos commandes"
+    assert "En attente : une demande de confirmation a été envoyée" in body(reply)
+    assert str(confirmation.message["Subject"]).startswith(
+        f"Confirmez votre abonnement à {NEWS}")
+    # Confirmed by command this time, through the list's robot.
+    await mail(daemon, JEANNE, REQUEST, f"CONFIRM {token_of(confirmation)}\n")
+    mails = await wait_for_mail(config, JEANNE, 4)
+    subjects = {str(w.message["Subject"]) for w in mails[2:]}
+    assert f"Bienvenue sur {NEWS}" in subjects
+    answer = next(w for w in mails[2:] if str(w.message["Subject"]).startswith("Résultat"))
+    assert f"Fait : {JEANNE} est maintenant abonné·e à {NEWS}." in body(answer)
+    found = member(db, JEANNE)
+    assert found is not None and found.display_name == "Jeanne Dupont"
+
+
+async def test_unsubscribe_by_command_and_by_leave(daemon: Daemon, db: Database,
+                                                   config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter", review="public",
+              subscribers=(JEANNE, "paul@example.net"))
+    await mail(daemon, JEANNE, ROBOT, "UNSUBSCRIBE news\n")
+    mails = await wait_for_mail(config, JEANNE, 2)
+    confirmation = next(w for w in mails if "-confirm+" in str(w.message["From"]))
+    assert "Confirm your unsubscription" in str(confirmation.message["Subject"])
+    assert member(db, JEANNE) is not None
+    await mail(daemon, JEANNE, confirm_address(confirmation), "yes\n")
+    mails = await wait_for_mail(config, JEANNE, 3)
+    assert str(mails[2].message["Subject"]) == f"You have left {NEWS}"
+    assert member(db, JEANNE) is None
+
+    await mail(daemon, "paul@example.net", f"news-leave@{DOMAIN}", "", subject="bye")
+    mails = await wait_for_mail(config, "paul@example.net", 2)
+    confirmation = next(w for w in mails if "-confirm+" in str(w.message["From"]))
+    await mail(daemon, "paul@example.net", confirm_address(confirmation), "yes\n")
+    await wait_for_mail(config, "paul@example.net", 3)
+    assert member(db, "paul@example.net") is None
+
+    # Leaving a public-review list one is not on is answered plainly.
+    await mail(daemon, "stranger@example.net", ROBOT, "SIGNOFF news\n")
+    (reply,) = await wait_for_mail(config, "stranger@example.net", 1)
+    assert f"Refused: you are not subscribed to {NEWS}." in body(reply)
+
+
+async def test_join_address_subscribes(daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter")
+    await mail(daemon, "Paul Martin <paul@example.net>", f"news-join@{DOMAIN}", "hi\n")
+    mails = await wait_for_mail(config, "paul@example.net", 2)
+    confirmation = next(w for w in mails if "-confirm+" in str(w.message["From"]))
+    await mail(daemon, "paul@example.net", confirm_address(confirmation), "")
+    await wait_for_mail(config, "paul@example.net", 3)
+    found = member(db, "paul@example.net")
+    assert found is not None and found.display_name == "Paul Martin"
+
+
+async def test_confirm_with_wrong_reused_and_expired_tokens(
+        daemon: Daemon, db: Database, config: Config, clock: OffsetClock) -> None:
+    make_list(db, config, NEWS, template="newsletter")
+    await mail(daemon, JEANNE, ROBOT, "SUBSCRIBE news\n")
+    mails = await wait_for_mail(config, JEANNE, 2)
+    token = token_of(next(w for w in mails if "-confirm+" in str(w.message["From"])))
+
+    forged = token[:-1] + ("a" if token[-1] != "a" else "b")
+    await mail(daemon, JEANNE, ROBOT, f"CONFIRM {forged}\nCONFIRM nonsense\n")
+    mails = await wait_for_mail(config, JEANNE, 3)
+    assert body(mails[2]).count("Refused: this confirmation is not known here") == 2
+    # A forged token at the -confirm address is refused the same way.
+    await mail(daemon, JEANNE, f"news-confirm+{forged}@{DOMAIN}", "")
+    mails = await wait_for_mail(config, JEANNE, 4)
+    assert "Refused: this confirmation is not known here" in body(mails[3])
+    assert member(db, JEANNE) is None
+
+    await mail(daemon, JEANNE, ROBOT, f"CONFIRM {token}\n")
+    await wait_for_mail(config, JEANNE, 6)  # the welcome and the reply
+    assert member(db, JEANNE) is not None
+    await mail(daemon, JEANNE, ROBOT, f"confirm {token}\n")
+    mails = await wait_for_mail(config, JEANNE, 7)
+    assert "Refused: this confirmation was already used." in body(mails[6])
+
+    await mail(daemon, "late@example.net", ROBOT, "SUBSCRIBE news\n")
+    mails = await wait_for_mail(config, "late@example.net", 2)
+    late = next(w for w in mails if "-confirm+" in str(w.message["From"]))
+    clock.advance(dt.timedelta(days=config.token_ttl_days, seconds=1))
+    await mail(daemon, "late@example.net", confirm_address(late), "")
+    mails = await wait_for_mail(config, "late@example.net", 3)
+    assert "Refused: this confirmation has expired; please ask again." in body(mails[2])
+    assert member(db, "late@example.net") is None
+
+
+async def test_token_is_bound_to_its_list(daemon: Daemon, db: Database,
+                                          config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter")
+    make_list(db, config, f"other@{DOMAIN}", template="newsletter")
+    await mail(daemon, JEANNE, ROBOT, "SUBSCRIBE news\n")
+    mails = await wait_for_mail(config, JEANNE, 2)
+    token = token_of(next(w for w in mails if "-confirm+" in str(w.message["From"])))
+    await mail(daemon, JEANNE, f"other-confirm+{token}@{DOMAIN}", "")
+    mails = await wait_for_mail(config, JEANNE, 3)
+    assert "not known here" in body(mails[2])
+    assert member(db, JEANNE) is None
+
+
+async def test_owner_add_and_del_need_the_owners_confirmation(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter", owners=(OWNER,))
+    await mail(daemon, "mallory@example.net", REQUEST, "ADD bob@example.net Bob\n")
+    (refusal,) = await wait_for_mail(config, "mallory@example.net", 1)
+    assert f"Refused: only the owners of {NEWS} may do this." in body(refusal)
+
+    # A forged owner command only makes the real owner receive a confirmation request.
+    await mail(daemon, OWNER, ROBOT, "ADD news bob@example.net Bob Marley\n")
+    mails = await wait_for_mail(config, OWNER, 2)
+    confirmation = next(w for w in mails if "-confirm+" in str(w.message["From"]))
+    assert str(confirmation.message["Subject"]).startswith(
+        f"Confirm: add bob@example.net to {NEWS}")
+    assert member(db, "bob@example.net") is None
+    await mail(daemon, OWNER, confirm_address(confirmation), "")
+    mails = await wait_for_mail(config, OWNER, 3)
+    assert f"Done: bob@example.net was added to {NEWS}." in body(mails[2])
+    (welcome,) = await wait_for_mail(config, "bob@example.net", 1)
+    assert str(welcome.message["Subject"]) == f"Welcome to {NEWS}"
+    found = member(db, "bob@example.net")
+    assert found is not None and found.display_name == "Bob Marley"
+
+    await mail(daemon, OWNER, REQUEST, "DEL bob@example.net\n")
+    mails = await wait_for_mail(config, OWNER, 5)
+    confirmation = next(w for w in mails[3:] if "-confirm+" in str(w.message["From"]))
+    await mail(daemon, OWNER, f"listd@{DOMAIN}", f"CONFIRM {token_of(confirmation)}\n")
+    mails = await wait_for_mail(config, OWNER, 6)
+    assert f"Done: bob@example.net was removed from {NEWS}." in body(mails[5])
+    assert member(db, "bob@example.net") is None
+
+
+async def test_owner_approval_policy(daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="private", owners=(OWNER, "owner2@example.org"))
+    await subscribe(daemon, db, config, JEANNE, "Jeanne Dupont")
+    mails = written_to(config, JEANNE)
+    assert "waits for the approval of the owners" in body(mails[2])
+    assert member(db, JEANNE) is None
+    (approval,) = await wait_for_mail(config, OWNER, 1)
+    assert body((await wait_for_mail(config, "owner2@example.org", 1))[0]) == body(approval)
+    assert str(approval.message["Subject"]) == f"Subscription to approve: {JEANNE} on {NEWS}"
+    await mail(daemon, OWNER, confirm_address(approval), "fine by me\n")
+    mails = await wait_for_mail(config, OWNER, 2)
+    assert f"Done: {JEANNE} was added to {NEWS}." in body(mails[1])
+    welcome = (await wait_for_mail(config, JEANNE, 4))[3]
+    assert str(welcome.message["Subject"]) == f"Welcome to {NEWS}"
+    assert member(db, JEANNE) is not None
+    # Approving made the refusal token void.
+    refuse_token = body(approval).split("CONFIRM ")[2].split()[0].strip("»\"")
+    await mail(daemon, "owner2@example.org", REQUEST, f"CONFIRM {refuse_token}\n")
+    mails = await wait_for_mail(config, "owner2@example.org", 2)
+    assert "already used" in body(mails[1])
+
+    # The other way: an owner refuses.
+    await subscribe(daemon, db, config, "paul@example.net")
+    approvals = await wait_for_mail(config, OWNER, 3)
+    refuse_address = next(line.split()[-1] for line in body(approvals[2]).splitlines()
+                          if "-confirm+" in line and "send a mail to" in line)
+    await mail(daemon, "owner2@example.org", refuse_address, "no\n")
+    mails = await wait_for_mail(config, "paul@example.net", 4)
+    assert str(mails[3].message["Subject"]) == f"Your subscription to {NEWS} was not approved"
+    assert member(db, "paul@example.net") is None
+
+
+async def test_private_list_answers_do_not_tell_who_is_a_member(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="private", subscribers=(JEANNE,))
+    await mail(daemon, JEANNE, REQUEST, "SUBSCRIBE\n")
+    await mail(daemon, "paul@example.net", REQUEST, "SUBSCRIBE\n")
+    await wait_for_mail(config, JEANNE, 2)
+    await wait_for_mail(config, "paul@example.net", 2)
+    await settle(db)
+    await mail(daemon, JEANNE, ROBOT, "REVIEW news\n")
+    await wait_for_mail(config, JEANNE, 3)
+
+    def answers(address: str) -> list[str]:
+        return [body(w).replace(address, "ADDRESS").split("CONFIRM")[0]
+                for w in written_to(config, address)][:2]
+
+    assert sorted(answers(JEANNE)) == sorted(answers("paul@example.net"))
+    assert f"Refused: only the owners of {NEWS} may see its members." in body(
+        written_to(config, JEANNE)[2])
+
+    await mail(daemon, "ghost@example.net", REQUEST, "SIGNOFF\n")
+    mails = await wait_for_mail(config, "ghost@example.net", 2)
+    assert any("Waiting: a confirmation request was sent" in body(w) for w in mails)
+
+
+async def test_closed_list_refuses_subscriptions(daemon: Daemon, db: Database,
+                                                 config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter", subscription="closed")
+    await mail(daemon, JEANNE, f"news-join@{DOMAIN}", "")
+    (reply,) = await wait_for_mail(config, JEANNE, 1)
+    assert f"Refused: {NEWS} does not take subscriptions by mail" in body(reply)
+    await settle(db)
+    assert len(written_to(config, JEANNE)) == 1
+
+
+async def test_information_commands(daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="discussion", owners=(OWNER,),
+              subscribers=(JEANNE, "paul@example.net"))
+    make_list(db, config, f"secret@{DOMAIN}", template="private", subscribers=(JEANNE,))
+    make_list(db, config, f"pending@{DOMAIN}", approve=False)
+    await mail(daemon, JEANNE, ROBOT,
+               "help\nLISTS\nINFO news\nREVIEW news\nWHICH\nSET news NOMAIL\nSET news weekly\n"
+               "FROBNICATE\nQUIT\nSUBSCRIBE news\n-- \nJeanne\n", subject="hello")
+    (reply,) = await wait_for_mail(config, JEANNE, 1)
+    text = body(reply)
+    assert "> help\nDone: Send commands to listd@lists.example.org" in text
+    assert f"Public lists at {DOMAIN}:\n{NEWS}" in text
+    assert "secret@" not in text.split("> LISTS")[1].split("> INFO")[0]
+    assert "pending@" not in text
+    assert "Subscription: open, with a confirmation\nOwners: owner@example.org" in text
+    assert f"{NEWS} has 2 subscribers:\n{JEANNE}\npaul@example.net" in text
+    assert f"You are on these lists:\n{NEWS}  (subscriber)\nsecret@{DOMAIN}  (subscriber)" \
+        in text
+    assert f"Done: your subscription to {NEWS} is now in NOMAIL mode." in text
+    assert "Refused: usage: SET list MAIL|DIGEST|NOMAIL" in text
+    assert "Unknown command: FROBNICATE is not a command; send HELP to" in text
+    assert "> SUBSCRIBE" not in text  # after QUIT
+    found = member(db, JEANNE)
+    assert found is not None and found.delivery_mode is DeliveryMode.NOMAIL
+    # REVIEW for a stranger on a members-only list.
+    await mail(daemon, "stranger@example.net", REQUEST, "REVIEW\n")
+    (reply,) = await wait_for_mail(config, "stranger@example.net", 1)
+    assert f"Refused: only the members of {NEWS} may see its members." in body(reply)
+
+
+async def test_html_only_mail_and_subject_commands(daemon: Daemon, db: Database,
+                                                   config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter")
+    await mail(daemon, JEANNE, ROBOT,
+               "<html><body><p>INFO news</p><div>WHICH</div><blockquote>HELP</blockquote>"
+               "</body></html>", content_type="text/html; charset=utf-8")
+    (reply,) = await wait_for_mail(config, JEANNE, 1)
+    assert "> INFO news\nDone:" in body(reply) and "> WHICH\nDone:" in body(reply)
+    assert "> HELP" not in body(reply)
+    await mail(daemon, "paul@example.net", REQUEST, "", subject="Re: subscribe")
+    mails = await wait_for_mail(config, "paul@example.net", 2)
+    assert any("> subscribe\nWaiting:" in body(w) for w in mails)
+
+
+async def test_a_mail_bomb_is_read_within_a_bound_and_answered_once(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter")
+    await mail(daemon, JEANNE, ROBOT, "SUBSCRIBE news\n" * 500)
+    await wait_for_mail(config, JEANNE, 1)
+    await settle(db)
+    mails = written_to(config, JEANNE)
+    replies = [w for w in mails if "-confirm+" not in str(w.message["From"])]
+    assert len(replies) == 1
+    # At most five confirmation requests, whatever the number of lines.
+    assert len(mails) == 1 + 5
+    text = body(replies[0])
+    assert text.count("> SUBSCRIBE news") == 100
+    assert text.count("Refused: at most 5 requests that need a confirmation") == 95
+    assert "400 more lines were not read" in text
+
+
+async def test_no_answer_to_robots_lists_and_bounces(daemon: Daemon, db: Database,
+                                                     config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter")
+    silent = {
+        "auto@example.net": ("Auto-Submitted: auto-replied\r\n", None),
+        "generated@example.net": ("Auto-Submitted: auto-generated\r\n", None),
+        "list@example.net": ("List-Id: <other.example.net>\r\n", None),
+        "bulk@example.net": ("Precedence: bulk\r\n", None),
+        "junk@example.net": ("Precedence: junk\r\n", None),
+        "bounce@example.net": ("", ""),
+        "ours@example.net": (f"X-Loop: {ROBOT}\r\n", None),
+        "vacation@example.net": ("X-Autoreply: yes\r\n", None),
+    }
+    for sender, (headers, envelope) in silent.items():
+        await mail(daemon, sender, ROBOT, "HELP\n", headers=headers, envelope_sender=envelope)
+    await mail(daemon, "mailer-daemon@example.net", REQUEST, "HELP\n")
+    await mail(daemon, f"news-request@{DOMAIN}", REQUEST, "HELP\n")
+    # Auto-Submitted: no is a person's mail, and is answered.
+    await mail(daemon, "person@example.net", ROBOT, "HELP\n", headers="Auto-Submitted: no\r\n")
+    await wait_for_mail(config, "person@example.net", 1)
+    await settle(db)
+    for sender in silent:
+        assert written_to(config, sender) == [], sender
+    assert written_to(config, "mailer-daemon@example.net") == []
+    assert written_to(config, f"news-request@{DOMAIN}") == []
+    summaries = outcomes(db)
+    assert sum(s.startswith("not answered") for s in summaries) == len(silent) + 2
+    # A vacation responder answering a confirmation does not confirm anything.
+    await mail(daemon, JEANNE, ROBOT, "SUBSCRIBE news\n")
+    mails = await wait_for_mail(config, JEANNE, 2)
+    confirmation = next(w for w in mails if "-confirm+" in str(w.message["From"]))
+    await mail(daemon, JEANNE, confirm_address(confirmation), "I am away.\n",
+               subject="Out of office", headers="Auto-Submitted: auto-replied\r\n")
+    await settle(db)
+    assert member(db, JEANNE) is None
+
+
+async def test_a_loop_with_a_vacation_responder_ends_at_once(daemon: Daemon, db: Database,
+                                                             config: Config) -> None:
+    """A responder that answers every mail, even ours, gets one reply and no more."""
+    make_list(db, config, NEWS, template="newsletter")
+    await mail(daemon, "away@example.net", REQUEST, "HELP\n")
+    (reply,) = await wait_for_mail(config, "away@example.net", 1)
+    # A careless responder: no Auto-Submitted, answers to From, quotes the headers it got.
+    for headers in (f"X-Loop: {reply.message['X-Loop']}\r\n",
+                    f"In-Reply-To: {reply.message['Message-ID']}\r\n"):
+        await mail(daemon, "away@example.net", str(reply.message["From"]),
+                   "I am on holiday until Monday.\n",
+                   subject=f"Re: {reply.message['Subject']}", headers=headers)
+    await mail(daemon, "away@example.net", str(reply.message["From"]), "I am on holiday.\n",
+               subject="Automatic reply: Results of your commands")
+    await settle(db)
+    assert len(written_to(config, "away@example.net")) == 1
+    assert outcomes(db)[1:] == [
+        "not answered: listd's own mail",
+        "not answered: an answer to the robot's own mail, with no command in it",
+        "not answered: an automatic reply"]
+
+
+async def test_replies_to_one_address_are_rate_limited(db: Database, config: Config,
+                                                       clock: OffsetClock) -> None:
+    limited = dataclasses.replace(config, robot_mails_per_hour=3)
+    make_list(db, limited, NEWS, template="newsletter")
+    daemon = Daemon(Runtime.create(limited, db, clock))
+    await daemon.start()
+    try:
+        for _ in range(5):
+            await mail(daemon, JEANNE, ROBOT, "HELP\n")
+        await settle(db)
+        assert len(written_to(limited, JEANNE)) == 3
+        assert sum("robot mails in the last hour" in s for s in outcomes(db)) == 2
+        # Another address is not affected; an hour later Jeanne is answered again.
+        await mail(daemon, "paul@example.net", ROBOT, "HELP\n")
+        await wait_for_mail(limited, "paul@example.net", 1)
+        clock.advance(dt.timedelta(hours=1, seconds=1))
+        await mail(daemon, JEANNE, ROBOT, "HELP\n")
+        await wait_for_mail(limited, JEANNE, 4)
+    finally:
+        await daemon.stop()
