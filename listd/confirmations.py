@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from listd import tokens
+from listd.bounce import reenable
 from listd.commands import membership, phrases
 from listd.commands.results import Result, Status
 from listd.models import MailingList, PendingAction
@@ -46,6 +47,7 @@ CONFIRM_ACTIONS: dict[str, ConfirmAction] = {
     membership.REFUSE_SUBSCRIPTION: membership.approval_refused,
     membership.OWNER_ADD: membership.owner_add_confirmed,
     membership.OWNER_DEL: membership.owner_del_confirmed,
+    reenable.REENABLE: reenable.reenable_confirmed,
 }
 
 _REDEMPTION_PHRASES = {

@@ -270,3 +270,38 @@ async def test_bounce_ls_and_reset(daemon: Daemon, db: Database, config: Config,
     missing = runner.invoke(cli, ["--config", str(config_file), "bounce", "reset", NEWS,
                                   "nobody@example.org"])
     assert missing.exit_code == 1 and "nobody@example.org is not subscriber" in missing.stderr
+
+
+async def suspend(daemon: Daemon, db: Database, config: Config) -> dict[str, str]:
+    make_list(db, config, NEWS, subscribers=(GONE, OK))
+    with db.session() as session:
+        set_list_setting(session, NEWS, "bounce_threshold", "1")
+    tokens = fan_out(db, daemon.runtime)
+    await bounce_back(db, daemon.port, tokens[GONE], dsn(GONE, "5.1.1", "550 5.1.1 unknown"))
+    assert member(db, GONE).status is MemberStatus.SUSPENDED  # type: ignore[union-attr]
+    return tokens
+
+
+async def test_answering_the_suspension_notice_resumes_delivery(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    await suspend(daemon, db, config)
+    notice = (await wait_until(
+        lambda: [w for w in read_outbox(Path(config.outbound.path))
+                 if w.recipient == GONE and "suspended" in str(w.message["Subject"])],
+        what="the notice to the member"))[0]
+    reply_to = str(notice.message["Reply-To"])
+    assert reply_to.startswith("news-confirm+")
+    await in_thread(send, daemon.port, GONE, [reply_to],
+                    f"From: {GONE}\r\nSubject: Re: {notice.message['Subject']}\r\n\r\n"
+                    f"yes please\r\n".encode())
+    await wait_until(lambda: member(db, GONE).status is MemberStatus.ENABLED,  # type: ignore[union-attr]
+                     what="delivery to resume")
+    assert member(db, GONE).bounce_score == 0.0  # type: ignore[union-attr]
+
+
+async def test_set_mail_resumes_delivery(daemon: Daemon, db: Database, config: Config) -> None:
+    await suspend(daemon, db, config)
+    await in_thread(send, daemon.port, GONE, ["news-request@lists.example.org"],
+                    f"From: {GONE}\r\nSubject: commands\r\n\r\nSET news MAIL\r\n".encode())
+    await wait_until(lambda: member(db, GONE).status is MemberStatus.ENABLED,  # type: ignore[union-attr]
+                     what="delivery to resume")

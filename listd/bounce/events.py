@@ -7,8 +7,10 @@ from sqlalchemy.orm import Session
 from listd import audit
 from listd.bounce.classify import classify_reply
 from listd.bounce.notices import owner_addresses, send_notice
+from listd.bounce.reenable import reenable_token
 from listd.bounce.report import FailedRecipient, Kind
 from listd.bounce.scoring import BouncePolicy, Effect, apply_bounce
+from listd.commands.outgoing import RobotAddresses
 from listd.models import BounceEvent, MailingList, Member
 from listd.runtime import Runtime
 from listd.settings import ListSettings
@@ -28,7 +30,7 @@ def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
         policy = BouncePolicy.of(settings)
         effect = apply_bounce(member, policy, kind, failed.reason, runtime.clock.now())
         if effect is Effect.SUSPENDED:
-            suspend_notices(session, mailing_list, member, policy, failed)
+            suspend_notices(session, runtime, mailing_list, member, policy, failed)
             audit.record(session, ACTOR, "member.bounce_suspended", mailing_list,
                          member.address, score=member.bounce_score, reason=failed.reason)
     session.add(BounceEvent(
@@ -41,12 +43,12 @@ def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
     return effect
 
 
-def suspend_notices(session: Session, mailing_list: MailingList, member: Member,
-                    policy: BouncePolicy, failed: FailedRecipient) -> None:
+def suspend_notices(session: Session, runtime: Runtime, mailing_list: MailingList,
+                    member: Member, policy: BouncePolicy, failed: FailedRecipient) -> None:
     reason = failed.reason or failed.status or "unknown"
     # The first warning goes out with the suspension; the lifecycle job sends the others.
-    send_notice(session, mailing_list, "bounce_suspended", [member.address],
-                member=member.address, reason=reason, warnings=max(policy.warnings - 1, 0))
+    warn_member(session, runtime, mailing_list, member, reason,
+                warnings_left=max(policy.warnings - 1, 0))
     member.bounce_warnings = 1
     member.last_warning_at = member.bounce_suspended_at
     send_notice(session, mailing_list, "bounce_owner_suspended",
@@ -62,3 +64,12 @@ def record_relay_refusal(session: Session, runtime: Runtime, mailing_list: Maili
     return record_bounce(session, runtime, mailing_list, member,
                          classify_reply(recipient, reply), source="relay",
                          outbound_entry_id=outbound_entry_id)
+
+
+def warn_member(session: Session, runtime: Runtime, mailing_list: MailingList, member: Member,
+                reason: str, warnings_left: int) -> None:
+    """Tell a suspended member; answering the notice resumes delivery (a reenable token)."""
+    token = reenable_token(session, runtime, mailing_list, member)
+    send_notice(session, mailing_list, "bounce_suspended", [member.address],
+                reply_to=RobotAddresses.of(runtime, mailing_list).confirm(token),
+                member=member.address, reason=reason, warnings=warnings_left)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd import audit
-from listd.bounce.events import ACTOR
+from listd.bounce.events import ACTOR, warn_member
 from listd.bounce.notices import owner_addresses, send_notice
 from listd.bounce.scoring import BouncePolicy, forget_if_stale
 from listd.models import MailingList, Member, MemberStatus, Role
@@ -51,9 +51,8 @@ def run_bounce_lifecycle(session: Session, runtime: Runtime) -> LifecycleReport:
         if member.bounce_warnings < policy.warnings:
             member.bounce_warnings += 1
             member.last_warning_at = now
-            send_notice(session, mailing_list, "bounce_suspended", [member.address],
-                        member=member.address, reason="repeated delivery failures",
-                        warnings=policy.warnings - member.bounce_warnings)
+            warn_member(session, runtime, mailing_list, member, "repeated delivery failures",
+                        warnings_left=policy.warnings - member.bounce_warnings)
             audit.record(session, ACTOR, "member.bounce_warning", mailing_list,
                          member.address, warning=member.bounce_warnings)
             report.warned += 1

@@ -25,13 +25,13 @@ def list_addresses(mailing_list: MailingList) -> dict[str, str]:
 
 
 def send_notice(session: Session, mailing_list: MailingList, template: str,
-                recipients: list[str], **values: object) -> None:
+                recipients: list[str], reply_to: str | None = None, **values: object) -> None:
     """Queue TEMPLATE, in the list's language, for RECIPIENTS (one message each)."""
     names = list_addresses(mailing_list)
     text = render(template, mailing_list.language, **names, **values)
     for recipient in recipients:
         message = compose(sender=names["owner"], to=recipient, subject=text.subject,
                           body=text.body, auto_submitted="auto-generated",
-                          reply_to=names["request"])
+                          reply_to=reply_to or names["request"])
         enqueue_mail(session, sender=names["bounces"], recipients=[recipient],
                      message=message, kind="notice", list_id=mailing_list.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from listd import audit, members
+from listd.bounce.scoring import restore
 from listd.commands import membership
 from listd.commands.context import CommandContext
 from listd.commands.results import Result, Status
@@ -51,6 +52,9 @@ class SetDelivery:
         if member is None:
             raise ctx.refuse("not_subscribed", list=mailing_list.address)
         member.delivery_mode = mode
+        if mode is DeliveryMode.MAIL and member.bounce_suspended_at is not None:
+            # Asking for mail again is how a member ends a bounce suspension (Mailman does too).
+            restore(member)
         audit.record(ctx.session, ctx.sender, "member.set", mailing_list, ctx.sender,
                      delivery_mode=mode.value)
         return Result(Status.DONE, ctx.say("delivery_set", list=mailing_list.address,
