@@ -27,7 +27,7 @@ from listd.distribute.verp import verp_token
 from listd.lists import approve_list, request_list
 from listd.members import import_members
 from listd.models import OutboundEntry
-from listd.processing.worker import process_one
+from listd.processing.worker import process_batch
 from listd.runtime import Runtime
 from listd.smtp_in.routing import Route, parse_local_part
 from listd.smtp_in.spool import Envelope, store_inbound
@@ -83,8 +83,8 @@ def one_run(reports: int, database_url: str | None) -> float:
                               Envelope("", [route], "bench"))
         started = time.perf_counter()
         processed = 0
-        while process_one(runtime) is not None:
-            processed += 1
+        while outcomes := process_batch(runtime):
+            processed += len(outcomes)
         seconds = time.perf_counter() - started
         assert processed == reports, processed
         db.dispose()

@@ -18,6 +18,8 @@ from listd.smtp_in.routing import DestinationKind, parse_local_part
 log = logging.getLogger("listd.processing")
 
 MAX_ATTEMPTS = 5
+# Rows processed in one transaction: a commit costs more than most handlers' work.
+BATCH_SIZE = 16
 # With no wake-up signal (mail stored by another process or by `listd inject`), look this often.
 IDLE_POLL_SECONDS = 1.0
 
@@ -26,14 +28,14 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
-def claim_next(session: Session, now: dt.datetime) -> InboundMessage | None:
-    # The row stays locked until this transaction ends: another process skips it, and a crash
-    # rolls everything back so the message is processed again from the start, exactly once.
-    return session.scalar(
+def claim_due(session: Session, now: dt.datetime, limit: int) -> list[InboundMessage]:
+    # The rows stay locked until this transaction ends: another process skips them, and a
+    # crash rolls everything back so each message is processed again from the start, once.
+    return list(session.scalars(
         select(InboundMessage)
         .where(InboundMessage.state == InboundState.QUEUED,
                InboundMessage.next_attempt_at <= now)
-        .order_by(InboundMessage.id).limit(1).with_for_update(skip_locked=True))
+        .order_by(InboundMessage.id).limit(limit).with_for_update(skip_locked=True)))
 
 
 def build_delivery(session: Session, runtime: Runtime, row: InboundMessage) -> Delivery:
@@ -45,33 +47,43 @@ def build_delivery(session: Session, runtime: Runtime, row: InboundMessage) -> D
     return Delivery(inbound=row, raw=raw, destination=destination, mailing_list=mailing_list)
 
 
-def process_one(runtime: Runtime) -> Outcome | None:
-    """Process the oldest due inbound row; None when there is nothing to do."""
+def process_row(session: Session, runtime: Runtime, row: InboundMessage,
+                now: dt.datetime) -> Outcome:
+    """Hand ROW to its handler inside a savepoint, so a failure undoes only this row's work."""
+    row.attempts += 1
+    try:
+        with session.begin_nested():
+            delivery = build_delivery(session, runtime, row)
+            outcome = HANDLERS[DestinationKind(row.destination)](session, runtime, delivery)
+    except Exception as exc:
+        # Ours, not the sender's: keep the mail, log the traceback, retry, then shunt.
+        log.exception("queue_id=%d processing failed (attempt %d)", row.id, row.attempts)
+        row.outcome = f"error: {exc!r}"[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.state = InboundState.SHUNTED
+        else:
+            row.next_attempt_at = now + retry_delay(row.attempts)
+        return Outcome(row.outcome, row.state)
+    row.state = outcome.state
+    row.outcome = outcome.summary
+    row.processed_at = now
+    log.info("queue_id=%d rcpt=<%s> %s: %s", row.id, row.recipient, outcome.state.value,
+             outcome.summary)
+    return outcome
+
+
+def process_batch(runtime: Runtime, limit: int = BATCH_SIZE) -> list[Outcome]:
+    """Process up to LIMIT due inbound rows in one transaction (one commit for all)."""
     now = runtime.clock.now()
     with runtime.db.session() as session:
-        row = claim_next(session, now)
-        if row is None:
-            return None
-        row.attempts += 1
-        try:
-            with session.begin_nested():
-                delivery = build_delivery(session, runtime, row)
-                outcome = HANDLERS[DestinationKind(row.destination)](session, runtime, delivery)
-        except Exception as exc:
-            # Ours, not the sender's: keep the mail, log the traceback, retry, then shunt.
-            log.exception("queue_id=%d processing failed (attempt %d)", row.id, row.attempts)
-            row.outcome = f"error: {exc!r}"[:2000]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.state = InboundState.SHUNTED
-            else:
-                row.next_attempt_at = now + retry_delay(row.attempts)
-            return Outcome(row.outcome, row.state)
-        row.state = outcome.state
-        row.outcome = outcome.summary
-        row.processed_at = now
-        log.info("queue_id=%d rcpt=<%s> %s: %s", row.id, row.recipient, outcome.state.value,
-                 outcome.summary)
-        return outcome
+        return [process_row(session, runtime, row, now)
+                for row in claim_due(session, now, limit)]
+
+
+def process_one(runtime: Runtime) -> Outcome | None:
+    """Process the oldest due inbound row; None when there is nothing to do."""
+    outcomes = process_batch(runtime, limit=1)
+    return outcomes[0] if outcomes else None
 
 
 class InboundWorker:
@@ -83,12 +95,12 @@ class InboundWorker:
         while not stopping.is_set():
             signal.clear()
             try:
-                outcome = await self.runtime.db.run(process_one, self.runtime)
+                outcomes = await self.runtime.db.run(process_batch, self.runtime)
             except Exception:
                 log.exception("inbound worker: database failure; retrying shortly")
-                outcome = None
-            if outcome is not None:
-                if outcome.queued_mail:
+                outcomes = []
+            if outcomes:
+                if any(outcome.queued_mail for outcome in outcomes):
                     self.runtime.signals.outbound.set()
                 continue
             await wait_for_any(signal, stopping, IDLE_POLL_SECONDS)
