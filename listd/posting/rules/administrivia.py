@@ -9,20 +9,21 @@ from typing import ClassVar
 from listd.posting.decision import Decision, Verdict
 from listd.posting.post import Post
 
+# Robot commands that are not also everyday first words of a sentence ("who", "get", …).
 COMMANDS = frozenset({
-    "subscribe", "sub", "unsubscribe", "unsub", "signoff", "remove", "help", "confirm",
-    "set", "join", "leave", "lists", "info", "review", "who", "which", "index", "get",
+    "subscribe", "sub", "unsubscribe", "unsub", "signoff", "help", "confirm", "set", "join",
+    "leave", "lists", "info", "review", "which",
 })
-# A command line is short: "subscribe news Jeanne Dupont" has four words, a sentence more.
-MAX_WORDS = 4
-WORD = re.compile(r"[\w.@+-]+")
+# A command line is a few bare words ("subscribe news Jeanne Dupont"); punctuation or a fifth
+# word makes it a sentence.
+COMMAND_LINE = re.compile(r"^([\w.@+-]+)(?:\s+[\w.@+-]+){0,3}$")
 
 
 def command_word(line: str) -> str | None:
-    words = WORD.findall(line)
-    if not words or len(words) > MAX_WORDS:
+    match = COMMAND_LINE.match(line.strip())
+    if match is None:
         return None
-    first = words[0].lower()
+    first = match.group(1).lower()
     return first if first in COMMANDS else None
 
 
