@@ -22,7 +22,7 @@ log = logging.getLogger("listd.posting")
 def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:
     mailing_list = delivery.mailing_list
     assert mailing_list is not None
-    post = read_post(session, mailing_list, delivery.message, len(delivery.raw),
+    post = read_post(session, mailing_list, delivery.message, delivery.raw,
                      delivery.sender, runtime.config.robot, delivery.inbound.id)
     verdict = evaluate(post)
     poster = post.poster or delivery.sender

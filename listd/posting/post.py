@@ -7,18 +7,23 @@ so each rule is a pure function of a `Post` and can be tested with a `Post` buil
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd.addresses import header_address, header_addresses, try_normalize
+from listd.addresses import header_address, try_normalize
 from listd.bounce.message import PARSE_ERRORS
 from listd.models import AddressPattern, InboundMessage, MailingList, Member, Role, StoredMessage
 from listd.posting.automatic import header, is_marked_auto_reply
 from listd.posting.patterns import PatternKind, first_match
 from listd.settings import ListSettings
 
+_HEADER_PARSER = BytesHeaderParser(policy=compat32)
 # Administrivia looks at the subject and at this many non-blank lines of the body.
 FIRST_LINES = 5
 
@@ -82,10 +87,13 @@ def text_lines(message: EmailMessage, limit: int = FIRST_LINES) -> tuple[str, ..
     return tuple(lines)
 
 
-def read_post(session: Session, mailing_list: MailingList, message: EmailMessage, size: int,
+def read_post(session: Session, mailing_list: MailingList, message: EmailMessage, raw: bytes,
               envelope_sender: str, robot: str, inbound_id: int | None = None) -> Post:
+    # The header block again, parsed the cheap way (compat32 parses nothing until asked;
+    # policy.default parses every structured header on each access, ten times slower).
+    headers = _HEADER_PARSER.parsebytes(_header_block(raw))
     posters = tuple(dict.fromkeys(
-        a for a in (header_address(header(message, "From")), try_normalize(envelope_sender))
+        a for a in (header_address(header(headers, "From")), try_normalize(envelope_sender))
         if a))
     roles: frozenset[Role] = frozenset()
     if posters:
@@ -96,14 +104,14 @@ def read_post(session: Session, mailing_list: MailingList, message: EmailMessage
             select(AddressPattern.kind, AddressPattern.pattern)
             .where(AddressPattern.list_id == mailing_list.id)):
         patterns.setdefault(kind, []).append(pattern)
-    message_id = header(message, "Message-ID") or None
-    recipients = header_addresses(_all(message, "To") + _all(message, "Cc"))
+    message_id = header(headers, "Message-ID") or None
+    recipients = [a for _, a in getaddresses(_all(headers, "To") + _all(headers, "Cc")) if a]
     return Post(
         list_address=mailing_list.address,
         robot_address=f"{robot}@{mailing_list.domain.name}",
         settings=ListSettings.of(mailing_list),
-        size=size,
-        subject=header(message, "Subject"),
+        size=len(raw),
+        subject=_decoded(header(headers, "Subject")),
         first_lines=text_lines(message),
         message_id=message_id,
         recipient_count=len(recipients),
@@ -113,11 +121,25 @@ def read_post(session: Session, mailing_list: MailingList, message: EmailMessage
         banned_by=first_match(patterns[PatternKind.BAN], posters),
         seen_before=message_id is not None and _seen_before(
             session, mailing_list, message_id, inbound_id),
-        auto_reply=is_marked_auto_reply(message),
+        auto_reply=is_marked_auto_reply(headers),
     )
 
 
-def _all(message: EmailMessage, name: str) -> list[str]:
+def _header_block(raw: bytes) -> bytes:
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    return raw[: end if end >= 0 else len(raw)]
+
+
+def _decoded(value: str) -> str:
+    try:
+        return str(make_header(decode_header(value))).strip()
+    except PARSE_ERRORS:
+        return value
+
+
+def _all(message: Message, name: str) -> list[str]:
     try:
         return [str(v) for v in message.get_all(name, [])]
     except PARSE_ERRORS:
