@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from listd.models import AuditEntry, MailingList
 
 CLI_ACTOR = "cli"
+# Decisions listd takes by itself: the posting rules, expiry.
+SYSTEM_ACTOR = "listd"
 
 
 def record(session: Session, actor: str, action: str, mailing_list: MailingList | None = None,

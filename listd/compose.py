@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from email.message import EmailMessage
+from email import message_from_bytes
+from email.message import EmailMessage, MIMEPart
+from email.policy import compat32
 from email.utils import format_datetime, formataddr, make_msgid
 
 from listd.clock import utcnow
@@ -33,5 +35,18 @@ def compose(*, sender: str, to: str, subject: str, body: str, sender_name: str =
         message[name] = value
     message.set_content(body)
     if attachment is not None:
-        message.add_attachment(attachment, maintype="message", subtype="rfc822")
+        message.make_mixed()
+        message.attach(_rfc822_part(attachment))
     return message
+
+
+def _rfc822_part(raw: bytes) -> MIMEPart:
+    # RFC 2046 5.2.1: message/rfc822 may not be base64-encoded (readers would not open it), so
+    # the original goes in as itself, parsed leniently (compat32 keeps 8-bit bytes as they are).
+    part = MIMEPart()
+    part["Content-Type"] = "message/rfc822"
+    part["Content-Disposition"] = "attachment"
+    if not raw.isascii():
+        part["Content-Transfer-Encoding"] = "8bit"
+    part.set_payload([message_from_bytes(raw, policy=compat32)])
+    return part

@@ -232,8 +232,11 @@ class InboundMessage(Base):
 
 
 class HeldMessage(Base):
+    """A post waiting for a moderator; its token is the secret a moderator's answer carries."""
+
     __tablename__ = "held_messages"
-    __table_args__ = (Index("ix_held_messages_list_state", "list_id", "state"),)
+    __table_args__ = (Index("ix_held_messages_list_state", "list_id", "state"),
+                      Index("ix_held_messages_expiry", "state", "expires_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
@@ -241,6 +244,8 @@ class HeldMessage(Base):
     sender: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(998), default="")
     reason: Mapped[str] = mapped_column(Text)
+    # The stable name of the posting rule that held it (emergency, size, nonmember, …).
+    rule: Mapped[str] = mapped_column(String(32), default="")
     token: Mapped[str] = mapped_column(String(128), unique=True)
     state: Mapped[HeldState] = mapped_column(str_enum(HeldState), default=HeldState.HELD)
     held_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -18,6 +18,7 @@ from sqlalchemy import inspect
 from listd.database import Database, DatabaseError
 from listd.distribute.delivery import DeliveryWorker, release_dead_claims
 from listd.distribute.transport import make_transport
+from listd.maintenance import MaintenanceWorker
 from listd.processing.worker import InboundWorker
 from listd.runtime import Runtime
 from listd.smtp_in.server import start_listener
@@ -57,6 +58,7 @@ class Daemon:
         workers: list[Callable[[asyncio.Event], Awaitable[None]]] = [
             InboundWorker(runtime).run,
             DeliveryWorker(runtime, make_transport(runtime.config.outbound)).run,
+            MaintenanceWorker(runtime).run,
         ]
         self.tasks = [asyncio.create_task(worker(self.stopping)) for worker in workers]
         # Mail stored while no process was running is waiting: look at once.

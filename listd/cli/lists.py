@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from listd import lists
+from listd import lifecycle, lists
 from listd.cli.context import App, emit, json_option, pass_app
 from listd.models import ListStatus
 
@@ -25,9 +25,10 @@ def request(app: App, address: str, owners: tuple[str, ...], template: str,
             subject: str) -> None:
     """Create list ADDRESS, pending until a listmaster approves it."""
     with app.db.session() as session:
-        created = lists.request_list(session, app.config, address, owners, template, subject)
+        created = lifecycle.request_list(session, app.config, address, owners, template,
+                                         subject)
         click.echo(f"list {created.address} requested (template {template}); "
-                   f"it waits for a listmaster's approval")
+                   f"it waits for a listmaster's approval (the listmasters were notified)")
 
 
 def _transition_command(name: str, verb: str, action: lists.Transition) -> None:
@@ -40,9 +41,28 @@ def _transition_command(name: str, verb: str, action: lists.Transition) -> None:
             click.echo(f"list {changed.address} is now {changed.status.value}")
 
 
-_transition_command("approve", "approve a pending", lists.approve_list)
-_transition_command("reject", "reject a pending", lists.reject_list)
 _transition_command("close", "close (keeping its data)", lists.close_list)
+
+
+@command.command("approve")
+@click.argument("address")
+@pass_app
+def approve(app: App, address: str) -> None:
+    """Approve pending list ADDRESS; the requester and the owners are told."""
+    with app.db.session() as session:
+        changed = lifecycle.approve_list_request(session, app.config, address)
+        click.echo(f"list {changed.address} is now {changed.status.value}")
+
+
+@command.command("reject")
+@click.argument("address")
+@click.option("--reason", default=None, help="Told to the requester and the owners.")
+@pass_app
+def reject(app: App, address: str, reason: str | None) -> None:
+    """Refuse pending list ADDRESS; the requester and the owners are told."""
+    with app.db.session() as session:
+        changed = lifecycle.reject_list_request(session, app.config, address, reason=reason)
+        click.echo(f"list {changed.address} is now {changed.status.value}")
 
 
 @command.command("ls")

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from listd.bounce.handler import handle_bounce
 from listd.commands import handlers as commands
 from listd.models import InboundState
+from listd.owner_mail import forward_to_owners
+from listd.posting.intake import process_post
 from listd.processing.delivery import Delivery, Handler, Outcome
 from listd.processing.guards import loop_reason
 from listd.runtime import Runtime
@@ -31,14 +33,14 @@ def handle_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outco
     reason = loop_reason(delivery.message, delivery.mailing_list)
     if reason:
         return Outcome(f"kept, not redistributed: {reason}")
-    return keep_unhandled(session, runtime, delivery)
+    return process_post(session, runtime, delivery)
 
 
 HANDLERS: dict[DestinationKind, Handler] = {
     DestinationKind.POST: handle_post,
     DestinationKind.REQUEST: commands.handle_commands,
     DestinationKind.ROBOT: commands.handle_commands,
-    DestinationKind.OWNER: keep_unhandled,
+    DestinationKind.OWNER: forward_to_owners,
     DestinationKind.BOUNCES: handle_bounce,
     DestinationKind.CONFIRM: commands.handle_confirm,
     DestinationKind.JOIN: commands.handle_join,

@@ -94,6 +94,7 @@ def upgrade() -> None:
     sa.Column('sender', sa.String(length=320), nullable=False),
     sa.Column('subject', sa.String(length=998), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('rule', sa.String(length=32), nullable=False),
     sa.Column('token', sa.String(length=128), nullable=False),
     sa.Column('state', sa.Enum('held', 'approved', 'rejected', 'discarded', 'expired', name='heldstate', native_enum=False, length=16), nullable=False),
     sa.Column('held_at', sa.DateTime(), nullable=False),
@@ -107,6 +108,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('token', name=op.f('uq_held_messages_token'))
     )
     with op.batch_alter_table('held_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_held_messages_expiry', ['state', 'expires_at'], unique=False)
         batch_op.create_index('ix_held_messages_list_state', ['list_id', 'state'], unique=False)
 
     op.create_table('inbound',
@@ -274,6 +276,7 @@ def downgrade() -> None:
     op.drop_table('inbound')
     with op.batch_alter_table('held_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_held_messages_list_state')
+        batch_op.drop_index('ix_held_messages_expiry')
 
     op.drop_table('held_messages')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:

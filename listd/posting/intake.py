@@ -1,0 +1,64 @@
+"""A post arrives at LIST@: read its facts, run the rules, and act on the one decision."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from listd import audit
+from listd.distribute.post import accept_post
+from listd.posting import notices
+from listd.posting.decision import Decision, Verdict
+from listd.posting.moderation import hold_post
+from listd.posting.pipeline import evaluate
+from listd.posting.post import Post, read_post
+from listd.processing.delivery import Delivery, Outcome
+from listd.runtime import Runtime
+
+log = logging.getLogger("listd.posting")
+
+
+def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:
+    mailing_list = delivery.mailing_list
+    assert mailing_list is not None
+    post = read_post(session, mailing_list, delivery.message, delivery.raw,
+                     delivery.sender, runtime.config.robot, delivery.inbound.id)
+    verdict = evaluate(post)
+    poster = post.poster or delivery.sender
+    about = f"{verdict.rule}: {verdict.reason}"
+    audit_detail = {"rule": verdict.rule, "reason": verdict.reason,
+                    "message_id": post.message_id}
+    if verdict.decision is Decision.ACCEPT:
+        accept_post(session, runtime, mailing_list, delivery.raw, delivery.inbound.message_id)
+        audit.record(session, audit.SYSTEM_ACTOR, "post.accepted", mailing_list, poster,
+                     **audit_detail)
+        return Outcome(f"accepted from {poster}", queued_mail=True)
+    if verdict.decision is Decision.HOLD:
+        held = hold_post(session, runtime, mailing_list, message_id=delivery.inbound.message_id,
+                         raw=delivery.raw, sender=poster, subject=post.subject, verdict=verdict)
+        return Outcome(f"held as #{held.id} ({about})", queued_mail=True)
+    if verdict.decision is Decision.REJECT:
+        told = _tell_poster(session, runtime, delivery, post, verdict)
+        audit.record(session, audit.SYSTEM_ACTOR, "post.rejected", mailing_list, poster,
+                     notified=told, **audit_detail)
+        return Outcome(f"rejected ({about})" + ("" if told else "; the poster was not told"),
+                       queued_mail=told)
+    audit.record(session, audit.SYSTEM_ACTOR, "post.discarded", mailing_list, poster,
+                 **audit_detail)
+    return Outcome(f"discarded ({about})")
+
+
+def _tell_poster(session: Session, runtime: Runtime, delivery: Delivery, post: Post,
+                 verdict: Verdict) -> bool:
+    if not post.poster or post.auto_reply:
+        return False
+    mailing_list = delivery.mailing_list
+    assert mailing_list is not None
+    template = "post_administrivia" if verdict.rule == "administrivia" else "post_rejected"
+    notices.send_list_notice(
+        session, mailing_list, template, [post.poster], attachment=delivery.raw,
+        in_reply_to=post.message_id, subject=post.subject or "(no subject)",
+        reason=verdict.reason, owner=notices.owner_address(mailing_list),
+        robot=notices.robot_address(mailing_list, runtime.config.robot))
+    return True
