@@ -6,6 +6,7 @@ import dataclasses
 
 from sqlalchemy.orm import Session
 
+from listd.distribute.post import accept_post
 from listd.models import InboundState
 from listd.processing.delivery import Delivery, Handler, Outcome
 from listd.processing.guards import loop_reason
@@ -29,7 +30,10 @@ def handle_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outco
     reason = loop_reason(delivery.message, delivery.mailing_list)
     if reason:
         return Outcome(f"kept, not redistributed: {reason}")
-    return keep_unhandled(session, runtime, delivery)
+    # Until the posting policy lands, every post that passes the loop guards is distributed.
+    outbound = accept_post(session, runtime, delivery.mailing_list, delivery.raw,
+                           delivery.inbound.message_id)
+    return Outcome(f"accepted: distributed as outbound {outbound.id}", queued_mail=True)
 
 
 HANDLERS: dict[DestinationKind, Handler] = {

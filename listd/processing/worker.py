@@ -89,7 +89,7 @@ class InboundWorker:
                 outcome = None
             if outcome is not None:
                 if outcome.queued_mail:
-                    self.runtime.signals.outbound.set()
+                    self.runtime.signals.mail_queued()
                 continue
             await wait_for_any(signal, stopping, IDLE_POLL_SECONDS)
 
