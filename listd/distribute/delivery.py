@@ -116,6 +116,8 @@ class DeliveryWorker:
         self.results: list[tuple[Claimed, SendResult]] = []
         self.have_results = asyncio.Event()
         self.in_flight = 0
+        # Results being written: still outstanding until their transaction commits.
+        self.recording = 0
         self.bodies = BodyCache()
         self.domains = DomainSlots(config.per_domain_connections)
         self.rate = RateLimiter(config.quota.rate)
@@ -128,7 +130,7 @@ class DeliveryWorker:
     @property
     def outstanding(self) -> int:
         """Claimed rows not yet recorded: the most a crash now could send twice."""
-        return len(self.ready) + self.in_flight + len(self.results)
+        return len(self.ready) + self.in_flight + len(self.results) + self.recording
 
     async def run(self, stopping: asyncio.Event) -> None:
         senders_done = asyncio.Event()
@@ -270,11 +272,14 @@ class DeliveryWorker:
             self.have_results.clear()
             if self.results:
                 done, self.results = self.results, []
+                self.recording = len(done)
                 try:
                     await self.runtime.db.run(self._db_record, done)
                 except Exception:
                     # The rows stay claimed; the lease gives them back to be sent again.
                     log.exception("delivery: recording %d results failed", len(done))
+                finally:
+                    self.recording = 0
                 self._log(done)
                 self.runtime.signals.outbound.set()
             elif senders_done.is_set():
