@@ -30,7 +30,6 @@ from listd.distribute.render import PERSONAL_PLACEHOLDER
 from listd.distribute.smtp_client import Job, wire_body
 from listd.distribute.transport import Connection, Transport
 from listd.distribute.verp import VerpSigner
-from listd.processing.worker import wait_for_any
 from listd.runtime import Runtime
 
 log = logging.getLogger("listd.distribute")
@@ -110,6 +109,8 @@ class DeliveryWorker:
         self.transport = transport
         config = runtime.config.outbound
         self.batch_size = max(1, config.batch_size)
+        # Claimed but unrecorded rows, at most: what a crash could send twice.
+        self.window = 2 * self.batch_size
         self.give_up_after = dt.timedelta(seconds=config.give_up_after)
         self.ready: deque[Claimed] = deque()
         self.work = asyncio.Event()
@@ -133,69 +134,81 @@ class DeliveryWorker:
         return len(self.ready) + self.in_flight + len(self.results) + self.recording
 
     async def run(self, stopping: asyncio.Event) -> None:
-        senders_done = asyncio.Event()
         connections = max(1, self.runtime.config.outbound.connections)
         senders = [asyncio.create_task(self._sender(stopping)) for _ in range(connections)]
-        recorder = asyncio.create_task(self._recorder(senders_done))
         try:
-            await self._claimer(stopping)
+            await self._pump(stopping)
         finally:
             self.work.set()
             await asyncio.gather(*senders, return_exceptions=True)
-            senders_done.set()
-            self.have_results.set()
-            await recorder
             leftovers = [c.entry_id for c in self.ready]
             self.ready.clear()
-            if leftovers:
-                await self.runtime.db.run(self._db_release, leftovers)
+            done, self.results = self.results, []
+            await self._cycle(done, 0, leftovers)
 
-    # -- claiming -------------------------------------------------------------------------
+    # -- the database side: record answers and claim more, in one transaction -------------
 
-    async def _claimer(self, stopping: asyncio.Event) -> None:
+    async def _pump(self, stopping: asyncio.Event) -> None:
         signal = self.runtime.signals.outbound
         while not stopping.is_set():
             signal.clear()
-            claimed = 0
-            if self.outstanding < self.batch_size:
-                try:
-                    claimed = await self.runtime.db.run(self._db_claim)
-                except Exception:
-                    log.exception("delivery: claiming failed; retrying shortly")
-            if claimed:
-                self.work.set()
+            self.have_results.clear()
+            done, self.results = self.results, []
+            # Claim ahead while the connections still have work, within the window.
+            room = min(self.batch_size - len(self.ready),
+                       self.window - self.outstanding - len(done))
+            claimed = await self._cycle(done, max(room, 0), [])
+            if claimed or (done and self.ready):
                 continue
-            if self.outstanding >= self.batch_size:
-                # Full window: wake when the recorder makes room, or at the latest in a second.
-                await wait_for_any(signal, stopping, IDLE_POLL_SECONDS / 10)
-            else:
-                await wait_for_any(signal, stopping, IDLE_POLL_SECONDS)
+            await wait_for_any_of((signal, self.have_results), stopping, IDLE_POLL_SECONDS)
 
-    def _db_claim(self) -> int:
+    async def _cycle(self, done: list[tuple[Claimed, SendResult]], wanted: int,
+                     unsent: list[int]) -> int:
+        if not (done or wanted or unsent):
+            return 0
+        self.recording = len(done)
+        try:
+            claimed = await self.runtime.db.run(self._db_cycle, done, wanted, unsent)
+        except Exception:
+            # Recorded rows stay claimed; the lease gives them back to be sent again.
+            log.exception("delivery: recording %d results / claiming failed", len(done))
+            return 0
+        finally:
+            self.recording = 0
+        self._log(done)
+        if claimed:
+            self.work.set()
+        return claimed
+
+    def _db_cycle(self, done: list[tuple[Claimed, SendResult]], wanted: int,
+                  unsent: list[int]) -> int:
         runtime = self.runtime
         now = runtime.clock.now()
+        rows: list[Claimed] = []
+        infos: list[OutboundInfo] = []
         with runtime.db.session() as session:
-            if now >= self.next_lease_check:
+            if done:
+                list_of = {oid: self.bodies.get(oid).info.list_id
+                           for oid in {c.outbound_id for c, _ in done} if oid in self.bodies}
+                claims.record_results(session, now, self.give_up_after, done, list_of)
+            claims.release(session, unsent)
+            if wanted and now >= self.next_lease_check:
                 self.next_lease_check = now + LEASE_CHECK
                 released = claims.release_expired_leases(session, now)
                 if released:
                     log.warning("took over %d deliveries whose claim had expired", released)
-            wanted = self.batch_size
-            if self.quota.limited:
-                wanted = self.quota.allowance(session, now, self.outstanding, wanted)
-                if wanted <= 0:
-                    return 0
-            rows = claims.claim_due(session, now, runtime.worker_id, wanted)
-            missing = {r.outbound_id for r in rows if r.outbound_id not in self.bodies}
-            infos = claims.load_outbound(session, missing) if missing else []
+            if wanted and self.quota.limited:
+                # The rows recorded just above are counted by the query now.
+                wanted = self.quota.allowance(session, now, self.outstanding - len(done),
+                                              wanted)
+            if wanted > 0:
+                rows = claims.claim_due(session, now, runtime.worker_id, wanted)
+                missing = {r.outbound_id for r in rows if r.outbound_id not in self.bodies}
+                infos = claims.load_outbound(session, missing) if missing else []
         for info in infos:
             self.bodies.add(info)
         self.ready.extend(rows)
         return len(rows)
-
-    def _db_release(self, entry_ids: list[int]) -> None:
-        with self.runtime.db.session() as session:
-            claims.release(session, entry_ids)
 
     # -- sending --------------------------------------------------------------------------
 
@@ -236,13 +249,13 @@ class DeliveryWorker:
                 if stopping.is_set():
                     return
                 if not self.ready:
-                    await wait_for_any(self.work, stopping, IDLE_POLL_SECONDS)
+                    await wait_for_any_of((self.work,), stopping, IDLE_POLL_SECONDS)
                     continue
                 allowed = await self.rate.take(CHUNK)
                 batch = self._take(allowed)
                 if not batch:
                     self.domains.freed.clear()
-                    await wait_for_any(self.domains.freed, stopping, IDLE_POLL_SECONDS)
+                    await wait_for_any_of((self.domains.freed,), stopping, IDLE_POLL_SECONDS)
                     continue
                 await self._send(connection, batch)
         finally:
@@ -261,36 +274,6 @@ class DeliveryWorker:
                 self.domains.give_back(domain_of(item.recipient))
         self.results.extend(zip(batch, results, strict=True))
         self.have_results.set()
-        if len(self.ready) < self.batch_size // 2:
-            self.runtime.signals.outbound.set()
-
-    # -- recording ------------------------------------------------------------------------
-
-    async def _recorder(self, senders_done: asyncio.Event) -> None:
-        while True:
-            await self.have_results.wait()
-            self.have_results.clear()
-            if self.results:
-                done, self.results = self.results, []
-                self.recording = len(done)
-                try:
-                    await self.runtime.db.run(self._db_record, done)
-                except Exception:
-                    # The rows stay claimed; the lease gives them back to be sent again.
-                    log.exception("delivery: recording %d results failed", len(done))
-                finally:
-                    self.recording = 0
-                self._log(done)
-                self.runtime.signals.outbound.set()
-            elif senders_done.is_set():
-                return
-
-    def _db_record(self, done: list[tuple[Claimed, SendResult]]) -> None:
-        list_of = {oid: self.bodies.get(oid).info.list_id
-                   for oid in {c.outbound_id for c, _ in done} if oid in self.bodies}
-        with self.runtime.db.session() as session:
-            claims.record_results(session, self.runtime.clock.now(), self.give_up_after, done,
-                                  list_of)
 
     def _log(self, done: list[tuple[Claimed, SendResult]]) -> None:
         if not log.isEnabledFor(logging.INFO):
@@ -302,3 +285,13 @@ class DeliveryWorker:
                          result.response[:200])
         self.sent_total += sum(1 for _, r in done if r.status.value == "sent")
         log.info("delivery: %d recorded (%d sent in all)", len(done), self.sent_total)
+
+
+async def wait_for_any_of(events: Sequence[asyncio.Event], stopping: asyncio.Event,
+                          timeout: float) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in (*events, stopping)]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

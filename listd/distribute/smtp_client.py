@@ -27,7 +27,7 @@ class SmtpFailure(Exception):
     """The session cannot continue: the relay closed, timed out, or answered nonsense."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reply:
     code: int
     text: str
@@ -37,7 +37,7 @@ class Reply:
         return 200 <= self.code < 300
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Job:
     """One message to one recipient; BODY is wire-ready (CRLF, dot-stuffed, ends CRLF.CRLF)."""
 
@@ -66,23 +66,42 @@ class SmtpSession:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.extensions: dict[str, str] = {}
+        self.buffer = bytearray()
 
     @property
     def pipelining(self) -> bool:
         return "pipelining" in self.extensions
 
     async def _reply(self) -> Reply:
+        return (await self._replies(1))[0]
+
+    async def _replies(self, count: int) -> list[Reply]:
+        """COUNT replies, parsed from whatever the relay has sent (often all in one read)."""
         assert self.reader is not None
-        lines = []
-        while True:
-            line = await self.reader.readline()
-            if not line.endswith(b"\n"):
-                raise SmtpFailure("the relay closed the connection")
+        replies: list[Reply] = []
+        buffer = self.buffer
+        lines: list[str] = []
+        start = 0
+        while len(replies) < count:
+            end = buffer.find(b"\n", start)
+            if end < 0:
+                del buffer[:start]
+                start = 0
+                data = await self.reader.read(65536)
+                if not data:
+                    raise SmtpFailure("the relay closed the connection")
+                buffer += data
+                continue
+            line = bytes(buffer[start:end + 1])
+            start = end + 1
             if len(line) < 4 or not line[:3].isdigit() or len(lines) > MAX_REPLY_LINES:
                 raise SmtpFailure(f"the relay answered nonsense: {line[:100]!r}")
             lines.append(line[4:].strip().decode("utf-8", "replace"))
             if line[3:4] != b"-":
-                return Reply(int(line[:3]), "\n".join(lines))
+                replies.append(Reply(int(line[:3]), "\n".join(lines)))
+                lines = []
+        del buffer[:start]
+        return replies
 
     async def _exchange(self, commands: Sequence[bytes]) -> list[Reply]:
         """Send COMMANDS (each one line, or message data) and read one reply for each."""
@@ -90,13 +109,14 @@ class SmtpSession:
         async with asyncio.timeout(REPLY_TIMEOUT):
             if self.pipelining:
                 self.writer.write(b"".join(commands))
-                await self.writer.drain()
-                return [await self._reply() for _ in commands]
+                if self.writer.transport.get_write_buffer_size() > 65536:
+                    await self.writer.drain()
+                return await self._replies(len(commands))
             replies = []
             for command in commands:
                 self.writer.write(command)
                 await self.writer.drain()
-                replies.append(await self._reply())
+                replies += await self._replies(1)
             return replies
 
     async def _command(self, line: str) -> Reply:
@@ -106,6 +126,7 @@ class SmtpSession:
         config = self.config
         async with asyncio.timeout(REPLY_TIMEOUT):
             self.reader, self.writer = await asyncio.open_connection(config.host, config.port)
+            self.buffer = bytearray()
             greeting = await self._reply()
         if greeting.code != 220:
             raise SmtpFailure(f"the relay greeted with {greeting.code} {greeting.text}")

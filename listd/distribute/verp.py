@@ -1,6 +1,6 @@
 """VERP envelope senders: LIST-bounces+TOKEN@DOMAIN, where TOKEN names one queue entry.
 
-The token is the entry's id in base 36 and a truncated HMAC of it, so a bounce names exactly
+The token is the entry's id in hex and a truncated HMAC of it (40 bits), so a bounce names exactly
 the member and post it is about, and nobody can forge one for another member. The entry id
 alone is enough: the queue row holds the member, the outbound message and so the post.
 """
@@ -16,19 +16,10 @@ from sqlalchemy.orm import Session
 
 from listd.models import OutboundEntry, OutboundMessage
 
-MAC_LENGTH = 8
+MAC_LENGTH = 10
 # RFC 5321 4.5.3.1.1: a local part is at most 64 octets.
 MAX_LOCAL_PART = 64
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _base36(number: int) -> str:
-    digits = []
-    while True:
-        number, rest = divmod(number, 36)
-        digits.append(_DIGITS[rest])
-        if number == 0:
-            return "".join(reversed(digits))
+_DIGITS = frozenset("0123456789abcdef")
 
 
 class VerpSigner:
@@ -40,10 +31,10 @@ class VerpSigner:
     def mac(self, ident: str) -> str:
         h = self._keyed.copy()
         h.update(ident.encode())
-        return _base36(int.from_bytes(h.digest()[:6], "big")).rjust(MAC_LENGTH, "0")[-MAC_LENGTH:]
+        return h.hexdigest()[:MAC_LENGTH]
 
     def token(self, entry_id: int) -> str:
-        ident = _base36(entry_id)
+        ident = format(entry_id, "x")
         return f"{ident}-{self.mac(ident)}"
 
     def sender(self, list_name: str, domain: str, entry_id: int) -> str:
@@ -55,11 +46,12 @@ class VerpSigner:
 
     def decode(self, token: str) -> int | None:
         ident, _, mac = token.lower().partition("-")
-        if not ident or len(mac) != MAC_LENGTH or any(c not in _DIGITS for c in ident):
+        if not ident or len(ident) > 16 or len(mac) != MAC_LENGTH or \
+                not _DIGITS.issuperset(ident):
             return None
         if not hmac.compare_digest(mac, self.mac(ident)):
             return None
-        return int(ident, 36)
+        return int(ident, 16)
 
 
 def verp_token(entry_id: int, secret: str) -> str:
