@@ -18,7 +18,7 @@ from listd.distribute.verp import find_verp_target
 from listd.models import BounceEvent, OutboundEntry, OutboundState
 from listd.runtime import Runtime
 from listd.serve import Daemon
-from tests.conftest import with_relay
+from tests.conftest import CLI, with_relay
 from tests.support.client import in_thread, send
 from tests.support.lists import make_list
 from tests.support.sink import Sink
@@ -268,3 +268,41 @@ async def test_a_60_per_minute_cap_spreads_sends_over_minutes(
     assert len(sink.received) == 150
     minutes = sorted({r.sent_at.replace(second=0, microsecond=0) for r in rows if r.sent_at})
     assert len(minutes) >= 3
+
+
+async def test_queue_cli_reports_deliveries_and_retries_failures(
+        relayed_daemon: Daemon, db: Database, config: Config, sink: Sink,
+        listd_cli: CLI) -> None:
+    import json
+
+    make_list(db, config, NEWS, subscribers=("ok@example.com", "gone@example.com"))
+    sink.refuse("gone@example.com", "550 5.1.1 no such user")
+    await post_raw(relayed_daemon.port, simple_post())
+    rows = await wait_until(lambda: settled(db, 2), timeout=20, what="the fan-out")
+    post_id = rows[0].outbound_id
+    failed = next(r for r in rows if r.state is OutboundState.FAILED)
+
+    status = json.loads(listd_cli.ok("queue", "status", "--json").output)
+    assert status["outbound"]["sent"] == 1 and status["outbound"]["failed"] == 1
+
+    report = json.loads(listd_cli.ok("queue", "show", str(post_id), "--json").output)
+    assert report["counts"]["sent"] == 1 and report["list"] == NEWS
+    first = report["recipients"][0]
+    assert (first["recipient"], first["state"], first["response"]) == (
+        "gone@example.com", "failed", "550 5.1.1 no such user")
+    text = listd_cli.ok("queue", "show", str(post_id)).output
+    assert "failed   <gone@example.com>" in text and "sent     <ok@example.com>" in text
+
+    assert "1 delivery queued again" in listd_cli.ok("queue", "retry", str(failed.id)).output
+    relayed_daemon.runtime.signals.outbound.set()
+    await wait_until(lambda: all(r.state is OutboundState.SENT for r in entries(db)),
+                     timeout=20, what="the retried delivery")
+    assert len(sink.to("gone@example.com")) == 1
+
+    for args, error in ((("queue", "retry"), "give a queue entry id or --all"),
+                        (("queue", "retry", "999"), "no queue entry 999"),
+                        (("queue", "retry", str(failed.id)), "only deferred or failed"),
+                        (("queue", "show", "999"), "no outbound message 999")):
+        result = listd_cli(*args)
+        assert result.exit_code == 1 and error in result.stderr, (args, result.stderr)
+    assert "0 deliveries queued again" in listd_cli.ok("queue", "retry", "--all").output
