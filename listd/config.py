@@ -39,6 +39,22 @@ class SmtpInConfig:
 
 
 @dataclass(frozen=True)
+class QuotaConfig:
+    """Sending caps, as hosting providers impose them; 0 means no cap.
+
+    The minute, hour and day caps count what every listd process sharing the database sent,
+    so they hold across processes and restarts. Mail over a cap waits in the queue, it never
+    fails for it.
+    """
+
+    # Messages per second one process hands to the relay, spread evenly (a token bucket).
+    rate: int = 0
+    per_minute: int = 0
+    per_hour: int = 0
+    per_day: int = 0
+
+
+@dataclass(frozen=True)
 class OutboundConfig:
     # "maildir" writes every outgoing mail to a local Maildir: the default without a relay.
     mode: Literal["smtp", "maildir"] = "maildir"
@@ -51,6 +67,12 @@ class OutboundConfig:
     path: str = "var/outbox"
     # Temporary failures are retried with exponential back-off until this many seconds.
     give_up_after: int = 5 * 24 * 3600
+    # At most this many messages in flight at once to one recipient domain (0: no limit).
+    per_domain_connections: int = 20
+    # Recipients claimed (and recorded) per database transaction; also bounds the duplicates a
+    # crash can cause, since only claimed rows can have been sent without being recorded.
+    batch_size: int = 500
+    quota: QuotaConfig = field(default_factory=QuotaConfig)
 
 
 @dataclass(frozen=True)

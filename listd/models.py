@@ -272,7 +272,9 @@ class OutboundMessage(Base):
     verp: Mapped[bool] = mapped_column(Boolean, default=False)
     envelope_sender: Mapped[str] = mapped_column(String(320))
     # Recipients still to be queued: a fan-out being expanded resumes from here after a crash.
-    expanded: Mapped[bool] = mapped_column(Boolean, default=True)
+    expanded: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # The highest member id already queued: expansion continues after it, batch by batch.
+    expanded_through: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -283,6 +285,8 @@ class OutboundEntry(Base):
     __table_args__ = (
         UniqueConstraint("outbound_id", "recipient"),
         Index("ix_outbound_queue_work", "state", "next_attempt_at"),
+        # The per-minute/hour/day sending quotas count recent sends through this index.
+        Index("ix_outbound_queue_sent_at", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,7 +15,15 @@ class Signals:
     """Events that wake a worker when there is new work, so idle workers need not poll fast."""
 
     inbound: asyncio.Event = field(default_factory=asyncio.Event)
+    # Queue rows are due: the delivery worker claims them.
     outbound: asyncio.Event = field(default_factory=asyncio.Event)
+    # An accepted post waits for its recipients to be queued: the expander queues them.
+    expand: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def mail_queued(self) -> None:
+        """Wake whatever must act on mail just committed to the outbound queue."""
+        self.expand.set()
+        self.outbound.set()
 
 
 @dataclass

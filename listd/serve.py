@@ -16,7 +16,9 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import inspect
 
 from listd.database import Database, DatabaseError
-from listd.distribute.delivery import DeliveryWorker, release_dead_claims
+from listd.distribute.claims import release_dead_claims
+from listd.distribute.delivery import DeliveryWorker
+from listd.distribute.expand import ExpanderWorker
 from listd.distribute.transport import make_transport
 from listd.maintenance import MaintenanceWorker
 from listd.processing.worker import InboundWorker
@@ -47,7 +49,7 @@ class Daemon:
 
     async def start(self) -> None:
         runtime = self.runtime
-        released = await runtime.db.run(release_dead_claims, runtime)
+        released = await runtime.db.run(self._release_dead_claims)
         if released:
             log.info("took back %d deliveries claimed by a process that is gone", released)
         self.server = await start_listener(runtime.config, runtime.db,
@@ -57,13 +59,18 @@ class Daemon:
                  "LMTP" if settings.lmtp else "SMTP", runtime.config.outbound.mode)
         workers: list[Callable[[asyncio.Event], Awaitable[None]]] = [
             InboundWorker(runtime).run,
+            ExpanderWorker(runtime).run,
             DeliveryWorker(runtime, make_transport(runtime.config.outbound)).run,
             MaintenanceWorker(runtime).run,
         ]
         self.tasks = [asyncio.create_task(worker(self.stopping)) for worker in workers]
         # Mail stored while no process was running is waiting: look at once.
         runtime.signals.inbound.set()
-        runtime.signals.outbound.set()
+        runtime.signals.mail_queued()
+
+    def _release_dead_claims(self) -> int:
+        with self.runtime.db.session() as session:
+            return release_dead_claims(session, self.runtime.worker_id)
 
     async def stop(self) -> None:
         self.stopping.set()

@@ -12,6 +12,7 @@ from listd.bounce.lifecycle import run_bounce_lifecycle
 from listd.clock import OffsetClock
 from listd.config import Config
 from listd.database import Database
+from listd.distribute.expand import expand_batch
 from listd.distribute.post import accept_post
 from listd.distribute.verp import verp_token
 from listd.lists import find_list, set_list_setting
@@ -112,6 +113,9 @@ def fan_out(db: Database, runtime: Runtime) -> dict[str, str]:
     with db.session() as session:
         mailing_list = find_list(session, NEWS)
         accept_post(session, runtime, mailing_list, b"Subject: issue 1\r\n\r\nnews\r\n")
+    with db.session() as session:
+        while expand_batch(session, runtime.clock.now()) is not None:
+            pass
         rows = session.execute(select(OutboundEntry.id, OutboundEntry.recipient)).all()
     return {recipient: verp_token(entry_id, runtime.secret) for entry_id, recipient in rows}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
 from listd import audit
@@ -11,6 +13,7 @@ from listd.bounce.reenable import reenable_token
 from listd.bounce.report import FailedRecipient, Kind
 from listd.bounce.scoring import BouncePolicy, Effect, apply_bounce
 from listd.commands.outgoing import RobotAddresses
+from listd.distribute.claims import RelayRefusal
 from listd.models import BounceEvent, MailingList, Member
 from listd.runtime import Runtime
 from listd.settings import ListSettings
@@ -57,13 +60,17 @@ def suspend_notices(session: Session, runtime: Runtime, mailing_list: MailingLis
                 reason=reason, warnings=policy.warnings)
 
 
-def record_relay_refusal(session: Session, runtime: Runtime, mailing_list: MailingList,
-                         member: Member | None, recipient: str, reply: str,
-                         outbound_entry_id: int) -> Effect:
+def record_relay_refusals(session: Session, runtime: Runtime,
+                          refusals: Sequence[RelayRefusal]) -> None:
     """A 5xx from the relay during delivery is a bounce like one mailed back."""
-    return record_bounce(session, runtime, mailing_list, member,
-                         classify_reply(recipient, reply), source="relay",
-                         outbound_entry_id=outbound_entry_id)
+    for refusal in refusals:
+        mailing_list = session.get(MailingList, refusal.list_id)
+        if mailing_list is None:
+            continue
+        member = session.get(Member, refusal.member_id) if refusal.member_id else None
+        record_bounce(session, runtime, mailing_list, member,
+                      classify_reply(refusal.recipient, refusal.response), source="relay",
+                      outbound_entry_id=refusal.entry_id)
 
 
 def warn_member(session: Session, runtime: Runtime, mailing_list: MailingList, member: Member,

@@ -1,218 +1,300 @@
-"""Delivery workers: claim queued recipients, send them over reused connections, record results."""
+"""The delivery worker: claim due recipients, keep every relay connection busy, record answers.
+
+Three kinds of task share one in-memory window of claimed rows:
+
+- the claimer tops the window up (one transaction per batch, within the quotas);
+- one sender per connection takes a few jobs at a time (respecting the per-domain limit and
+  the rate) and sends them pipelined on its own reused connection;
+- the recorder writes the answers back, as many per transaction as have arrived meanwhile.
+
+The window never holds more than about two batches, which bounds both memory and the number
+of recipients a crash can make receive a post twice. One slow or failing recipient holds
+only its own connection's next few jobs, never the queue.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
-import os
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
-
-from listd.distribute.transport import Connection, SendResult, SendStatus, Transport
-from listd.distribute.verp import verp_sender
-from listd.models import (
-    BounceEvent,
-    Domain,
-    MailingList,
-    OutboundEntry,
-    OutboundMessage,
-    OutboundState,
-)
-from listd.processing.worker import wait_for_any
+from listd.bounce.events import record_relay_refusals
+from listd.distribute import claims
+from listd.distribute.claims import Claimed, OutboundInfo
+from listd.distribute.outcome import SendResult, deferred
+from listd.distribute.personal import UnsubscribeTokens, personalize
+from listd.distribute.quota import RateLimiter, WindowQuota
+from listd.distribute.render import PERSONAL_PLACEHOLDER
+from listd.distribute.smtp_client import Job, wire_body
+from listd.distribute.transport import Connection, Transport
+from listd.distribute.verp import VerpSigner
 from listd.runtime import Runtime
 
 log = logging.getLogger("listd.distribute")
 
-BATCH_SIZE = 200
-# A claim older than this belongs to a process that died mid-send; the row is taken over.
-CLAIM_LEASE = dt.timedelta(minutes=10)
+# Jobs a sender takes at once: enough to keep a pipelined connection full, few enough that
+# the connections share a batch evenly.
+CHUNK = 16
 IDLE_POLL_SECONDS = 1.0
+LEASE_CHECK = dt.timedelta(minutes=1)
+# Rendered bodies kept in memory, by total size.
+BODY_CACHE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
-class Claimed:
-    entry_id: int
-    outbound_id: int
-    recipient: str
-    sender: str
-    member_id: int | None
-    list_id: int | None
-    attempts: int
-    created_at: dt.datetime
+class Prepared:
+    """An outbound message ready for the wire: its body once, and how to address it."""
+
+    info: OutboundInfo
+    body: bytes
+    personal: bool
+    eight_bit: bool
 
 
-def retry_delay(attempts: int) -> dt.timedelta:
-    """Exponential back-off: 1 min, 2, 4 … capped at 4 hours."""
-    return dt.timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 4 * 3600))
+class BodyCache:
+    def __init__(self, budget: int = BODY_CACHE_BYTES) -> None:
+        self.budget = budget
+        self.items: OrderedDict[int, Prepared] = OrderedDict()
+        self.size = 0
+
+    def __contains__(self, outbound_id: int) -> bool:
+        return outbound_id in self.items
+
+    def get(self, outbound_id: int) -> Prepared:
+        self.items.move_to_end(outbound_id)
+        return self.items[outbound_id]
+
+    def add(self, info: OutboundInfo) -> None:
+        body = wire_body(info.raw)
+        self.items[info.outbound_id] = Prepared(
+            info, body, PERSONAL_PLACEHOLDER.encode() in body, not body.isascii())
+        self.size += len(body)
+        while self.size > self.budget and len(self.items) > 1:
+            _, old = self.items.popitem(last=False)
+            self.size -= len(old.body)
 
 
-def claim_batch(session: Session, runtime: Runtime, limit: int) -> list[Claimed]:
-    now = runtime.clock.now()
-    due = or_(
-        (OutboundEntry.state.in_([OutboundState.QUEUED, OutboundState.DEFERRED]))
-        & (OutboundEntry.next_attempt_at <= now),
-        (OutboundEntry.state == OutboundState.SENDING)
-        & (OutboundEntry.claimed_at < now - CLAIM_LEASE))
-    rows = session.execute(
-        select(OutboundEntry.id, OutboundEntry.outbound_id, OutboundEntry.recipient,
-               OutboundEntry.member_id, OutboundEntry.attempts, OutboundEntry.created_at,
-               OutboundMessage.verp, OutboundMessage.envelope_sender, OutboundMessage.list_id,
-               MailingList.name, Domain.name)
-        .join(OutboundMessage, OutboundMessage.id == OutboundEntry.outbound_id)
-        .outerjoin(MailingList, MailingList.id == OutboundMessage.list_id)
-        .outerjoin(Domain, Domain.id == MailingList.domain_id)
-        .where(due).order_by(OutboundEntry.id).limit(limit)
-        .with_for_update(skip_locked=True, of=OutboundEntry)).all()
-    if not rows:
-        return []
-    session.execute(update(OutboundEntry).where(OutboundEntry.id.in_([r[0] for r in rows]))
-                    .values(state=OutboundState.SENDING, claimed_by=runtime.worker_id,
-                            claimed_at=now))
-    claimed = []
-    for (entry_id, outbound_id, recipient, member_id, attempts, created_at, verp, sender,
-         list_id, list_name, domain) in rows:
-        if verp and list_name and domain:
-            sender = verp_sender(list_name, domain, entry_id, runtime.secret)
-        claimed.append(Claimed(entry_id, outbound_id, recipient, sender, member_id, list_id,
-                               attempts, created_at))
-    return claimed
+class DomainSlots:
+    """At most LIMIT messages in flight at once to one recipient domain (0: no limit)."""
 
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.busy: dict[str, int] = {}
+        self.freed = asyncio.Event()
 
-def record_results(session: Session, runtime: Runtime,
-                   results: Sequence[tuple[Claimed, SendResult]]) -> None:
-    now = runtime.clock.now()
-    give_up = dt.timedelta(seconds=runtime.config.outbound.give_up_after)
-    for claimed, result in results:
-        values: dict[str, object] = {"attempts": claimed.attempts + 1,
-                                     "last_response": result.response[:2000],
-                                     "claimed_by": None, "claimed_at": None}
-        status = result.status
-        if status is SendStatus.DEFERRED and now - claimed.created_at >= give_up:
-            status = SendStatus.FAILED
-            values["last_response"] = f"gave up after {give_up}: {result.response}"[:2000]
-        if status is SendStatus.SENT:
-            values.update(state=OutboundState.SENT, sent_at=now)
-        elif status is SendStatus.DEFERRED:
-            values.update(state=OutboundState.DEFERRED,
-                          next_attempt_at=now + retry_delay(claimed.attempts + 1))
+    def has_room(self, domain: str) -> bool:
+        return self.limit <= 0 or self.busy.get(domain, 0) < self.limit
+
+    def take(self, domain: str) -> None:
+        self.busy[domain] = self.busy.get(domain, 0) + 1
+
+    def give_back(self, domain: str) -> None:
+        left = self.busy[domain] - 1
+        if left:
+            self.busy[domain] = left
         else:
-            values.update(state=OutboundState.FAILED)
-            if result.code is not None and result.code >= 500 and claimed.list_id is not None:
-                session.add(BounceEvent(
-                    list_id=claimed.list_id, member_id=claimed.member_id,
-                    address=claimed.recipient, outbound_entry_id=claimed.entry_id,
-                    kind="relay", status=None, diagnostic=result.response[:2000],
-                    source="relay"))
-        session.execute(update(OutboundEntry).where(OutboundEntry.id == claimed.entry_id)
-                        .values(**values))
+            del self.busy[domain]
+        self.freed.set()
 
 
-def load_bodies(session: Session, outbound_ids: set[int]) -> dict[int, bytes]:
-    return dict(session.execute(select(OutboundMessage.id, OutboundMessage.raw)
-                                .where(OutboundMessage.id.in_(outbound_ids))).all())
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower()
 
 
 class DeliveryWorker:
-    """Keeps `connections` senders busy with claimed rows; each sender reuses one connection."""
-
     def __init__(self, runtime: Runtime, transport: Transport) -> None:
         self.runtime = runtime
         self.transport = transport
-        self.bodies: dict[int, bytes] = {}
+        config = runtime.config.outbound
+        self.batch_size = max(1, config.batch_size)
+        # Claimed but unrecorded rows, at most: what a crash could send twice.
+        self.window = 2 * self.batch_size
+        self.give_up_after = dt.timedelta(seconds=config.give_up_after)
+        self.ready: deque[Claimed] = deque()
+        self.work = asyncio.Event()
+        self.results: list[tuple[Claimed, SendResult]] = []
+        self.have_results = asyncio.Event()
+        self.in_flight = 0
+        # Results being written: still outstanding until their transaction commits.
+        self.recording = 0
+        self.bodies = BodyCache()
+        self.domains = DomainSlots(config.per_domain_connections)
+        self.rate = RateLimiter(config.quota.rate)
+        self.quota = WindowQuota(config.quota)
+        self.signer = VerpSigner(runtime.secret)
+        self.tokens = UnsubscribeTokens(runtime.secret)
+        self.next_lease_check = dt.datetime.min
+        self.sent_total = 0
+
+    @property
+    def outstanding(self) -> int:
+        """Claimed rows not yet recorded: the most a crash now could send twice."""
+        return len(self.ready) + self.in_flight + len(self.results) + self.recording
 
     async def run(self, stopping: asyncio.Event) -> None:
-        connections = [self.transport.connect()
-                       for _ in range(max(1, self.runtime.config.outbound.connections))]
-        signal = self.runtime.signals.outbound
+        connections = max(1, self.runtime.config.outbound.connections)
+        senders = [asyncio.create_task(self._sender(stopping)) for _ in range(connections)]
         try:
-            while not stopping.is_set():
-                signal.clear()
-                try:
-                    sent = await self.deliver_batch(connections)
-                except Exception:
-                    log.exception("delivery worker: failure; retrying shortly")
-                    sent = 0
-                if not sent:
-                    await wait_for_any(signal, stopping, IDLE_POLL_SECONDS)
+            await self._pump(stopping)
         finally:
-            for connection in connections:
-                await connection.close()
+            self.work.set()
+            await asyncio.gather(*senders, return_exceptions=True)
+            leftovers = [c.entry_id for c in self.ready]
+            self.ready.clear()
+            done, self.results = self.results, []
+            await self._cycle(done, 0, leftovers)
 
-    async def deliver_batch(self, connections: list[Connection]) -> int:
-        db = self.runtime.db
-        claimed = await db.run(self._claim)
-        if not claimed:
-            return 0
-        missing = {c.outbound_id for c in claimed} - self.bodies.keys()
-        if missing:
-            if len(self.bodies) > 64:
-                self.bodies.clear()
-            self.bodies.update(await db.run(self._bodies, missing))
-        work: asyncio.Queue[Claimed] = asyncio.Queue()
-        for item in claimed:
-            work.put_nowait(item)
-        results: list[tuple[Claimed, SendResult]] = []
+    # -- the database side: record answers and claim more, in one transaction -------------
 
-        async def sender(connection: Connection) -> None:
-            while not work.empty():
-                item = work.get_nowait()
-                result = await connection.send(item.sender, item.recipient,
-                                               self.bodies[item.outbound_id])
-                results.append((item, result))
-
-        await asyncio.gather(*(sender(c) for c in connections[:len(claimed)]))
-        await db.run(self._record, results)
-        for item, result in results:
-            log.info("entry=%d outbound=%d rcpt=<%s> %s: %s", item.entry_id, item.outbound_id,
-                     item.recipient, result.status.value, result.response[:200])
-        return len(results)
-
-    def _claim(self) -> list[Claimed]:
-        with self.runtime.db.session() as session:
-            return claim_batch(session, self.runtime, BATCH_SIZE)
-
-    def _bodies(self, ids: set[int]) -> dict[int, bytes]:
-        with self.runtime.db.session() as session:
-            return load_bodies(session, ids)
-
-    def _record(self, results: list[tuple[Claimed, SendResult]]) -> None:
-        with self.runtime.db.session() as session:
-            record_results(session, self.runtime, results)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def release_dead_claims(runtime: Runtime) -> int:
-    """Give back rows that a dead listd process on this machine had claimed but not finished.
-
-    Claims by processes on other machines are left to the lease: only they know whether they
-    are alive.
-    """
-    host = runtime.worker_id.rpartition(":")[0]
-    released = 0
-    with runtime.db.session() as session:
-        owners = session.scalars(select(OutboundEntry.claimed_by).distinct().where(
-            OutboundEntry.state == OutboundState.SENDING,
-            OutboundEntry.claimed_by.like(f"{host}:%"))).all()
-        for owner in owners:
-            pid = owner.rpartition(":")[2] if owner else ""
-            if owner == runtime.worker_id or not pid.isdigit() or _process_alive(int(pid)):
+    async def _pump(self, stopping: asyncio.Event) -> None:
+        signal = self.runtime.signals.outbound
+        while not stopping.is_set():
+            signal.clear()
+            self.have_results.clear()
+            done, self.results = self.results, []
+            # Claim ahead while the connections still have work, within the window.
+            room = min(self.batch_size - len(self.ready),
+                       self.window - self.outstanding - len(done))
+            claimed = await self._cycle(done, max(room, 0), [])
+            if claimed or (done and self.ready):
                 continue
-            result = session.execute(
-                update(OutboundEntry).where(OutboundEntry.state == OutboundState.SENDING,
-                                            OutboundEntry.claimed_by == owner)
-                .values(state=OutboundState.QUEUED, claimed_by=None, claimed_at=None))
-            released += result.rowcount or 0
-    return released
+            await wait_for_any_of((signal, self.have_results), stopping, IDLE_POLL_SECONDS)
+
+    async def _cycle(self, done: list[tuple[Claimed, SendResult]], wanted: int,
+                     unsent: list[int]) -> int:
+        if not (done or wanted or unsent):
+            return 0
+        self.recording = len(done)
+        try:
+            claimed = await self.runtime.db.run(self._db_cycle, done, wanted, unsent)
+        except Exception:
+            # Recorded rows stay claimed; the lease gives them back to be sent again.
+            log.exception("delivery: recording %d results / claiming failed", len(done))
+            return 0
+        finally:
+            self.recording = 0
+        self._log(done)
+        if claimed:
+            self.work.set()
+        return claimed
+
+    def _db_cycle(self, done: list[tuple[Claimed, SendResult]], wanted: int,
+                  unsent: list[int]) -> int:
+        runtime = self.runtime
+        now = runtime.clock.now()
+        rows: list[Claimed] = []
+        infos: list[OutboundInfo] = []
+        with runtime.db.session() as session:
+            if done:
+                list_of = {oid: self.bodies.get(oid).info.list_id
+                           for oid in {c.outbound_id for c, _ in done} if oid in self.bodies}
+                refusals = claims.record_results(session, now, self.give_up_after, done,
+                                                 list_of)
+                record_relay_refusals(session, runtime, refusals)
+            claims.release(session, unsent)
+            if wanted and now >= self.next_lease_check:
+                self.next_lease_check = now + LEASE_CHECK
+                released = claims.release_expired_leases(session, now)
+                if released:
+                    log.warning("took over %d deliveries whose claim had expired", released)
+            if wanted and self.quota.limited:
+                # The rows recorded just above are counted by the query now.
+                wanted = self.quota.allowance(session, now, self.outstanding - len(done),
+                                              wanted)
+            if wanted > 0:
+                rows = claims.claim_due(session, now, runtime.worker_id, wanted)
+                missing = {r.outbound_id for r in rows if r.outbound_id not in self.bodies}
+                infos = claims.load_outbound(session, missing) if missing else []
+        for info in infos:
+            self.bodies.add(info)
+        self.ready.extend(rows)
+        return len(rows)
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _take(self, limit: int) -> list[Claimed]:
+        """Up to LIMIT ready rows whose domains have room; others keep their place."""
+        taken: list[Claimed] = []
+        skipped: list[Claimed] = []
+        while self.ready and len(taken) < limit:
+            item = self.ready.popleft()
+            domain = domain_of(item.recipient)
+            if self.domains.has_room(domain):
+                self.domains.take(domain)
+                taken.append(item)
+            else:
+                skipped.append(item)
+                if len(skipped) > 4 * CHUNK:
+                    break
+        self.ready.extendleft(reversed(skipped))
+        return taken
+
+    def _job(self, item: Claimed) -> Job:
+        prepared = self.bodies.get(item.outbound_id)
+        info = prepared.info
+        sender = info.envelope_sender
+        if info.verp and info.list_name and info.domain:
+            sender = self.signer.sender(info.list_name, info.domain, item.entry_id)
+        body = prepared.body
+        if prepared.personal:
+            token = self.tokens.token(item.member_id) if item.member_id is not None else ""
+            body = personalize(body, token)
+        return Job(sender, item.recipient, body, prepared.eight_bit)
+
+    async def _sender(self, stopping: asyncio.Event) -> None:
+        connection = self.transport.connect()
+        try:
+            while True:
+                self.work.clear()
+                if stopping.is_set():
+                    return
+                if not self.ready:
+                    await wait_for_any_of((self.work,), stopping, IDLE_POLL_SECONDS)
+                    continue
+                allowed = await self.rate.take(CHUNK)
+                batch = self._take(allowed)
+                if not batch:
+                    self.domains.freed.clear()
+                    await wait_for_any_of((self.domains.freed,), stopping, IDLE_POLL_SECONDS)
+                    continue
+                await self._send(connection, batch)
+        finally:
+            await connection.close()
+
+    async def _send(self, connection: Connection, batch: Sequence[Claimed]) -> None:
+        self.in_flight += len(batch)
+        try:
+            results = await connection.send_many([self._job(item) for item in batch])
+        except Exception as exc:
+            log.exception("delivery: sending failed")
+            results = [deferred(f"internal error while sending: {exc!r}")] * len(batch)
+        finally:
+            self.in_flight -= len(batch)
+            for item in batch:
+                self.domains.give_back(domain_of(item.recipient))
+        self.results.extend(zip(batch, results, strict=True))
+        self.have_results.set()
+
+    def _log(self, done: list[tuple[Claimed, SendResult]]) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
+        for item, result in done:
+            if result.status.value != "sent" or log.isEnabledFor(logging.DEBUG):
+                log.info("entry=%d outbound=%d rcpt=<%s> %s: %s", item.entry_id,
+                         item.outbound_id, item.recipient, result.status.value,
+                         result.response[:200])
+        self.sent_total += sum(1 for _, r in done if r.status.value == "sent")
+        log.info("delivery: %d recorded (%d sent in all)", len(done), self.sent_total)
+
+
+async def wait_for_any_of(events: Sequence[asyncio.Event], stopping: asyncio.Event,
+                          timeout: float) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in (*events, stopping)]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-import enum
 import itertools
 import os
 import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-import aiosmtplib
-
 from listd.config import OutboundConfig
-
-
-class SendStatus(enum.StrEnum):
-    SENT = "sent"
-    DEFERRED = "deferred"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class SendResult:
-    status: SendStatus
-    response: str
-    # The relay's reply code, when it gave one; a 5xx is a bounce of the recipient.
-    code: int | None = None
+from listd.distribute.outcome import SendResult, SendStatus, deferred
+from listd.distribute.smtp_client import Job, SmtpSession
 
 
 class Connection(Protocol):
-    async def send(self, sender: str, recipient: str, message: bytes) -> SendResult: ...
+    async def send_many(self, jobs: Sequence[Job]) -> list[SendResult]:
+        """One result per job, in order; a connection failure defers what it did not send."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -42,70 +29,20 @@ class Transport(Protocol):
         ...
 
 
-def classify_reply(code: int, text: str) -> SendResult:
-    status = SendStatus.SENT if code < 400 else (
-        SendStatus.DEFERRED if code < 500 else SendStatus.FAILED)
-    return SendResult(status, f"{code} {text}".strip(), code)
-
-
-class SmtpConnection:
-    def __init__(self, config: OutboundConfig) -> None:
-        self.config = config
-        self.client: aiosmtplib.SMTP | None = None
-
-    async def _client(self) -> aiosmtplib.SMTP:
-        if self.client is None or not self.client.is_connected:
-            client = aiosmtplib.SMTP(hostname=self.config.host, port=self.config.port,
-                                     start_tls=self.config.starttls, timeout=60,
-                                     local_hostname=socket.getfqdn())
-            await client.connect()
-            if self.config.username:
-                await client.login(self.config.username, self.config.password or "")
-            self.client = client
-        return self.client
-
-    async def send(self, sender: str, recipient: str, message: bytes) -> SendResult:
-        try:
-            client = await self._client()
-            errors, response = await client.sendmail(sender, [recipient], message)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refusal = exc.recipients[0]
-            return classify_reply(refusal.code, refusal.message)
-        except aiosmtplib.SMTPResponseException as exc:
-            await self._reset()
-            return classify_reply(exc.code, exc.message)
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            await self.close()
-            return SendResult(SendStatus.DEFERRED, f"connection to relay failed: {exc}")
-        if recipient in errors:
-            code, text = errors[recipient]
-            return classify_reply(code, text)
-        return SendResult(SendStatus.SENT, response, 250)
-
-    async def _reset(self) -> None:
-        # After a refused MAIL or DATA the transaction must be reset before the next message.
-        if self.client is not None and self.client.is_connected:
-            try:
-                await self.client.rset()
-            except (aiosmtplib.SMTPException, OSError):
-                await self.close()
-
-    async def close(self) -> None:
-        if self.client is not None:
-            try:
-                if self.client.is_connected:
-                    await self.client.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                self.client.close()
-            self.client = None
-
-
 class SmtpTransport:
     def __init__(self, config: OutboundConfig) -> None:
         self.config = config
 
-    def connect(self) -> SmtpConnection:
-        return SmtpConnection(self.config)
+    def connect(self) -> SmtpSession:
+        return SmtpSession(self.config)
+
+
+def unstuffed(body: bytes) -> bytes:
+    """A wire body (dot-stuffed, ending CRLF.CRLF) back to the message, with LF line ends."""
+    text = body[:-3].replace(b"\r\n", b"\n")
+    if text.startswith(b".."):
+        text = text[1:]
+    return text.replace(b"\n..", b"\n.")
 
 
 class MaildirConnection:
@@ -115,21 +52,23 @@ class MaildirConnection:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        for sub in ("tmp", "new", "cur"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
 
-    async def send(self, sender: str, recipient: str, message: bytes) -> SendResult:
+    async def send_many(self, jobs: Sequence[Job]) -> list[SendResult]:
+        return [self._write(job) for job in jobs]
+
+    def _write(self, job: Job) -> SendResult:
         name = (f"{time.time_ns()}.P{os.getpid()}Q{next(self._counter)}."
                 f"{socket.gethostname().replace('/', '_')}")
-        envelope = f"Return-Path: <{sender}>\nDelivered-To: {recipient}\n".encode()
-        body = message.replace(b"\r\n", b"\n")
+        envelope = f"Return-Path: <{job.sender}>\nDelivered-To: {job.recipient}\n".encode()
         try:
+            for sub in ("tmp", "new", "cur"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
             tmp = self.root / "tmp" / name
             with open(tmp, "wb") as handle:
-                handle.write(envelope + body)
+                handle.write(envelope + unstuffed(job.body))
             os.rename(tmp, self.root / "new" / name)
         except OSError as exc:
-            return SendResult(SendStatus.DEFERRED, f"cannot write to {self.root}: {exc}")
+            return deferred(f"cannot write to {self.root}: {exc}")
         return SendResult(SendStatus.SENT, f"written to {self.root / 'new' / name}")
 
     async def close(self) -> None:

@@ -101,7 +101,7 @@ class InboundWorker:
                 outcomes = []
             if outcomes:
                 if any(outcome.queued_mail for outcome in outcomes):
-                    self.runtime.signals.outbound.set()
+                    self.runtime.signals.mail_queued()
                 continue
             await wait_for_any(signal, stopping, IDLE_POLL_SECONDS)
 

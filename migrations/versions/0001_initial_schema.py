@@ -166,12 +166,14 @@ def upgrade() -> None:
     sa.Column('verp', sa.Boolean(), nullable=False),
     sa.Column('envelope_sender', sa.String(length=320), nullable=False),
     sa.Column('expanded', sa.Boolean(), nullable=False),
+    sa.Column('expanded_through', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_outbound_messages_list_id_lists'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['source_message_id'], ['messages.id'], name=op.f('fk_outbound_messages_source_message_id_messages'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_messages'))
     )
     with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbound_messages_expanded'), ['expanded'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbound_messages_list_id'), ['list_id'], unique=False)
 
     op.create_table('pending_actions',
@@ -213,6 +215,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbound_queue', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbound_queue_member_id'), ['member_id'], unique=False)
+        batch_op.create_index('ix_outbound_queue_sent_at', ['sent_at'], unique=False)
         batch_op.create_index('ix_outbound_queue_work', ['state', 'next_attempt_at'], unique=False)
 
     op.create_table('bounce_events',
@@ -251,6 +254,7 @@ def downgrade() -> None:
     op.drop_table('bounce_events')
     with op.batch_alter_table('outbound_queue', schema=None) as batch_op:
         batch_op.drop_index('ix_outbound_queue_work')
+        batch_op.drop_index('ix_outbound_queue_sent_at')
         batch_op.drop_index(batch_op.f('ix_outbound_queue_member_id'))
 
     op.drop_table('outbound_queue')
@@ -262,6 +266,7 @@ def downgrade() -> None:
     op.drop_table('pending_actions')
     with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbound_messages_list_id'))
+        batch_op.drop_index(batch_op.f('ix_outbound_messages_expanded'))
 
     op.drop_table('outbound_messages')
     with op.batch_alter_table('members', schema=None) as batch_op:

@@ -40,7 +40,7 @@ async def test_request_notice_approval_notice_then_mail_is_accepted(
     await in_thread(listd_cli.ok, "member", "add", NEWS, "bob@example.org")
     await in_thread(post, daemon.port, "alice@example.org", NEWS, "Issue 1", "News.\n")
     await settle(db)
-    assert [w.message["Subject"] for w in sent_to(config, "bob@example.org")] == ["Issue 1"]
+    assert [w.message["Subject"] for w in sent_to(config, "bob@example.org")] == ["[news] Issue 1"]
 
 
 async def test_a_refused_request_is_told_with_its_reason(

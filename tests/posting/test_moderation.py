@@ -72,7 +72,7 @@ async def test_held_then_approved_with_the_cli_is_distributed(
     result = await in_thread(listd_cli.ok, "held", "approve", str(held.id), "--accept-sender")
     assert "is now approved" in result.stdout
     await settle(db)
-    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["Hello"]
+    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["[club] Hello"]
     assert json.loads((await in_thread(listd_cli.ok, "held", "ls", "--json")).stdout) == []
     # Approved once with --accept-sender: the stranger's next post is not held.
     with db.session() as session:
@@ -80,7 +80,7 @@ async def test_held_then_approved_with_the_cli_is_distributed(
                                                  PatternKind.ACCEPT)] == [STRANGER]
     await in_thread(post, daemon.port, STRANGER, LIST, "Again", "x\n")
     await settle(db, 2)
-    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["Hello", "Again"]
+    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["[club] Hello", "[club] Again"]
     assert audit_of(db, "held.") == [("cli", "held.approved")]
 
     again = await in_thread(listd_cli, "held", "approve", str(held.id))
@@ -129,7 +129,7 @@ async def test_a_moderator_approves_by_replying_to_the_notice(
     assert decided.state is HeldState.APPROVED and decided.queued_mail
     runtime.signals.outbound.set()
     await settle(db)
-    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["Hello"]
+    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["[club] Hello"]
     assert audit_of(db, "held.") == [("mod@example.org", "held.approved")]
 
 

@@ -54,7 +54,7 @@ async def test_discussion_member_accepted_stranger_held_with_one_notice_per_mode
     await in_thread(post, daemon.port, STRANGER, LIST, "Cheap watches", "Buy.\n")
     await settle(db, 2)
 
-    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["Meeting"]
+    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["[club] Meeting"]
     held, = held_posts(db)
     assert (held.sender, held.rule, held.state) == (STRANGER, "posting-policy", HeldState.HELD)
     assert f"{STRANGER} is not a member of {LIST}" in held.reason
@@ -69,7 +69,7 @@ async def test_discussion_member_accepted_stranger_held_with_one_notice_per_mode
         assert attached(notice.message)["Subject"] == "Cheap watches"
     # Owners are not bothered when the list has moderators; Bob never sees the stranger.
     assert sent_to(config, OWNER) == []
-    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["Meeting"]
+    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["[club] Meeting"]
     assert audit_actions(db) == ["post.accepted", "post.held"]
 
 
@@ -80,7 +80,7 @@ async def test_poster_is_recognised_by_envelope_sender_when_from_differs(
                f"Subject: from work\r\nMessage-ID: <w1@example.com>\r\n\r\nhi\r\n").encode()
     await in_thread(send, daemon.port, "ALICE@example.org", [LIST], message)
     await settle(db)
-    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["from work"]
+    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["[club] from work"]
 
 
 async def test_newsletter_subscriber_post_does_not_go_out_owner_post_does(
@@ -89,7 +89,7 @@ async def test_newsletter_subscriber_post_does_not_go_out_owner_post_does(
     await in_thread(post, daemon.port, ALICE, LIST, "Reply to all", "Hi everyone\n")
     await in_thread(post, daemon.port, OWNER, LIST, "Issue 1", "News.\n")
     await settle(db, 2)
-    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["Issue 1"]
+    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["[club] Issue 1"]
     rejection, = sent_to(config, ALICE)[:1]
     assert rejection.message["Subject"].startswith(f"Your post to {LIST} was not distributed")
     assert "only the owners and moderators" in rejection.message.get_body(
@@ -115,7 +115,7 @@ async def test_private_list_member_posts_stranger_rejected(daemon: Daemon, db: D
     await in_thread(post, daemon.port, ALICE, LIST, "Inside", "x\n")
     await in_thread(post, daemon.port, STRANGER, LIST, "Outside", "x\n")
     await settle(db, 2)
-    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["Inside"]
+    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["[club] Inside"]
     assert "was not distributed" in sent_to(config, STRANGER)[0].message["Subject"]
 
 
@@ -158,7 +158,7 @@ async def test_duplicate_message_id_and_banned_address_are_discarded(
     assert first.startswith("accepted")
     assert second.startswith("discarded (duplicate:")
     assert third.startswith("discarded (banned:")
-    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["Once"]
+    assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["[club] Once"]
     assert audit_actions(db) == ["post.accepted", "post.discarded", "post.discarded"]
 
 

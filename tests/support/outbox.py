@@ -8,7 +8,13 @@ from sqlalchemy import select
 
 from listd.config import Config
 from listd.database import Database
-from listd.models import InboundMessage, InboundState, OutboundEntry, OutboundState
+from listd.models import (
+    InboundMessage,
+    InboundState,
+    OutboundEntry,
+    OutboundMessage,
+    OutboundState,
+)
 from tests.support.maildir import Written, read_outbox
 from tests.support.waiting import wait_until
 
@@ -20,7 +26,11 @@ def _settled(db: Database, inbound: int) -> bool:
         states = list(session.scalars(select(InboundMessage.state)))
         busy = session.scalar(select(OutboundEntry.id).where(OutboundEntry.state.in_(BUSY))
                               .limit(1))
-    return len(states) >= inbound and InboundState.QUEUED not in states and busy is None
+        # A post's recipients are queued by the expander after the post itself.
+        unexpanded = session.scalar(select(OutboundMessage.id).where(
+            OutboundMessage.expanded.is_(False)).limit(1))
+    return (len(states) >= inbound and InboundState.QUEUED not in states and busy is None
+            and unexpanded is None)
 
 
 async def settle(db: Database, inbound: int = 1) -> None:

@@ -1,0 +1,262 @@
+"""Fan-out benchmark: one 4 KB post to N members through `listd serve`, VERP on.
+
+    .venv/bin/python bench/fanout.py [--members 10000 100000] [--database URL]
+
+Everything binds to 127.0.0.1 on free ports. The relay is Postfix's `smtp-sink` (Debian
+package postfix) when installed, else a small in-Python pipelining sink (slower: then the
+sink, not listd, may be the bottleneck; the output says which). Prints recipients per second,
+time from the post's acceptance to the last delivery, and listd's peak RSS (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from listd import lists, members, migrate  # noqa: E402
+from listd.config import Config  # noqa: E402
+from listd.database import Database  # noqa: E402
+from listd.models import OutboundEntry, OutboundState  # noqa: E402
+
+LIST = "news@bench.example.org"
+LISTENING = re.compile(r"listening on [\d.]+:(\d+)")
+
+PYTHON_SINK = r'''
+import asyncio, sys
+async def session(reader, writer):
+    writer.write(b"220 sink ESMTP\r\n")
+    in_data = False
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        if in_data:
+            if line == b".\r\n":
+                in_data = False
+                writer.write(b"250 2.0.0 Ok: queued\r\n")
+            continue
+        verb = line[:4].upper()
+        if verb in (b"EHLO", b"HELO"):
+            writer.write(b"250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+        elif verb == b"DATA":
+            in_data = True
+            writer.write(b"354 go ahead\r\n")
+        elif verb == b"QUIT":
+            writer.write(b"221 bye\r\n")
+            break
+        else:
+            writer.write(b"250 2.0.0 Ok\r\n")
+        if reader._buffer.find(b"\n") < 0:
+            await writer.drain()
+    writer.close()
+async def main():
+    server = await asyncio.start_server(session, "127.0.0.1", int(sys.argv[1]), backlog=1000)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"nothing listens on 127.0.0.1:{port}")
+
+
+def start_sink(port: int) -> tuple[subprocess.Popen[bytes], str]:
+    binary = shutil.which("smtp-sink") or (
+        "/usr/sbin/smtp-sink" if Path("/usr/sbin/smtp-sink").exists() else None)
+    if binary:
+        command = [binary, "-u", "nobody", f"127.0.0.1:{port}", "1000"] if os.geteuid() == 0 \
+            else [binary, f"127.0.0.1:{port}", "1000"]
+        name = "Postfix smtp-sink"
+    else:
+        command = [sys.executable, "-c", PYTHON_SINK, str(port)]
+        name = "in-Python sink (smtp-sink not installed; the sink may be the bottleneck)"
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, time.monotonic() + 10)
+    return process, name
+
+
+def post_4k() -> bytes:
+    paragraph = ("Dear members, this is the monthly newsletter of the association. "
+                 "It carries news, dates and a few words from the board.\n")
+    body = (paragraph * 40)[:3600]
+    return (f"From: Owner <owner@example.org>\r\nTo: {LIST}\r\nSubject: Monthly news\r\n"
+            f"Message-ID: <{uuid.uuid4().hex}@example.org>\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            f"{body}").replace("\n", "\r\n").replace("\r\r\n", "\r\n").encode()
+
+
+def database_url(requested: str | None, workdir: Path) -> tuple[str, str | None]:
+    """A fresh database: a file for SQLite, a new schema for PostgreSQL."""
+    if not requested:
+        return f"sqlite:///{workdir / 'bench.db'}", None
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(requested, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    separator = "&" if "?" in requested else "?"
+    return f"{requested}{separator}options=-csearch_path%3D{schema}", schema
+
+
+def drop_schema(requested: str, schema: str) -> None:
+    admin = create_engine(requested, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def populate(url: str, count: int) -> None:
+    db = Database(url)
+    migrate.upgrade(db.engine)
+    config = Config(database=url, domains=("bench.example.org",))
+    with db.session() as session:
+        created = lists.request_list(session, config, LIST, ["owner@example.org"],
+                                     template="newsletter")
+        lists.approve_list(session, LIST)
+        members.import_members(session, created,
+                               (f"reader{n}@example{n % 50}.com" for n in range(count)))
+    db.dispose()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of PID so far: robust to other load on the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_once(count: int, requested_db: str | None, connections: int, limit: float) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="listd-bench-"))
+    url, schema = database_url(requested_db, workdir)
+    sink = listd = None
+    try:
+        populate(url, count)
+        sink_port = free_port()
+        sink, sink_name = start_sink(sink_port)
+        config = workdir / "listd.yaml"
+        config.write_text(
+            f"database: {url}\ndomains: [bench.example.org]\nsecret: bench\n"
+            f"smtp_in: {{host: 127.0.0.1, port: 0}}\n"
+            f"outbound: {{mode: smtp, host: 127.0.0.1, port: {sink_port}, "
+            f"connections: {connections}}}\n")
+        log_path = workdir / "serve.log"
+        with open(log_path, "wb") as log:
+            listd = subprocess.Popen(
+                [sys.executable, "-m", "listd.cli", "--config", str(config), "serve",
+                 "--log-level", "WARNING"], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        deadline = time.monotonic() + 30
+        port = None
+        while port is None and time.monotonic() < deadline:
+            # At WARNING the "listening" line is not logged: find the bound port instead.
+            port = _listening_port(listd.pid)
+            time.sleep(0.05)
+        if port is None:
+            raise SystemExit(f"listd serve did not start: {log_path.read_text()[-2000:]}")
+        engine = create_engine(url)
+        cpu_before = cpu_seconds(listd.pid)
+        started = time.monotonic()
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            client.sendmail("owner@example.org", [LIST], post_4k())
+        accepted = time.monotonic()
+        sent = 0
+        stop_at = accepted + limit
+        while time.monotonic() < stop_at:
+            with engine.connect() as conn:
+                sent = conn.execute(select(func.count(OutboundEntry.id)).where(
+                    OutboundEntry.state == OutboundState.SENT)).scalar_one()
+            if sent >= count:
+                break
+            time.sleep(0.1)
+        finished = time.monotonic()
+        rss = peak_rss_mb(listd.pid)
+        cpu = cpu_seconds(listd.pid) - cpu_before
+        engine.dispose()
+        elapsed = finished - accepted
+        backend = "PostgreSQL" if requested_db else "SQLite"
+        status = "" if sent >= count else f"  INCOMPLETE after {limit:.0f}s time limit"
+        print(f"N={count:>7}  {backend:<10}  {sent / elapsed:8.0f} recipients/s  "
+              f"last delivery after {elapsed:6.2f} s  peak RSS {rss:6.1f} MB  "
+              f"listd CPU {cpu:6.2f} s ({sent / max(cpu, 0.01):6.0f} recipients/CPU-s)  "
+              f"load {os.getloadavg()[0]:.1f}  "
+              f"(post accepted in {accepted - started:.2f} s; sink: {sink_name}){status}",
+              flush=True)
+    finally:
+        for process in (listd, sink):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        if requested_db and schema:
+            drop_schema(requested_db, schema)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _listening_port(pid: int) -> int | None:
+    """The TCP port process PID listens on (from /proc), once it does."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and fields[9] in inodes:
+            return int(fields[1].split(":")[1], 16)
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--database", default=None,
+                        help="a PostgreSQL URL (a schema is created and dropped); "
+                             "default: a fresh SQLite file")
+    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument("--time-limit", type=float, default=300.0,
+                        help="seconds allowed for one fan-out before giving up")
+    args = parser.parse_args()
+    for count in args.members:
+        run_once(count, args.database, args.connections, args.time_limit)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""Row claims on the outbound queue: take due rows before sending, record answers after.
+
+A claim marks rows `sending` with this process's id in one transaction (with PostgreSQL,
+`FOR UPDATE SKIP LOCKED` lets several processes claim side by side without waiting or
+overlapping); results are written back hundreds per transaction. If the process dies in
+between, its claims are given back (`release_dead_claims` at the next start on the same
+machine, the lease otherwise), so at most the rows it held can be sent twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from listd.distribute.outcome import SendResult, SendStatus
+from listd.models import (
+    Domain,
+    MailingList,
+    OutboundEntry,
+    OutboundMessage,
+    OutboundState,
+)
+
+# A claim older than this belongs to a process that died mid-send; the row is taken over.
+CLAIM_LEASE = dt.timedelta(minutes=10)
+MAX_RESPONSE = 2000
+
+
+class Claimed(NamedTuple):
+    """A claimed queue row (a tuple: thousands are made per second)."""
+
+    entry_id: int
+    outbound_id: int
+    recipient: str
+    member_id: int | None
+    attempts: int
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class OutboundInfo:
+    """What every recipient of one outbound message shares."""
+
+    outbound_id: int
+    raw: bytes
+    verp: bool
+    envelope_sender: str
+    list_id: int | None
+    list_name: str | None
+    domain: str | None
+
+
+_STATE_OF = {SendStatus.SENT: OutboundState.SENT, SendStatus.DEFERRED: OutboundState.DEFERRED,
+             SendStatus.FAILED: OutboundState.FAILED}
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Exponential back-off after ATTEMPTS tries: 1 min, 2, 4 … capped at 4 hours."""
+    return dt.timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 4 * 3600))
+
+
+def claim_due(session: Session, now: dt.datetime, worker_id: str, limit: int) -> list[Claimed]:
+    """Claim up to LIMIT due rows: due retries first, then new rows, oldest first."""
+    columns = (OutboundEntry.id, OutboundEntry.outbound_id, OutboundEntry.recipient,
+               OutboundEntry.member_id, OutboundEntry.attempts, OutboundEntry.created_at)
+    rows: list[Claimed] = []
+    connection = session.connection()  # Core, not the ORM: plain tuples, less per-row work
+    # One index range scan per state (ix_outbound_queue_work); a mixed IN/ORDER BY would sort.
+    for state in (OutboundState.DEFERRED, OutboundState.QUEUED):
+        if len(rows) >= limit:
+            break
+        found = connection.execute(
+            select(*columns).where(OutboundEntry.state == state,
+                                   OutboundEntry.next_attempt_at <= now)
+            .order_by(OutboundEntry.next_attempt_at).limit(limit - len(rows))
+            .with_for_update(skip_locked=True)).all()
+        rows += [Claimed._make(row) for row in found]
+    if rows:
+        table = OutboundEntry.__table__
+        connection.execute(table.update().where(table.c.id.in_([r.entry_id for r in rows]))
+                           .values(state=OutboundState.SENDING, claimed_by=worker_id,
+                                   claimed_at=now))
+    return rows
+
+
+def load_outbound(session: Session, outbound_ids: set[int]) -> list[OutboundInfo]:
+    found = session.execute(
+        select(OutboundMessage.id, OutboundMessage.raw, OutboundMessage.verp,
+               OutboundMessage.envelope_sender, OutboundMessage.list_id, MailingList.name,
+               Domain.name)
+        .outerjoin(MailingList, MailingList.id == OutboundMessage.list_id)
+        .outerjoin(Domain, Domain.id == MailingList.domain_id)
+        .where(OutboundMessage.id.in_(outbound_ids))).all()
+    return [OutboundInfo(*row) for row in found]
+
+
+@dataclass(frozen=True)
+class RelayRefusal:
+    """A recipient of list mail that the relay refused with a 5xx."""
+
+    entry_id: int
+    list_id: int
+    member_id: int | None
+    recipient: str
+    response: str
+
+
+def record_results(session: Session, now: dt.datetime, give_up_after: dt.timedelta,
+                   results: Sequence[tuple[Claimed, SendResult]],
+                   list_of: dict[int, int | None]) -> list[RelayRefusal]:
+    """Write the relay's answers back, one statement per outcome; return the 5xx refusals
+    of list mail, which bounce processing records and scores in the same transaction.
+
+    LIST_OF maps an outbound id to its list.
+    """
+    updates: dict[SendStatus, list[tuple[int, int, str]]] = defaultdict(list)
+    retries: dict[SendStatus, list[dt.datetime]] = defaultdict(list)
+    bounces = []
+    for claimed, result in results:
+        status, response = result.status, result.response
+        if status is SendStatus.DEFERRED and now - claimed.created_at >= give_up_after:
+            status = SendStatus.FAILED
+            response = f"gave up after {give_up_after}: {response}"
+        updates[status].append((claimed.entry_id, claimed.attempts + 1,
+                                response[:MAX_RESPONSE]))
+        if status is SendStatus.DEFERRED:
+            retries[status].append(now + retry_delay(claimed.attempts + 1))
+        list_id = list_of.get(claimed.outbound_id)
+        if status is SendStatus.FAILED and result.code is not None and result.code >= 500 \
+                and list_id is not None:
+            bounces.append(RelayRefusal(claimed.entry_id, list_id, claimed.member_id,
+                                        claimed.recipient, result.response[:MAX_RESPONSE]))
+    # One executemany per outcome, straight to the driver: SQLAlchemy's per-row parameter
+    # handling costs more than the database's work here.
+    connection = session.connection()
+    dialect = connection.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    as_time = OutboundEntry.__table__.c.sent_at.type.bind_processor(dialect) or (lambda v: v)
+    for status, rows in updates.items():
+        sets = [f"state = '{_STATE_OF[status].value}'", f"attempts = {mark}",
+                f"last_response = {mark}", "claimed_by = NULL", "claimed_at = NULL"]
+        if status is SendStatus.SENT:
+            sets.append(f"sent_at = {mark}")
+            params = [(a, r, as_time(now), i) for i, a, r in rows]
+        elif status is SendStatus.DEFERRED:
+            sets.append(f"next_attempt_at = {mark}")
+            params = [(a, r, as_time(nxt), i) for (i, a, r), nxt in zip(rows, retries[status],
+                                                                       strict=True)]
+        else:
+            params = [(a, r, i) for i, a, r in rows]
+        connection.exec_driver_sql(
+            f"UPDATE outbound_queue SET {', '.join(sets)} WHERE id = {mark}", params)
+    return bounces
+
+
+def release(session: Session, entry_ids: Sequence[int]) -> None:
+    """Give back claimed rows that were not sent (a stopping worker's leftovers)."""
+    if entry_ids:
+        session.execute(update(OutboundEntry).where(
+            OutboundEntry.id.in_(entry_ids), OutboundEntry.state == OutboundState.SENDING)
+            .values(state=OutboundState.QUEUED, claimed_by=None, claimed_at=None),
+            execution_options={"synchronize_session": False})
+
+
+def release_expired_leases(session: Session, now: dt.datetime) -> int:
+    result = session.execute(update(OutboundEntry).where(
+        OutboundEntry.state == OutboundState.SENDING,
+        OutboundEntry.claimed_at < now - CLAIM_LEASE)
+        .values(state=OutboundState.QUEUED, claimed_by=None, claimed_at=None),
+        execution_options={"synchronize_session": False})
+    return result.rowcount or 0
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_claims(session: Session, worker_id: str) -> int:
+    """Give back rows that a dead listd process on this machine had claimed but not finished.
+
+    Claims by processes on other machines are left to the lease: only they know whether they
+    are alive.
+    """
+    host = worker_id.rpartition(":")[0]
+    released = 0
+    owners = session.scalars(select(OutboundEntry.claimed_by).distinct().where(
+        OutboundEntry.state == OutboundState.SENDING,
+        OutboundEntry.claimed_by.like(f"{host}:%"))).all()
+    for owner in owners:
+        pid = owner.rpartition(":")[2] if owner else ""
+        if owner == worker_id or not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        result = session.execute(
+            update(OutboundEntry).where(OutboundEntry.state == OutboundState.SENDING,
+                                        OutboundEntry.claimed_by == owner)
+            .values(state=OutboundState.QUEUED, claimed_by=None, claimed_at=None),
+            execution_options={"synchronize_session": False})
+        released += result.rowcount or 0
+    return released
+
+
+def sent_since(session: Session, since: dt.datetime) -> int:
+    """Messages every process sent since SINCE (counted through ix_outbound_queue_sent_at)."""
+    return session.execute(select(func.count(OutboundEntry.id))
+                           .where(OutboundEntry.sent_at >= since)).scalar_one()

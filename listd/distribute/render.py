@@ -1,0 +1,167 @@
+"""Rendering an accepted post once per list: list headers, subject prefix, Reply-To, footer.
+
+Pure: bytes and a `ListView` in, bytes out. What differs per recipient (the VERP envelope
+sender, and with personalisation the unsubscribe token) is not rendered here: a personal
+message carries `PERSONAL_PLACEHOLDER`, which delivery replaces per recipient in the bytes,
+so a fan-out to 100,000 members renders the post once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+
+from listd.config import Config
+from listd.distribute.footer import FooterPlacement, add_footer
+from listd.models import MailingList
+from listd.settings import ListSettings
+
+# Stands for a member's own unsubscribe token until delivery; letters only, so no transfer
+# encoding that keeps short ASCII lines (7bit, 8bit, quoted-printable) can alter it.
+PERSONAL_PLACEHOLDER = "LISTDPERSONALUNSUBSCRIBETOKEN"
+
+# Parse leniently (defects recorded, not raised); write with CRLF and never refold a header
+# the sender wrote, since signed parts must keep their exact bytes.
+PARSE_POLICY = policy.default
+WRITE_POLICY = policy.SMTP.clone(refold_source="none")
+
+# Headers that would reveal subscribers or the original envelope, or ask for a receipt from
+# every recipient.
+PRIVATE_HEADERS = ("Bcc", "Resent-Bcc", "Return-Path", "Delivered-To", "X-Original-To",
+                   "Envelope-To", "X-Envelope-To", "X-Envelope-From",
+                   "Disposition-Notification-To", "Return-Receipt-To",
+                   "X-Confirm-Reading-To")
+# Ours to set: whatever the post carried under these names is replaced.
+LIST_HEADERS = ("List-Id", "List-Help", "List-Subscribe", "List-Unsubscribe",
+                "List-Unsubscribe-Post", "List-Post", "List-Owner", "List-Archive",
+                "Precedence")
+_REPLY_MARKERS = re.compile(r"^\s*(?:(?:re|aw|sv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ListView:
+    """What rendering needs to know about a list, read once from the database and config."""
+
+    name: str
+    domain: str
+    description: str
+    settings: ListSettings
+    # The public web address of listd (http.base_url), if any.
+    base_url: str | None = None
+
+    @classmethod
+    def of(cls, mailing_list: MailingList, config: Config) -> ListView:
+        return cls(name=mailing_list.name, domain=mailing_list.domain.name,
+                   description=mailing_list.subject, settings=ListSettings.of(mailing_list),
+                   base_url=config.http.base_url)
+
+    def address(self, suffix: str = "") -> str:
+        return f"{self.name}{suffix}@{self.domain}"
+
+    @property
+    def list_id(self) -> str:
+        # As processing.guards.list_id_of, which recognises the post when it comes back.
+        return f"{self.name}.{self.domain}"
+
+    @property
+    def one_click(self) -> bool:
+        """RFC 8058 needs an HTTPS URL that names the recipient: a personal one."""
+        return bool(self.base_url and self.base_url.lower().startswith("https://"))
+
+    def unsubscribe_url(self, token: str) -> str | None:
+        if not self.one_click:
+            return None
+        assert self.base_url is not None
+        return f"{self.base_url.rstrip('/')}/lists/{self.address()}/unsubscribe/{token}"
+
+
+@dataclass(frozen=True)
+class RenderedPost:
+    raw: bytes
+    # True when raw carries PERSONAL_PLACEHOLDER for delivery to replace.
+    personal: bool
+    footer: FooterPlacement
+
+
+def parse(raw: bytes) -> EmailMessage:
+    message = BytesParser(policy=PARSE_POLICY).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def render_post(raw: bytes, view: ListView) -> RenderedPost:
+    """The post as every subscriber of VIEW's list receives it."""
+    rendered = _render(raw, view, personal_footer=view.one_click)
+    if rendered.personal and rendered.raw.count(PERSONAL_PLACEHOLDER.encode()) < 2:
+        # The footer landed in a base64 (or otherwise re-encoded) body where the placeholder
+        # cannot be found again: give it the list-wide unsubscribe address instead.
+        rendered = _render(raw, view, personal_footer=False)
+    return rendered
+
+
+def _render(raw: bytes, view: ListView, personal_footer: bool) -> RenderedPost:
+    message = parse(raw)
+    for name in PRIVATE_HEADERS + LIST_HEADERS:
+        del message[name]
+    _set_list_headers(message, view)
+    subject = str(message.get("Subject", ""))
+    del message["Subject"]
+    message["Subject"] = prefixed_subject(subject, view.settings.prefix_for(view.name))
+    if view.settings.reply_to == "list":
+        del message["Reply-To"]
+        message["Reply-To"] = view.address()
+    placement = add_footer(message, footer_text(view, personal_footer))
+    return RenderedPost(message.as_bytes(policy=WRITE_POLICY), view.one_click, placement)
+
+
+def _set_list_headers(message: EmailMessage, view: ListView) -> None:
+    description = view.description.replace('"', "'").strip()
+    message["List-Id"] = f'"{description}" <{view.list_id}>' if description else \
+        f"<{view.list_id}>"
+    message["List-Help"] = f"<mailto:{view.address('-request')}?subject=help>"
+    message["List-Subscribe"] = f"<mailto:{view.address('-join')}>"
+    unsubscribe = [f"<mailto:{view.address('-leave')}>"]
+    url = view.unsubscribe_url(PERSONAL_PLACEHOLDER)
+    if url:
+        unsubscribe.insert(0, f"<{url}>")
+    message["List-Unsubscribe"] = ", ".join(unsubscribe)
+    if url:
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # RFC 2369: NO for a list where subscribers cannot post (a newsletter).
+    message["List-Post"] = "NO" if view.settings.posting == "owners" else \
+        f"<mailto:{view.address()}>"
+    message["List-Owner"] = f"<mailto:{view.address('-owner')}>"
+    if view.settings.archive_url:
+        message["List-Archive"] = f"<{view.settings.archive_url}>"
+    message["Precedence"] = "list"
+    # Our own loop guard, checked by processing.guards when a post comes back to us.
+    message["X-Loop"] = view.address()
+
+
+def footer_text(view: ListView, personal: bool) -> str:
+    lines = []
+    if view.settings.footer.strip():
+        lines += [view.settings.footer.strip(), ""]
+    lines.append("_______________________________________________")
+    lines.append(f"{view.name} mailing list -- {view.address()}")
+    lines.append(f"To unsubscribe send an email to {view.address('-leave')}")
+    url = view.unsubscribe_url(PERSONAL_PLACEHOLDER) if personal else None
+    if url:
+        lines.append("or visit")
+        lines.append(url)
+    return "\n".join(lines) + "\n"
+
+
+def prefixed_subject(subject: str, prefix: str) -> str:
+    """SUBJECT with PREFIX once in front: "Re: [news] Re: [news] x" becomes "[news] Re: x"."""
+    subject = " ".join(subject.split())
+    if not prefix:
+        return subject
+    bare = " ".join(re.sub(re.escape(prefix), " ", subject, flags=re.IGNORECASE).split())
+    marker = _REPLY_MARKERS.match(bare)
+    if marker:
+        bare = "Re: " + bare[marker.end():]
+    return f"{prefix} {bare}".strip()

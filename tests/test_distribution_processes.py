@@ -1,0 +1,106 @@
+"""Distribution across real `listd serve` processes: SIGKILL mid-fan-out, and queue sharing."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from listd import lists, members
+from listd.config import Config
+from listd.database import Database
+from listd.models import OutboundEntry, OutboundState
+from tests.conftest import PG_URL
+from tests.support.client import in_thread, post
+from tests.support.lists import make_list
+from tests.support.process import ServeProcess
+from tests.support.sink import Sink
+from tests.support.waiting import wait_until
+
+NEWS = "news@lists.example.org"
+BATCH = 50
+
+
+def relay_config(config: Config, sink: Sink, path: Path) -> Path:
+    path.write_text(
+        f"database: {config.database}\n"
+        f"domains: [lists.example.org]\n"
+        f"listmasters: [listmaster@example.org]\n"
+        f"secret: test-secret\n"
+        f"list_templates: {config.list_templates}\n"
+        f"smtp_in: {{host: 127.0.0.1, port: 0}}\n"
+        f"outbound: {{mode: smtp, host: 127.0.0.1, port: {sink.port}, connections: 4, "
+        f"batch_size: {BATCH}}}\n")
+    return path
+
+
+def newsletter(db: Database, config: Config, count: int) -> None:
+    make_list(db, config, NEWS, template="newsletter")
+    with db.session() as session:
+        members.import_members(session, lists.find_list(session, NEWS),
+                               (f"reader{n}@example.com" for n in range(count)))
+
+
+def states(db: Database) -> dict[OutboundState, int]:
+    with db.session() as session:
+        return dict(session.execute(select(OutboundEntry.state, func.count())
+                                    .group_by(OutboundEntry.state)).all())
+
+
+def all_sent(db: Database, count: int) -> bool:
+    return states(db).get(OutboundState.SENT, 0) == count
+
+
+async def test_sigkill_mid_fanout_then_restart_delivers_everyone_with_bounded_duplicates(
+        db: Database, config: Config, sink: Sink, tmp_path: Path) -> None:
+    count = 2000
+    newsletter(db, config, count)
+    config_file = relay_config(config, sink, tmp_path / "relay.yaml")
+    serve = ServeProcess(config_file, tmp_path / "serve.log").start()
+    try:
+        await in_thread(post, serve.port, "owner@example.org", NEWS, "Big news")
+        await wait_until(lambda: len(sink.received) >= 300, timeout=30,
+                         what="the fan-out to be well under way")
+    finally:
+        serve.kill()
+    at_kill = len(sink.received)
+    assert at_kill < count, "the kill came in the middle of the fan-out"
+
+    serve.start()
+    try:
+        await wait_until(lambda: all_sent(db, count), timeout=60,
+                         what="the restarted process to finish the fan-out")
+    finally:
+        assert serve.terminate() == 0
+    per_recipient = Counter(r.recipients[0] for r in sink.received)
+    assert len(per_recipient) == count, "every recipient got the post"
+    duplicates = sum(per_recipient.values()) - count
+    # Only rows claimed and not yet recorded can go twice: at most two batches.
+    assert duplicates <= 2 * BATCH, duplicates
+    assert re.search(r"took back \d+ deliveries", serve.log())
+
+
+@pytest.mark.skipif(not PG_URL, reason="queue sharing between processes needs PostgreSQL")
+async def test_two_processes_split_a_10000_recipient_fanout_without_duplicates(
+        db: Database, config: Config, sink: Sink, tmp_path: Path) -> None:
+    count = 10_000
+    newsletter(db, config, count)
+    config_file = relay_config(config, sink, tmp_path / "relay.yaml")
+    first = ServeProcess(config_file, tmp_path / "first.log").start()
+    second = ServeProcess(config_file, tmp_path / "second.log").start()
+    try:
+        await in_thread(post, first.port, "owner@example.org", NEWS, "Shared news")
+        await wait_until(lambda: all_sent(db, count), timeout=180,
+                         what="the two processes to finish the fan-out")
+    finally:
+        assert first.terminate() == 0
+        assert second.terminate() == 0
+    per_recipient = Counter(r.recipients[0] for r in sink.received)
+    assert len(per_recipient) == count
+    assert max(per_recipient.values()) == 1, "no recipient got the post twice"
+    for serve in (first, second):
+        recorded = [int(n) for n in re.findall(r"delivery: (\d+) recorded", serve.log())]
+        assert sum(recorded) > 0, "both processes took part"
