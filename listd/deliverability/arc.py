@@ -26,8 +26,9 @@ from listd.deliverability.signing import SIGNED_HEADERS, DkimSigner, present_hea
 
 log = logging.getLogger("listd.deliverability")
 
-# ARC-Message-Signature covers what a DKIM signature covers, and listd's own DKIM-Signature.
-ARC_SIGNED_HEADERS = (*SIGNED_HEADERS, "dkim-signature")
+# ARC-Message-Signature covers what listd's DKIM signature covers (dkimpy, following
+# RFC 8617 4.1.2's advice, refuses to cover DKIM-Signature fields themselves).
+ARC_SIGNED_HEADERS = SIGNED_HEADERS
 
 
 def seals_for(config: ArcConfig, domain: str) -> bool:

@@ -58,14 +58,16 @@ class DkimSigner:
 
     def sign(self, message: bytes) -> bytes:
         """The DKIM-Signature header field (CRLF-terminated, folded) to prepend to MESSAGE."""
-        present = present_header_names(message)
+        # One parse of MESSAGE serves both to see which headers are present and to sign.
+        signing = dkim.DKIM(message, signature_algorithm=self.algorithm.dkim_name)
+        present = {name.decode("ascii", "replace").lower() for name, _value in signing.headers}
         include = [name for name in SIGNED_HEADERS if name in present]
         # Oversign From: the extra, absent instance means "no further From allowed".
         include.append("from")
-        return dkim.sign(message, self.selector.encode(), self.domain.encode(), self.key,
-                         canonicalize=(b"relaxed", b"relaxed"),
-                         include_headers=[name.encode() for name in include],
-                         signature_algorithm=self.algorithm.dkim_name)
+        signature: bytes = signing.sign(self.selector.encode(), self.domain.encode(), self.key,
+                                        canonicalize=(b"relaxed", b"relaxed"),
+                                        include_headers=[name.encode() for name in include])
+        return signature
 
 
 class DkimKeyring:
