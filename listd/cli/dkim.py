@@ -35,4 +35,5 @@ def keygen(app: App, domain: str, selector: str | None, algorithm: str, as_json:
                "name": record.name, "value": record.value, "strings": list(record.strings)}
     emit(row, as_json, lambda r: (
         f"DKIM key {r['selector']} ({r['algorithm']}) stored for {r['domain']}; it signs from "
-        f"now on.\nPublish this TXT record:\n\n{record.zone_line()}\n"))
+        f"now on, so publish this TXT record now (then check with `listd doctor "
+        f"{r['domain']}`):\n\n{record.zone_line()}\n"))
