@@ -77,9 +77,62 @@ class OutboundConfig:
 
 @dataclass(frozen=True)
 class HttpConfig:
+    # The web endpoint (one-click unsubscribe) served by `listd serve`; port 0 picks a free one.
+    enabled: bool = True
     host: str = "127.0.0.1"
     port: int = 8080
+    # Public URL of this endpoint, as recipients reach it (behind a reverse proxy); without it,
+    # list mail carries only the mailto: unsubscribe link.
     base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class DnsConfig:
+    # The resolvers listd asks (DMARC, DKIM and SPF checks, `listd doctor`); empty means the
+    # system's resolvers from /etc/resolv.conf.
+    nameservers: tuple[str, ...] = ()
+    port: int = 53
+    # Seconds for one lookup in all: a slow DNS must not hold up a post for long.
+    timeout: float = 2.0
+
+
+@dataclass(frozen=True)
+class DmarcConfig:
+    # Mitigate (as the list's dmarc_mitigation says) every post, whatever its domain publishes.
+    always: bool = False
+    # Poster domains always mitigated, for providers that reject forwarded mail without p=reject.
+    always_domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DkimConfig:
+    # Sign list mail with the domain's active key (`listd dkim keygen`), when it has one.
+    sign: bool = True
+    # Selector `listd dkim keygen` uses when none is given.
+    selector: str = "listd"
+
+
+@dataclass(frozen=True)
+class ArcConfig:
+    # List domains whose forwarded posts get an ARC set (RFC 8617), sealed with their DKIM key.
+    domains: tuple[str, ...] = ()
+    # The authserv-id listd writes in its own Authentication-Results; default: the list domain.
+    authserv_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AuthenticationConfig:
+    # authserv-ids of the local MTA whose Authentication-Results header listd believes instead
+    # of checking DKIM, SPF and DMARC itself. The MTA must remove such headers from mail it
+    # receives, or anyone could forge them.
+    trusted_authserv_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DoctorConfig:
+    # Public addresses the relay sends from, for the SPF and reverse-DNS checks of `listd doctor`
+    # (the relay itself is often the local MTA at 127.0.0.1).
+    relay_addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +155,12 @@ class Config:
     smtp_in: SmtpInConfig = field(default_factory=SmtpInConfig)
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
+    dmarc: DmarcConfig = field(default_factory=DmarcConfig)
+    dkim: DkimConfig = field(default_factory=DkimConfig)
+    arc: ArcConfig = field(default_factory=ArcConfig)
+    authentication: AuthenticationConfig = field(default_factory=AuthenticationConfig)
+    doctor: DoctorConfig = field(default_factory=DoctorConfig)
     # Where the file was read from, for messages and for resolving relative paths.
     source: str = "(defaults)"
 
@@ -213,6 +272,10 @@ def _coerce(hint: Any, value: Any, key: str, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{source}: '{key}' must be a whole number, not {value!r}")
         return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{source}: '{key}' must be a number, not {value!r}")
+        return float(value)
     if hint is str:
         if value is None or isinstance(value, (dict, list)):
             raise ConfigError(f"{source}: '{key}' must be a text value")

@@ -353,3 +353,24 @@ class SiteSetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class DkimKey(Base):
+    """A DKIM signing key of a served domain, shared by every listd process through the DB.
+
+    The newest active key of a domain signs; older ones stay for the record (and so a rotation
+    can publish a new selector while the old key still signs, then deactivate it).
+    """
+
+    __tablename__ = "dkim_keys"
+    __table_args__ = (UniqueConstraint("domain", "selector"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain: Mapped[str] = mapped_column(String(253), index=True)
+    selector: Mapped[str] = mapped_column(String(63))
+    # rsa | ed25519
+    algorithm: Mapped[str] = mapped_column(String(16))
+    # PKCS#8 PEM, unencrypted: the database is the key store (restrict access to it).
+    private_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -24,6 +24,7 @@ from listd.maintenance import MaintenanceWorker
 from listd.processing.worker import InboundWorker
 from listd.runtime import Runtime
 from listd.smtp_in.server import start_listener
+from listd.web.server import WebServer
 
 log = logging.getLogger("listd.serve")
 
@@ -41,11 +42,18 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.server: asyncio.Server | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self.web: WebServer | None = None
 
     @property
     def port(self) -> int:
         assert self.server is not None
         return int(self.server.sockets[0].getsockname()[1])
+
+    @property
+    def http_port(self) -> int:
+        """The port the web endpoint listens on (bound by start(); `http.port: 0` picks one)."""
+        assert self.web is not None
+        return self.web.port
 
     async def start(self) -> None:
         runtime = self.runtime
@@ -63,6 +71,9 @@ class Daemon:
             DeliveryWorker(runtime, make_transport(runtime.config.outbound)).run,
             MaintenanceWorker(runtime).run,
         ]
+        if runtime.config.http.enabled:
+            self.web = WebServer(runtime)
+            workers.append(self.web.run)
         self.tasks = [asyncio.create_task(worker(self.stopping)) for worker in workers]
         # Mail stored while no process was running is waiting: look at once.
         runtime.signals.inbound.set()

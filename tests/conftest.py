@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from listd import migrate
 from listd.cli.main import cli
 from listd.clock import OffsetClock
-from listd.config import Config, OutboundConfig, SmtpInConfig
+from listd.config import Config, HttpConfig, OutboundConfig, SmtpInConfig
 from listd.database import Database
 from listd.runtime import Runtime
 from listd.serve import Daemon
@@ -53,6 +53,7 @@ def config(database_url: str, tmp_path: Path) -> Config:
         listmasters=("listmaster@example.org",),
         secret="test-secret",
         smtp_in=SmtpInConfig(host="127.0.0.1", port=0),
+        http=HttpConfig(host="127.0.0.1", port=0, base_url="http://lists.example.org"),
         outbound=OutboundConfig(mode="maildir", path=str(tmp_path / "outbox")),
         source=str(tmp_path / "listd.yaml"),
         list_templates=str(Path(__file__).resolve().parent.parent / "conf" / "list-templates"),
@@ -70,6 +71,7 @@ def config_file(config: Config, tmp_path: Path) -> Path:
         f"secret: test-secret\n"
         f"list_templates: {config.list_templates}\n"
         f"smtp_in: {{host: 127.0.0.1, port: 0}}\n"
+        f"http: {{host: 127.0.0.1, port: 0}}\n"
         f"outbound: {{mode: maildir, path: {config.outbound.path}}}\n")
     return path
 

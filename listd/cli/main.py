@@ -8,7 +8,19 @@ from typing import Any
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from listd.cli import bounce, database, domain, held, inject, lists, member, queue, serve
+from listd.cli import (
+    bounce,
+    database,
+    dkim,
+    doctor,
+    domain,
+    held,
+    inject,
+    lists,
+    member,
+    queue,
+    serve,
+)
 from listd.cli.context import App
 from listd.config import ConfigError
 from listd.database import DatabaseError
@@ -48,7 +60,8 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.obj = App(config_path)
 
 
-for module in (database, domain, lists, member, queue, serve, inject, held, bounce):
+for module in (database, domain, lists, member, queue, serve, inject, held, bounce, dkim,
+               doctor):
     cli.add_command(module.command)
 
 

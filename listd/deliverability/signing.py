@@ -1,0 +1,207 @@
+"""DKIM signing of list mail, and what to do with the signature a post already carried.
+
+Distribution renders a post once, then for each message it sends:
+
+    signer = keyring.signer_for(list_domain)        # None: the domain has no active key
+    if signer is not None:
+        raw = signer.sign(raw) + raw                # prepend the DKIM-Signature header
+
+`DkimKeyring` reads each domain's key from the database once and keeps the parsed key, so a
+fan-out to 100 000 members costs one query per process, not one per message.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dkim
+from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
+from dkim.util import InvalidTagValueList, parse_tag_value
+
+from listd.database import Database
+from listd.deliverability.dkim_keys import Algorithm, active_key, signing_key_bytes
+
+log = logging.getLogger("listd.deliverability")
+
+# The headers a list mail's signature covers when present (issue 8); From is signed twice
+# ("oversigned") so nobody can add a second From later without breaking the signature.
+SIGNED_HEADERS = (
+    "from", "subject", "date", "message-id", "to", "cc", "reply-to", "list-id",
+    "list-unsubscribe", "list-unsubscribe-post", "list-post", "mime-version", "content-type",
+)
+# How long a domain's key (or its absence) is remembered before the database is asked again,
+# so a key made with `listd dkim keygen` is used by running processes without a restart.
+KEY_CACHE_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class DkimSigner:
+    """Signs messages for one domain with one key; build it with `DkimSigner.from_pem`."""
+
+    domain: str
+    selector: str
+    algorithm: Algorithm
+    # The key as dkimpy takes it (parsed once from the PEM in the database).
+    key: bytes
+
+    @classmethod
+    def from_pem(cls, domain: str, selector: str, algorithm: Algorithm | str,
+                 private_key_pem: str) -> DkimSigner:
+        return cls(domain=domain, selector=selector, algorithm=Algorithm(algorithm),
+                   key=signing_key_bytes(private_key_pem))
+
+    def sign(self, message: bytes) -> bytes:
+        """The DKIM-Signature header field (CRLF-terminated, folded) to prepend to MESSAGE."""
+        # One parse of MESSAGE serves both to see which headers are present and to sign.
+        signing = dkim.DKIM(message, signature_algorithm=self.algorithm.dkim_name)
+        present = {name.decode("ascii", "replace").lower() for name, _value in signing.headers}
+        include = [name for name in SIGNED_HEADERS if name in present]
+        # Oversign From: the extra, absent instance means "no further From allowed".
+        include.append("from")
+        signature: bytes = signing.sign(self.selector.encode(), self.domain.encode(), self.key,
+                                        canonicalize=(b"relaxed", b"relaxed"),
+                                        include_headers=[name.encode() for name in include])
+        return signature
+
+
+class DkimKeyring:
+    """Each domain's signer, loaded from the database on first use and kept for a while.
+
+    Thread-safe; the lookup is blocking, so call it from worker threads (Database.run) or
+    accept one short query per domain every KEY_CACHE_SECONDS.
+    """
+
+    def __init__(self, db: Database, *, clock: Callable[[], float] = time.monotonic,
+                 cache_seconds: float = KEY_CACHE_SECONDS) -> None:
+        self.db = db
+        self.clock = clock
+        self.cache_seconds = cache_seconds
+        self._signers: dict[str, tuple[float, DkimSigner | None]] = {}
+        self._lock = threading.Lock()
+
+    def signer_for(self, domain: str) -> DkimSigner | None:
+        domain = domain.lower()
+        now = self.clock()
+        with self._lock:
+            cached = self._signers.get(domain)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+        with self.db.reading() as session:
+            key = active_key(session, domain)
+            signer = (DkimSigner.from_pem(key.domain, key.selector, key.algorithm,
+                                          key.private_key) if key is not None else None)
+        with self._lock:
+            self._signers[domain] = (now + self.cache_seconds, signer)
+        return signer
+
+
+def present_header_names(message: bytes) -> set[str]:
+    headers, _body = dkim.rfc822_parse(message)
+    return {name.decode("ascii", "replace").lower() for name, _value in headers}
+
+
+# --- signatures a post already carries ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CarriedSignature:
+    domain: str
+    # True: listd changed nothing the signature covers, so it still verifies and may stay.
+    intact: bool
+    reason: str
+
+
+def review_carried_signatures(original: bytes, rendered: bytes) -> list[CarriedSignature]:
+    """For each DKIM-Signature of ORIGINAL (the post as received), whether RENDERED (the post
+    as listd will send it) still satisfies it: same body hash and the same h= header fields.
+
+    This is decided without DNS: a signature that was valid on arrival stays valid exactly
+    when the bytes it covers are unchanged (under its own canonicalization).
+    """
+    original_headers, _ = dkim.rfc822_parse(original)
+    rendered_headers, rendered_body = dkim.rfc822_parse(rendered)
+    verdicts = []
+    for name, value in original_headers:
+        if name.lower() != b"dkim-signature":
+            continue
+        verdicts.append(_review_one(value, original_headers, rendered_headers, rendered_body))
+    return verdicts
+
+
+def strip_broken_signatures(original: bytes, rendered: bytes) -> bytes:
+    """RENDERED without the carried DKIM-Signature fields that no longer verify on it.
+
+    Keeping a broken signature helps nobody and makes some receivers count a failure; an
+    intact one is kept, since it lets the author's domain vouch for the post.
+    """
+    verdicts = review_carried_signatures(original, rendered)
+    if all(v.intact for v in verdicts):
+        return rendered
+    headers, body = _split(rendered)
+    kept: list[bytes] = []
+    signatures = iter(verdicts)
+    for field in headers:
+        if field.split(b":", 1)[0].strip().lower() == b"dkim-signature":
+            verdict = next(signatures, None)
+            if verdict is not None and not verdict.intact:
+                log.info("removing the post's DKIM signature by %s: %s", verdict.domain,
+                         verdict.reason)
+                continue
+        kept.append(field)
+    return b"".join(kept) + body
+
+
+def _review_one(value: bytes, original_headers: list[list[bytes]],
+                rendered_headers: list[list[bytes]], rendered_body: bytes) -> CarriedSignature:
+    try:
+        tags = parse_tag_value(b"".join(value.split()))
+        domain = tags.get(b"d", b"?").decode("ascii", "replace")
+        policy = CanonicalizationPolicy.from_c_value(tags.get(b"c", b"simple/simple"))
+        signed = [h.strip().lower() for h in tags[b"h"].split(b":") if h.strip()]
+        body_hash = base64.b64decode(tags[b"bh"])
+        algorithm = tags.get(b"a", b"rsa-sha256")
+    except (InvalidTagValueList, InvalidCanonicalizationPolicyError, KeyError, ValueError):
+        return CarriedSignature("?", False, "the signature cannot be parsed")
+    hasher = hashlib.sha1 if algorithm == b"rsa-sha1" else hashlib.sha256
+    body = policy.canonicalize_body(rendered_body)
+    if b"l" in tags:
+        try:
+            body = body[:int(tags[b"l"])]
+        except ValueError:
+            return CarriedSignature(domain, False, "the signature's l= is not a number")
+    if hasher(body).digest() != body_hash:
+        return CarriedSignature(domain, False, "the body was changed (footer, MIME rewrite)")
+    for name in dict.fromkeys(signed):
+        if _instances(original_headers, name, policy) != _instances(rendered_headers, name,
+                                                                     policy):
+            return CarriedSignature(domain, False,
+                                    f"the signed header {name.decode()} was changed")
+    return CarriedSignature(domain, True, "nothing it covers was changed")
+
+
+def _instances(headers: list[list[bytes]], name: bytes,
+               policy: CanonicalizationPolicy) -> list[tuple[bytes, bytes]]:
+    chosen = [(n, v) for n, v in headers if n.lower() == name]
+    return policy.canonicalize_headers(chosen)
+
+
+def _split(message: bytes) -> tuple[list[bytes], bytes]:
+    """The raw header fields (each with its folded lines) and the rest, blank line included."""
+    fields: list[bytes] = []
+    position = 0
+    lines = message.splitlines(keepends=True)
+    for line in lines:
+        if line in (b"\r\n", b"\n"):
+            break
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += line
+        else:
+            fields.append(line)
+        position += len(line)
+    return fields, message[position:]

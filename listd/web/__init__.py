@@ -1,0 +1,1 @@
+"""listd's web endpoint: an ASGI app (FastAPI) served by `listd serve` in its event loop."""
