@@ -170,7 +170,7 @@ def run_once(count: int, requested_db: str | None, connections: int, limit: floa
         config = workdir / "listd.yaml"
         config.write_text(
             f"database: {url}\ndomains: [bench.example.org]\nsecret: bench\n"
-            f"smtp_in: {{host: 127.0.0.1, port: 0}}\n"
+            f"smtp_in: {{host: 127.0.0.1, port: 0}}\nhttp: {{enabled: false}}\n"
             f"outbound: {{mode: smtp, host: 127.0.0.1, port: {sink_port}, "
             f"connections: {connections}}}\n")
         log_path = workdir / "serve.log"

@@ -106,6 +106,7 @@ def one_run(args: argparse.Namespace) -> float:
         config = scratch / "listd.yaml"
         config.write_text(f"database: {database}\ndomains: [lists.example.org]\n"
                           f"secret: bench\nsmtp_in: {{host: 127.0.0.1, port: 0}}\n"
+                          f"http: {{enabled: false}}\n"
                           f"outbound: {{mode: maildir, path: {scratch / 'outbox'}}}\n")
         listd(config, "db", "upgrade")
         listd(config, "list", "request", LIST, "--owner", "owner@example.org")
