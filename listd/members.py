@@ -136,3 +136,8 @@ def _flush(session: Session, batch: list[dict[str, object]]) -> int:
 
 def remove_all(session: Session, mailing_list: MailingList) -> None:
     session.execute(delete(Member).where(Member.list_id == mailing_list.id))
+
+
+def addresses_with_role(session: Session, mailing_list: MailingList, role: Role) -> list[str]:
+    return list(session.scalars(select(Member.address).where(
+        Member.list_id == mailing_list.id, Member.role == role).order_by(Member.address)))
