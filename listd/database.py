@@ -15,13 +15,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from listd.errors import DatabaseError
 from listd.models import SiteSetting
 
+__all__ = ["Database", "DatabaseError", "create_db_engine", "site_secret"]
+
 T = TypeVar("T")
-
-
-class DatabaseError(Exception):
-    """The database cannot be used as configured; the message says why."""
 
 
 def create_db_engine(url: str, read_only: bool = False) -> Engine:

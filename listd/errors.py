@@ -11,3 +11,7 @@ class NotFound(UserError):
 
 class AlreadyExists(UserError):
     pass
+
+
+class DatabaseError(UserError):
+    """The database cannot be used as configured; the message says why."""

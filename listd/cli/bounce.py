@@ -1,4 +1,8 @@
-"""`listd bounce classify [FILE]`: what listd reads in a non-delivery report, as JSON."""
+"""`listd bounce classify|ls|reset`.
+
+The database-backed commands import their modules when they run: `classify` is run once per
+message by scripts and the corpus benchmark, and must start fast.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,9 @@ import json
 from pathlib import Path
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from listd import audit
-from listd.addresses import normalize_address
 from listd.bounce import classify_message, report_json
-from listd.bounce.scoring import restore
 from listd.cli.context import App, emit, json_option, pass_app
-from listd.errors import NotFound
-from listd.lists import find_list
-from listd.members import find_member
-from listd.models import BounceEvent, Member
 
 
 @click.group("bounce")
@@ -45,13 +40,10 @@ def classify(source: click.utils.LazyFile, directory: str | None) -> None:
 @pass_app
 def ls(app: App, address: str, as_json: bool) -> None:
     """Members of list ADDRESS with a bounce score: score, last bounce, reason, status."""
+    from listd.bounce.admin import bouncing_members
+
     with app.db.session() as session:
-        mailing_list = find_list(session, address)
-        rows = [describe_bounces(session, member) for member in session.scalars(
-            select(Member).where(Member.list_id == mailing_list.id,
-                                 (Member.bounce_score > 0)
-                                 | (Member.bounce_suspended_at.is_not(None)))
-            .order_by(Member.bounce_score.desc(), Member.address))]
+        rows = bouncing_members(session, address)
     emit(rows, as_json, lambda r: f"{r['address']:40} score {r['score']:<4g} {r['status']:9} "
                                   f"last {r['last_bounce'] or '-':19} {r['reason'] or ''}")
 
@@ -62,32 +54,9 @@ def ls(app: App, address: str, as_json: bool) -> None:
 @pass_app
 def reset(app: App, address: str, member_address: str) -> None:
     """Clear ADDR's bounce score on list ADDRESS and resume delivery to it."""
+    from listd.audit import CLI_ACTOR
+    from listd.bounce.admin import reset_member
+
     with app.db.session() as session:
-        mailing_list = find_list(session, address)
-        member = find_member(session, mailing_list, normalize_address(member_address))
-        if member is None:
-            raise NotFound(f"{member_address} is not subscriber of {mailing_list.address}")
-        restore(member)
-        audit.record(session, audit.CLI_ACTOR, "member.bounce_reset", mailing_list,
-                     member.address)
-    click.echo(f"{member.address}: bounce score cleared, delivery resumed")
-
-
-def describe_bounces(session: Session, member: Member) -> dict[str, object]:
-    last = session.execute(
-        select(BounceEvent.received_at, BounceEvent.reason, BounceEvent.status,
-               BounceEvent.effect)
-        .where(BounceEvent.member_id == member.id)
-        .order_by(BounceEvent.received_at.desc(), BounceEvent.id.desc()).limit(1)).first()
-    return {
-        "address": member.address,
-        "score": member.bounce_score,
-        "status": member.status.value,
-        "last_bounce": last.received_at.isoformat(timespec="seconds") if last else None,
-        "reason": last.reason if last else None,
-        "last_status": last.status if last else None,
-        "effect": last.effect if last else None,
-        "warnings": member.bounce_warnings,
-        "suspended_at": (member.bounce_suspended_at.isoformat(timespec="seconds")
-                         if member.bounce_suspended_at else None),
-    }
+        cleared = reset_member(session, address, member_address, CLI_ACTOR)
+    click.echo(f"{cleared}: bounce score cleared, delivery resumed")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from listd.config import Config, load_config
-from listd.database import Database
+
+if TYPE_CHECKING:
+    from listd.database import Database
 
 
 @dataclass
@@ -28,6 +30,9 @@ class App:
     @property
     def db(self) -> Database:
         if self._db is None:
+            # Imported here: commands that need no database (bounce classify) start faster.
+            from listd.database import Database
+
             self._db = Database(self.config.database)
         return self._db
 

@@ -2,40 +2,57 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
 import click
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from listd.cli import (
-    bounce,
-    database,
-    dkim,
-    doctor,
-    domain,
-    held,
-    inject,
-    lists,
-    member,
-    queue,
-    serve,
-)
 from listd.cli.context import App
 from listd.config import ConfigError
-from listd.database import DatabaseError
 from listd.errors import UserError
 
 EXIT_ERROR = 1
 
+# Each command group's module, imported only when that command runs: `listd bounce classify`
+# must not pay for the web stack and the database layer at every start.
+COMMANDS = {
+    "db": "listd.cli.database",
+    "domain": "listd.cli.domain",
+    "list": "listd.cli.lists",
+    "member": "listd.cli.member",
+    "held": "listd.cli.held",
+    "queue": "listd.cli.queue",
+    "bounce": "listd.cli.bounce",
+    "inject": "listd.cli.inject",
+    "serve": "listd.cli.serve",
+    "dkim": "listd.cli.dkim",
+    "doctor": "listd.cli.doctor",
+}
+
 
 class ListdGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module = COMMANDS.get(name)
+        if module is None:
+            return None
+        command: click.Command = importlib.import_module(module).command
+        return command
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (UserError, ConfigError, DatabaseError) as exc:
+        except (UserError, ConfigError) as exc:
             fail(str(exc))
-        except (OperationalError, ProgrammingError) as exc:
+        except Exception as exc:
+            # Only a database error can be of these types, and then SQLAlchemy is loaded.
+            from sqlalchemy.exc import OperationalError, ProgrammingError
+
+            if not isinstance(exc, (OperationalError, ProgrammingError)):
+                raise
             text = str(exc.orig) if exc.orig is not None else str(exc)
             if "no such table" in text or "does not exist" in text:
                 fail("the database has no listd schema yet; run 'listd db upgrade'")
@@ -58,11 +75,6 @@ def fail(message: str) -> None:
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """listd, the mailing-list server."""
     ctx.obj = App(config_path)
-
-
-for module in (database, domain, lists, member, queue, serve, inject, held, bounce, dkim,
-               doctor):
-    cli.add_command(module.command)
 
 
 def main() -> None:
