@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from listd.models import MailingList, PendingAction
@@ -116,3 +116,15 @@ def withdraw(session: Session, runtime: Runtime, token: str) -> None:
     pending = session.scalar(select(PendingAction).where(PendingAction.token == token))
     if pending is not None and pending.used_at is None:
         pending.used_at = runtime.clock.now()
+
+
+# Spent and expired confirmations are kept this long (for "already used" answers and audit).
+KEEP_SPENT = dt.timedelta(days=30)
+
+
+def purge_spent_tokens(runtime: Runtime) -> int:
+    """Delete pending actions that expired more than KEEP_SPENT ago (a periodic job)."""
+    with runtime.db.session() as session:
+        result = session.execute(delete(PendingAction).where(
+            PendingAction.expires_at < runtime.clock.now() - KEEP_SPENT))
+        return result.rowcount or 0

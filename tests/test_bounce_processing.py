@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from listd.bounce.lifecycle import run_bounce_lifecycle
+from listd.bounce.scoring import MESSAGE_OR_SENDER_REASONS
 from listd.clock import OffsetClock
 from listd.config import Config
 from listd.database import Database
@@ -29,6 +30,7 @@ from listd.serve import Daemon
 from tests.support.client import in_thread, send
 from tests.support.lists import make_list
 from tests.support.maildir import read_outbox
+from tests.support.sink import Sink
 from tests.support.waiting import wait_until
 
 NEWS = "news@lists.example.org"
@@ -309,3 +311,34 @@ async def test_set_mail_resumes_delivery(daemon: Daemon, db: Database, config: C
                     f"From: {GONE}\r\nSubject: commands\r\n\r\nSET news MAIL\r\n".encode())
     await wait_until(lambda: member(db, GONE).status is MemberStatus.ENABLED,  # type: ignore[union-attr]
                      what="delivery to resume")
+
+
+async def test_relay_refusals_during_fan_out_are_scored_like_reports(
+        relayed_daemon: Daemon, sink: Sink, db: Database, config: Config) -> None:
+    dmarc = "strict@example.net"
+    make_list(db, config, NEWS, posting="anyone", subscribers=(GONE, FULL, OK, dmarc))
+    sink.refuse(GONE, "550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown")
+    sink.refuse(FULL, "552 5.2.2 <full@example.net>: Mailbox full")
+    sink.refuse(dmarc, "550 5.7.1 Unauthenticated email is not accepted due to domain's DMARC "
+                       "policy")
+    await in_thread(send, relayed_daemon.port, "poster@example.org", [NEWS],
+                    b"From: poster@example.org\r\nSubject: issue 2\r\n\r\nnews\r\n")
+    await wait_until(lambda: len(sink.received) == 1, what="the one accepted delivery")
+
+    def events() -> list[tuple[str, str, str | None, str | None, str]] | None:
+        with db.session() as session:
+            rows = session.execute(select(
+                BounceEvent.address, BounceEvent.kind, BounceEvent.status, BounceEvent.reason,
+                BounceEvent.effect).order_by(BounceEvent.address)).all()
+        return [tuple(r) for r in rows] if len(rows) == 3 else None  # type: ignore[misc]
+
+    recorded = await wait_until(events, what="three relay refusals recorded")
+    assert recorded == [
+        (FULL, "soft", "5.2.2", "mailboxfull", "scored"),
+        (GONE, "hard", "5.1.1", "userunknown", "scored"),
+        (dmarc, "soft", "5.7.1", recorded[2][3], "recorded: about the message or sender"),
+    ]
+    assert recorded[2][3] in MESSAGE_OR_SENDER_REASONS
+    assert member(db, GONE).bounce_score == 1.0  # type: ignore[union-attr]
+    assert member(db, FULL).bounce_score == 0.5  # type: ignore[union-attr]
+    assert member(db, dmarc).bounce_score == 0.0  # type: ignore[union-attr]

@@ -30,8 +30,10 @@ class LifecycleReport:
 def run_bounce_lifecycle(session: Session, runtime: Runtime) -> LifecycleReport:
     now = runtime.clock.now()
     report = LifecycleReport()
+    # Locked rows are skipped: another listd process is deciding about them right now.
     members = session.scalars(select(Member).where(
-        Member.role == Role.SUBSCRIBER, Member.bounce_score > 0).order_by(Member.list_id))
+        Member.role == Role.SUBSCRIBER, Member.bounce_score > 0).order_by(Member.list_id)
+        .with_for_update(skip_locked=True))
     lists: dict[int, MailingList] = {}
     for member in members:
         mailing_list = lists.get(member.list_id) or session.get(MailingList, member.list_id)
@@ -66,3 +68,10 @@ def run_bounce_lifecycle(session: Session, runtime: Runtime) -> LifecycleReport:
             session.delete(member)
             report.removed += 1
     return report
+
+
+def bounce_lifecycle_job(runtime: Runtime) -> int:
+    """The periodic job of `listd serve` (see listd.maintenance)."""
+    with runtime.db.session() as session:
+        done = run_bounce_lifecycle(session, runtime)
+    return done.warned + done.removed + done.forgotten
