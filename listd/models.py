@@ -160,6 +160,8 @@ class Member(Base):
     bounce_suspended_at: Mapped[dt.datetime | None]
     bounce_warnings: Mapped[int] = mapped_column(Integer, default=0)
     last_warning_at: Mapped[dt.datetime | None]
+    # A probe was sent at the threshold; delivery goes on unless the probe itself bounces.
+    probe_sent_at: Mapped[dt.datetime | None]
     subscribed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

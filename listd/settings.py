@@ -66,6 +66,8 @@ class ListSettings:
         "warnings sent to a suspended member before removal"))
     bounce_warning_interval_days: int = field(default=7, metadata=_doc(
         "days between two warnings"))
+    bounce_probe: bool = field(default=False, metadata=_doc(
+        "at the threshold, send a VERP-tagged probe first and suspend only if it bounces"))
 
     @classmethod
     def of(cls, mailing_list: MailingList) -> ListSettings:

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from listd.bounce.lifecycle import run_bounce_lifecycle
+from listd.bounce.lifecycle import bounce_lifecycle_job, run_bounce_lifecycle
 from listd.bounce.scoring import MESSAGE_OR_SENDER_REASONS
 from listd.clock import OffsetClock
 from listd.config import Config
@@ -342,3 +342,42 @@ async def test_relay_refusals_during_fan_out_are_scored_like_reports(
     assert member(db, GONE).bounce_score == 1.0  # type: ignore[union-attr]
     assert member(db, FULL).bounce_score == 0.5  # type: ignore[union-attr]
     assert member(db, dmarc).bounce_score == 0.0  # type: ignore[union-attr]
+
+
+async def test_a_probe_confirms_a_dead_address_before_suspending(
+        daemon: Daemon, db: Database, config: Config, clock: OffsetClock) -> None:
+    make_list(db, config, NEWS, subscribers=(GONE, OK))
+    with db.session() as session:
+        set_list_setting(session, NEWS, "bounce_threshold", "1")
+        set_list_setting(session, NEWS, "bounce_probe", "true")
+    tokens = fan_out(db, daemon.runtime)
+    hard = dsn(GONE, "5.1.1", "550 5.1.1 User unknown")
+    first = await bounce_back(db, daemon.port, tokens[GONE], hard)
+    assert "probe sent" in (first.outcome or "")
+    assert member(db, GONE).status is MemberStatus.ENABLED  # type: ignore[union-attr]
+    probe = (await wait_until(lambda: [
+        w for w in read_outbox(Path(config.outbound.path))
+        if w.recipient == GONE and "Checking your address" in str(w.message["Subject"])],
+        what="the probe"))[0]
+    # The probe carries its own VERP address: its bounce settles the question.
+    assert probe.sender.startswith("news-bounces+")
+    probe_token = probe.sender.partition("+")[2].partition("@")[0]
+    settled = await bounce_back(db, daemon.port, probe_token, hard)
+    assert "suspended" in (settled.outcome or "")
+    assert member(db, GONE).status is MemberStatus.SUSPENDED  # type: ignore[union-attr]
+
+
+async def test_a_probe_that_does_not_bounce_clears_the_score(
+        daemon: Daemon, db: Database, config: Config, clock: OffsetClock) -> None:
+    make_list(db, config, NEWS, subscribers=(GONE, OK))
+    with db.session() as session:
+        set_list_setting(session, NEWS, "bounce_threshold", "1")
+        set_list_setting(session, NEWS, "bounce_probe", "true")
+    tokens = fan_out(db, daemon.runtime)
+    await bounce_back(db, daemon.port, tokens[GONE], dsn(GONE, "5.1.1", "550 5.1.1 unknown"))
+    assert member(db, GONE).bounce_score == 1.0  # type: ignore[union-attr]
+    clock.advance(dt.timedelta(days=3, minutes=1))
+    assert await db.run(bounce_lifecycle_job, daemon.runtime) == 1
+    cleared = member(db, GONE)
+    assert cleared is not None and cleared.status is MemberStatus.ENABLED
+    assert cleared.bounce_score == 0.0 and cleared.probe_sent_at is None

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd import audit
 from listd.bounce.classify import classify_reply
-from listd.bounce.notices import owner_addresses, send_notice
+from listd.bounce.notices import list_addresses, owner_addresses, send_notice
 from listd.bounce.reenable import reenable_token
 from listd.bounce.report import FailedRecipient, Kind
 from listd.bounce.scoring import BouncePolicy, Effect, apply_bounce
 from listd.commands.outgoing import RobotAddresses
+from listd.compose import compose
 from listd.distribute.claims import RelayRefusal
-from listd.models import BounceEvent, MailingList, Member
+from listd.distribute.queue import enqueue_mail
+from listd.models import BounceEvent, MailingList, Member, OutboundEntry, OutboundMessage
 from listd.runtime import Runtime
 from listd.settings import ListSettings
+from listd.templates import render
 
 ACTOR = "bounce-processing"
 
@@ -24,14 +28,17 @@ ACTOR = "bounce-processing"
 def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
                   member: Member | None, failed: FailedRecipient, *, source: str,
                   outbound_entry_id: int | None = None,
-                  report_message_id: int | None = None) -> Effect:
+                  report_message_id: int | None = None, probe_bounced: bool = False) -> Effect:
     """Keep the event (always, for audit) and count it against MEMBER where it should count."""
     kind = (failed.kind or Kind.SOFT).value
     effect = Effect.UNKNOWN_MEMBER
     if member is not None:
         settings = ListSettings.of(mailing_list)
         policy = BouncePolicy.of(settings)
-        effect = apply_bounce(member, policy, kind, failed.reason, runtime.clock.now())
+        effect = apply_bounce(member, policy, kind, failed.reason, runtime.clock.now(),
+                              probe_bounced=probe_bounced)
+        if effect is Effect.PROBING:
+            send_probe(session, mailing_list, member)
         if effect is Effect.SUSPENDED:
             suspend_notices(session, runtime, mailing_list, member, policy, failed)
             audit.record(session, ACTOR, "member.bounce_suspended", mailing_list,
@@ -70,7 +77,8 @@ def record_relay_refusals(session: Session, runtime: Runtime,
         member = session.get(Member, refusal.member_id) if refusal.member_id else None
         record_bounce(session, runtime, mailing_list, member,
                       classify_reply(refusal.recipient, refusal.response), source="relay",
-                      outbound_entry_id=refusal.entry_id)
+                      outbound_entry_id=refusal.entry_id,
+                      probe_bounced=is_probe(session, refusal.entry_id))
 
 
 def warn_member(session: Session, runtime: Runtime, mailing_list: MailingList, member: Member,
@@ -80,3 +88,27 @@ def warn_member(session: Session, runtime: Runtime, mailing_list: MailingList, m
     send_notice(session, mailing_list, "bounce_suspended", [member.address],
                 reply_to=RobotAddresses.of(runtime, mailing_list).confirm(token),
                 member=member.address, reason=reason, warnings=warnings_left)
+
+
+PROBE_KIND = "probe"
+
+
+def send_probe(session: Session, mailing_list: MailingList, member: Member) -> None:
+    """A VERP-tagged test mail: if it bounces too, the address is dead (see apply_bounce)."""
+    names = list_addresses(mailing_list)
+    text = render("bounce_probe", mailing_list.language, member=member.address, **names)
+    message = compose(sender=names["owner"], to=member.address, subject=text.subject,
+                      body=text.body, auto_submitted="auto-generated",
+                      reply_to=names["request"], headers={"X-Loop": mailing_list.address})
+    enqueue_mail(session, sender=names["bounces"], recipients=[member.address],
+                 message=message, kind=PROBE_KIND, list_id=mailing_list.id, verp=True,
+                 member_id=member.id)
+
+
+def is_probe(session: Session, entry_id: int | None) -> bool:
+    if entry_id is None:
+        return False
+    kind = session.scalar(select(OutboundMessage.kind).join(
+        OutboundEntry, OutboundEntry.outbound_id == OutboundMessage.id).where(
+        OutboundEntry.id == entry_id))
+    return kind == PROBE_KIND

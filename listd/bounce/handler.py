@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from listd import audit
 from listd.bounce.classify import classify_message
-from listd.bounce.events import ACTOR, record_bounce
+from listd.bounce.events import ACTOR, is_probe, record_bounce
 from listd.bounce.notices import owner_addresses, send_notice
 from listd.bounce.report import BounceReport, Category, FailedRecipient
 from listd.bounce.scoring import Effect
@@ -37,9 +37,11 @@ def handle_bounce(session: Session, runtime: Runtime, delivery: Delivery) -> Out
         return Outcome(f"{report.category.value} for listd's own mail; kept for the admin")
     verp_member: Member | None = None
     entry_id: int | None = None
+    probe_bounced = False
     if token is not None:
         entry_id = decode_verp_token(token, runtime.secret)
         verp_member = _member_of_entry(session, mailing_list, entry_id) if entry_id else None
+        probe_bounced = is_probe(session, entry_id)
         if verp_member is None:
             return Outcome(f"{report.category.value} with an unknown or forged VERP token "
                            f"{token!r}; nothing changed")
@@ -58,7 +60,7 @@ def handle_bounce(session: Session, runtime: Runtime, delivery: Delivery) -> Out
             address=verp_member.address, reason="undefined", diagnostic="(no details)")
         effect = record_bounce(session, runtime, mailing_list, verp_member, failed,
                                source="report", outbound_entry_id=entry_id,
-                               report_message_id=report_id)
+                               report_message_id=report_id, probe_bounced=probe_bounced)
         effects.append(f"{verp_member.address}: {effect.value}")
     else:
         for failed in report.recipients:

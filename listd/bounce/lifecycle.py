@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from listd import audit
 from listd.bounce.events import ACTOR, warn_member
 from listd.bounce.notices import owner_addresses, send_notice
-from listd.bounce.scoring import BouncePolicy, forget_if_stale
+from listd.bounce.scoring import BouncePolicy, forget_if_stale, restore
 from listd.models import MailingList, Member, MemberStatus, Role
 from listd.runtime import Runtime
 from listd.settings import ListSettings
@@ -41,6 +41,14 @@ def run_bounce_lifecycle(session: Session, runtime: Runtime) -> LifecycleReport:
         lists[member.list_id] = mailing_list
         policy = BouncePolicy.of(ListSettings.of(mailing_list))
         if member.status is MemberStatus.ENABLED:
+            if member.probe_sent_at is not None:
+                if now - member.probe_sent_at >= policy.probe_wait:
+                    # The probe did not bounce: the address works after all.
+                    restore(member)
+                    audit.record(session, ACTOR, "member.bounce_probe_passed", mailing_list,
+                                 member.address)
+                    report.forgotten += 1
+                continue
             before = member.bounce_score
             forget_if_stale(member, policy, now)
             report.forgotten += before != member.bounce_score

@@ -13,10 +13,18 @@ def owner_addresses(session: Session, mailing_list: MailingList) -> list[str]:
     return addresses_with_role(session, mailing_list, Role.OWNER)
 
 
+def list_addresses(mailing_list: MailingList) -> dict[str, str]:
+    domain = mailing_list.domain.name
+    return {"list": mailing_list.address, "list_name": mailing_list.name,
+            "request": f"{mailing_list.name}-request@{domain}",
+            "owner": f"{mailing_list.name}-owner@{domain}",
+            "bounces": f"{mailing_list.name}-bounces@{domain}"}
+
+
 def send_notice(session: Session, mailing_list: MailingList, template: str,
                 recipients: list[str], reply_to: str | None = None, **values: object) -> None:
     """Queue TEMPLATE, in the list's language, for RECIPIENTS."""
-    request = f"{mailing_list.name}-request@{mailing_list.domain.name}"
+    names = list_addresses(mailing_list)
     send_list_notice(session, mailing_list, template, recipients,
-                     reply_to=reply_to or request, list_name=mailing_list.name,
-                     request=request, **values)
+                     reply_to=reply_to or names["request"], list_name=names["list_name"],
+                     request=names["request"], **values)

@@ -28,6 +28,8 @@ ONE_DAY = dt.timedelta(days=1)
 class Effect(enum.StrEnum):
     SCORED = "scored"
     SUSPENDED = "suspended"
+    PROBING = "probe sent"
+    PROBE_PENDING = "recorded: waiting for the probe"
     SAME_DAY = "recorded: already counted today"
     ABOUT_MESSAGE = "recorded: about the message or sender"
     ALREADY_SUSPENDED = "recorded: delivery already suspended"
@@ -41,13 +43,17 @@ class BouncePolicy:
     stale_after: dt.timedelta
     warnings: int
     warning_interval: dt.timedelta
+    probe: bool = False
+    # A probe that has not bounced after this long proves the address works.
+    probe_wait: dt.timedelta = dt.timedelta(days=3)
 
     @classmethod
     def of(cls, settings: ListSettings) -> BouncePolicy:
         return cls(threshold=float(settings.bounce_threshold),
                    stale_after=dt.timedelta(days=settings.bounce_stale_days),
                    warnings=settings.bounce_warnings,
-                   warning_interval=dt.timedelta(days=settings.bounce_warning_interval_days))
+                   warning_interval=dt.timedelta(days=settings.bounce_warning_interval_days),
+                   probe=settings.bounce_probe)
 
 
 def forget_if_stale(member: Member, policy: BouncePolicy, now: dt.datetime) -> None:
@@ -57,24 +63,40 @@ def forget_if_stale(member: Member, policy: BouncePolicy, now: dt.datetime) -> N
 
 
 def apply_bounce(member: Member, policy: BouncePolicy, kind: str, reason: str | None,
-                 now: dt.datetime) -> Effect:
-    """Count one bounce against MEMBER (changing its fields) and say what it did."""
+                 now: dt.datetime, *, probe_bounced: bool = False) -> Effect:
+    """Count one bounce against MEMBER (changing its fields) and say what it did.
+
+    PROBE_BOUNCED: the bounce is of the probe sent at the threshold, which settles it.
+    """
     if reason in MESSAGE_OR_SENDER_REASONS:
         return Effect.ABOUT_MESSAGE
     if member.status is MemberStatus.SUSPENDED:
         return Effect.ALREADY_SUSPENDED
+    if probe_bounced:
+        suspend(member, now)
+        return Effect.SUSPENDED
+    if member.probe_sent_at is not None:
+        return Effect.PROBE_PENDING
     forget_if_stale(member, policy, now)
     if member.last_bounce_at is not None and now - member.last_bounce_at < ONE_DAY:
         return Effect.SAME_DAY
     member.bounce_score = (member.bounce_score or 0.0) + WEIGHTS.get(kind, WEIGHTS["soft"])
     member.last_bounce_at = now
     if member.bounce_score >= policy.threshold:
-        member.status = MemberStatus.SUSPENDED
-        member.bounce_suspended_at = now
-        member.bounce_warnings = 0
-        member.last_warning_at = None
+        if policy.probe:
+            member.probe_sent_at = now
+            return Effect.PROBING
+        suspend(member, now)
         return Effect.SUSPENDED
     return Effect.SCORED
+
+
+def suspend(member: Member, now: dt.datetime) -> None:
+    member.status = MemberStatus.SUSPENDED
+    member.bounce_suspended_at = now
+    member.bounce_warnings = 0
+    member.last_warning_at = None
+    member.probe_sent_at = None
 
 
 def restore(member: Member) -> None:
@@ -85,3 +107,4 @@ def restore(member: Member) -> None:
     member.bounce_suspended_at = None
     member.bounce_warnings = 0
     member.last_warning_at = None
+    member.probe_sent_at = None

@@ -14,16 +14,22 @@ from listd.models import OutboundEntry, OutboundMessage, OutboundState
 
 def enqueue_mail(session: Session, *, sender: str, recipients: Sequence[str],
                  message: EmailMessage | bytes, kind: str = "notice",
-                 list_id: int | None = None) -> OutboundMessage:
-    """Queue MESSAGE for RECIPIENTS with envelope sender SENDER, in the caller's transaction."""
+                 list_id: int | None = None, verp: bool = False,
+                 member_id: int | None = None) -> OutboundMessage:
+    """Queue MESSAGE for RECIPIENTS with envelope sender SENDER, in the caller's transaction.
+
+    VERP: each recipient gets its own LIST-bounces+TOKEN sender (a bounce probe); MEMBER_ID
+    ties a single recipient to its membership, so a bounce finds the member.
+    """
     raw = message if isinstance(message, bytes) else message.as_bytes()
-    outbound = OutboundMessage(list_id=list_id, kind=kind, raw=raw, verp=False,
+    outbound = OutboundMessage(list_id=list_id, kind=kind, raw=raw, verp=verp,
                                envelope_sender=sender)
     session.add(outbound)
     session.flush()
     now = utcnow()
     session.execute(insert(OutboundEntry), [
-        {"outbound_id": outbound.id, "recipient": rcpt, "state": OutboundState.QUEUED,
-         "attempts": 0, "next_attempt_at": now, "created_at": now}
+        {"outbound_id": outbound.id, "recipient": rcpt, "member_id": member_id,
+         "state": OutboundState.QUEUED, "attempts": 0, "next_attempt_at": now,
+         "created_at": now}
         for rcpt in dict.fromkeys(recipients)])
     return outbound

@@ -162,6 +162,7 @@ def upgrade() -> None:
     sa.Column('bounce_suspended_at', sa.DateTime(), nullable=True),
     sa.Column('bounce_warnings', sa.Integer(), nullable=False),
     sa.Column('last_warning_at', sa.DateTime(), nullable=True),
+    sa.Column('probe_sent_at', sa.DateTime(), nullable=True),
     sa.Column('subscribed_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_members_list_id_lists'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
