@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from listd.distribute.footer import FooterPlacement
 from listd.deliverability.unsubscribe import unsubscribe_token, verify_unsubscribe_token
+from listd.distribute.footer import FooterPlacement
 from listd.distribute.personal import UnsubscribeTokens, personalize
 from listd.distribute.render import (
     PERSONAL_PLACEHOLDER,

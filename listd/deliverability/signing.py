@@ -222,14 +222,14 @@ def strip_broken_signatures(original: bytes, rendered: bytes) -> bytes:
     headers, body = _split(rendered)
     kept: list[bytes] = []
     signatures = iter(verdicts)
-    for field in headers:
-        if field.split(b":", 1)[0].strip().lower() == b"dkim-signature":
+    for line in headers:
+        if line.split(b":", 1)[0].strip().lower() == b"dkim-signature":
             verdict = next(signatures, None)
             if verdict is not None and not verdict.intact:
                 log.info("removing the post's DKIM signature by %s: %s", verdict.domain,
                          verdict.reason)
                 continue
-        kept.append(field)
+        kept.append(line)
     return b"".join(kept) + body
 
 

@@ -14,7 +14,7 @@ import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -55,6 +55,9 @@ class OutboundInfo:
     list_id: int | None
     list_name: str | None
     domain: str | None
+    kind: str = "post"
+    # The post's authentication results on arrival (OutboundMessage.arrival_auth).
+    arrival_auth: dict[str, Any] | None = None
 
 
 _STATE_OF = {SendStatus.SENT: OutboundState.SENT, SendStatus.DEFERRED: OutboundState.DEFERRED,
@@ -94,7 +97,7 @@ def load_outbound(session: Session, outbound_ids: set[int]) -> list[OutboundInfo
     found = session.execute(
         select(OutboundMessage.id, OutboundMessage.raw, OutboundMessage.verp,
                OutboundMessage.envelope_sender, OutboundMessage.list_id, MailingList.name,
-               Domain.name)
+               Domain.name, OutboundMessage.kind, OutboundMessage.arrival_auth)
         .outerjoin(MailingList, MailingList.id == OutboundMessage.list_id)
         .outerjoin(Domain, Domain.id == MailingList.domain_id)
         .where(OutboundMessage.id.in_(outbound_ids))).all()
