@@ -278,6 +278,9 @@ class OutboundMessage(Base):
     # The highest member id already queued: expansion continues after it, batch by batch.
     expanded_through: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # A post's authentication results when it arrived (DKIM, SPF, DMARC, ARC), as ARC sealing
+    # records them; None for listd's own mail and when they were not computed.
+    arrival_auth: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class OutboundEntry(Base):

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from listd.clock import Clock, SystemClock
 from listd.config import Config
 from listd.database import Database, site_secret
+from listd.deliverability.dmarc import DmarcResolver
+from listd.deliverability.signing import DkimKeyring
 
 
 @dataclass
@@ -35,6 +37,13 @@ class Runtime:
     signals: Signals = field(default_factory=Signals)
     # hostname:pid, written into the rows this process claims.
     worker_id: str = ""
+    # Built once per process and shared: each keeps a cache (parsed keys, DMARC answers).
+    keyring: DkimKeyring = field(init=False)
+    dmarc: DmarcResolver = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keyring = DkimKeyring(self.db)
+        self.dmarc = DmarcResolver(self.config.dns)
 
     @classmethod
     def create(cls, config: Config, db: Database, clock: Clock | None = None) -> Runtime:

@@ -58,6 +58,9 @@ class ListSettings:
     archive_url: str | None = field(default=None, metadata=_doc("List-Archive URL"))
     dmarc_mitigation: DmarcMitigation = field(default="munge_from", metadata=_doc(
         "what to do with posts from domains whose DMARC policy is quarantine or reject"))
+    require_owner_authentication: bool = field(default=False, metadata=_doc(
+        "a post whose From is an owner or moderator counts as theirs only with an aligned "
+        "DKIM, SPF or DMARC pass; otherwise it is held"))
     bounce_threshold: int = field(default=5, metadata=_doc(
         "bounce score at which delivery is suspended"))
     bounce_stale_days: int = field(default=7, metadata=_doc(

@@ -20,6 +20,7 @@ from listd.config import Config, HttpConfig, OutboundConfig, SmtpInConfig
 from listd.database import Database
 from listd.runtime import Runtime
 from listd.serve import Daemon
+from tests.support.dns_server import DnsServer
 from tests.support.sink import Sink
 
 DOMAIN = "lists.example.org"
@@ -45,10 +46,26 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def dns_server() -> Iterator[DnsServer]:
+    """The DNS every test's listd asks (DMARC, DKIM keys): never the machine's resolver.
+    Tests publish records by changing its zone; clear it at the end of such a test."""
+    with DnsServer() as server:
+        yield server
+
+
 @pytest.fixture
-def config(database_url: str, tmp_path: Path) -> Config:
+def zone(dns_server: DnsServer) -> Iterator[dict[str, dict[str, list[str]]]]:
+    """The test DNS server's zone, emptied again after the test."""
+    yield dns_server.zone
+    dns_server.zone.clear()
+
+
+@pytest.fixture
+def config(database_url: str, tmp_path: Path, dns_server: DnsServer) -> Config:
     return Config(
         database=database_url,
+        dns=dns_server.config,
         domains=(DOMAIN,),
         listmasters=("listmaster@example.org",),
         secret="test-secret",
@@ -72,7 +89,9 @@ def config_file(config: Config, tmp_path: Path) -> Path:
         f"list_templates: {config.list_templates}\n"
         f"smtp_in: {{host: 127.0.0.1, port: 0}}\n"
         f"http: {{host: 127.0.0.1, port: 0}}\n"
-        f"outbound: {{mode: maildir, path: {config.outbound.path}}}\n")
+        f"outbound: {{mode: maildir, path: {config.outbound.path}}}\n"
+        f"dns: {{nameservers: [127.0.0.1], port: {config.dns.port}, "
+        f"timeout: {config.dns.timeout}}}\n")
     return path
 
 

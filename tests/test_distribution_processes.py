@@ -32,6 +32,9 @@ def relay_config(config: Config, sink: Sink, path: Path) -> Path:
         f"secret: test-secret\n"
         f"list_templates: {config.list_templates}\n"
         f"smtp_in: {{host: 127.0.0.1, port: 0}}\n"
+        # No fixed port: two processes (and other test runs) share this machine.
+        f"http: {{host: 127.0.0.1, port: 0}}\n"
+        f"dns: {{nameservers: [127.0.0.1], port: {config.dns.port}, timeout: 1.0}}\n"
         f"outbound: {{mode: smtp, host: 127.0.0.1, port: {sink.port}, connections: 4, "
         f"batch_size: {BATCH}}}\n")
     return path

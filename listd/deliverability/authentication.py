@@ -66,6 +66,27 @@ class AuthResults:
     policy: Policy | None = None
     notes: tuple[str, ...] = field(default=())
 
+    def as_record(self) -> dict[str, Any]:
+        """This result as plain JSON values, to store with a post (OutboundMessage)."""
+        return {"from_domain": self.from_domain, "dkim_pass_domains": list(self.dkim_pass_domains),
+                "spf": self.spf.value, "spf_domain": self.spf_domain, "dmarc": self.dmarc.value,
+                "aligned": self.aligned, "arc": self.arc, "source": self.source,
+                "policy": self.policy.value if self.policy is not None else None,
+                "notes": list(self.notes)}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> AuthResults:
+        policy = record.get("policy")
+        return cls(from_domain=str(record.get("from_domain", "")),
+                   dkim_pass_domains=tuple(record.get("dkim_pass_domains", ())),
+                   spf=_enum(SpfResult, record.get("spf", ""), SpfResult.NONE),
+                   spf_domain=str(record.get("spf_domain", "")),
+                   dmarc=_enum(DmarcResult, record.get("dmarc", ""), DmarcResult.NONE),
+                   aligned=bool(record.get("aligned")), arc=str(record.get("arc", "none")),
+                   source=record.get("source", "computed"),
+                   policy=_enum(Policy, policy, None) if policy else None,
+                   notes=tuple(record.get("notes", ())))
+
     def header_value(self, authserv_id: str) -> str:
         """This result as the value of an Authentication-Results header (RFC 8601)."""
         parts = [authserv_id]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import enum
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -191,6 +192,24 @@ class DmarcResolver:
             if answer.status is not LookupStatus.ABSENT:
                 break
         return self._remember(interpret(domain, answers))
+
+    def policy_within(self, domain: str, timeout: float) -> PolicyLookup:
+        """policy_blocking, but never longer than TIMEOUT seconds in all (a walk up to the org
+        domain is several lookups): past it the policy is UNKNOWN, which callers treat as the
+        strictest. The lookup goes on in its thread and its answer is cached for next time."""
+        domain = domain.lower().rstrip(".")
+        cached = self._cached(domain)
+        if cached is not None:
+            return cached
+        outcome: list[PolicyLookup] = []
+        worker = threading.Thread(target=lambda: outcome.append(self.policy_blocking(domain)),
+                                  name="listd-dmarc", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if outcome:
+            return outcome[0]
+        return PolicyLookup(domain, Policy.UNKNOWN,
+                            f"the DMARC lookup did not finish within {timeout:g}s")
 
     def _cached(self, domain: str) -> PolicyLookup | None:
         entry = self._cache.get(domain)

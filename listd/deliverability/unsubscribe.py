@@ -1,9 +1,9 @@
 """One-click unsubscribe tokens (RFC 8058): per list and recipient, signed, short.
 
-Distribution puts on every list mail, per recipient:
+Distribution puts on every list mail, per recipient (render.py writes a placeholder, and
+delivery splices each recipient's token in, see distribute/personal.py):
 
-    token = unsubscribe_token(runtime.secret, mailing_list.id, recipient)
-    List-Unsubscribe: <{unsubscribe_url(config.http.base_url, token)}>, <mailto:LIST-leave@DOMAIN>
+    List-Unsubscribe: <{base_url}/unsubscribe/{token}>, <mailto:LIST-leave@DOMAIN>
     List-Unsubscribe-Post: List-Unsubscribe=One-Click
 
 A token is the list id and the address, authenticated with an HMAC of the site secret: no
@@ -31,10 +31,23 @@ class UnsubscribeClaim:
     address: str
 
 
+class UnsubscribeTokens:
+    """Makes tokens with one secret; its derived key is computed once, since a fan-out makes
+    one token per recipient."""
+
+    def __init__(self, secret: str) -> None:
+        self._keyed = hmac.new(_derived_key(secret), digestmod=hashlib.sha256)
+
+    def token(self, list_id: int, address: str) -> str:
+        payload = _varint(list_id) + address.strip().lower().encode("utf-8")
+        mac = self._keyed.copy()
+        mac.update(payload)
+        token = mac.digest()[:MAC_BYTES] + payload
+        return base64.urlsafe_b64encode(token).rstrip(b"=").decode("ascii")
+
+
 def unsubscribe_token(secret: str, list_id: int, address: str) -> str:
-    payload = _varint(list_id) + address.strip().lower().encode("utf-8")
-    token = _mac(secret, payload) + payload
-    return base64.urlsafe_b64encode(token).rstrip(b"=").decode("ascii")
+    return UnsubscribeTokens(secret).token(list_id, address)
 
 
 def verify_unsubscribe_token(secret: str, token: str) -> UnsubscribeClaim | None:
@@ -62,11 +75,14 @@ def unsubscribe_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/unsubscribe/{quote(token, safe='')}"
 
 
-def _mac(secret: str, payload: bytes) -> bytes:
+def _derived_key(secret: str) -> bytes:
     # A key of its own, derived from the site secret, so these tokens cannot stand in for
     # any other token signed with the same secret.
-    key = hmac.new(secret.encode("utf-8"), PURPOSE, hashlib.sha256).digest()
-    return hmac.new(key, payload, hashlib.sha256).digest()[:MAC_BYTES]
+    return hmac.new(secret.encode("utf-8"), PURPOSE, hashlib.sha256).digest()
+
+
+def _mac(secret: str, payload: bytes) -> bytes:
+    return hmac.new(_derived_key(secret), payload, hashlib.sha256).digest()[:MAC_BYTES]
 
 
 def _varint(number: int) -> bytes:

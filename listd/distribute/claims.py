@@ -14,7 +14,7 @@ import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -55,6 +55,9 @@ class OutboundInfo:
     list_id: int | None
     list_name: str | None
     domain: str | None
+    kind: str = "post"
+    # The post's authentication results on arrival (OutboundMessage.arrival_auth).
+    arrival_auth: dict[str, Any] | None = None
 
 
 _STATE_OF = {SendStatus.SENT: OutboundState.SENT, SendStatus.DEFERRED: OutboundState.DEFERRED,
@@ -67,26 +70,29 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 
 def claim_due(session: Session, now: dt.datetime, worker_id: str, limit: int) -> list[Claimed]:
-    """Claim up to LIMIT due rows: due retries first, then new rows, oldest first."""
-    columns = (OutboundEntry.id, OutboundEntry.outbound_id, OutboundEntry.recipient,
-               OutboundEntry.member_id, OutboundEntry.attempts, OutboundEntry.created_at)
+    """Claim up to LIMIT due rows: due retries first, then new rows, oldest first.
+
+    One statement per state: UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED])
+    RETURNING …, so the rows are found, marked and read back in one round trip (SQLite 3.35+
+    and PostgreSQL both have RETURNING).
+    """
+    table = OutboundEntry.__table__
     rows: list[Claimed] = []
     connection = session.connection()  # Core, not the ORM: plain tuples, less per-row work
     # One index range scan per state (ix_outbound_queue_work); a mixed IN/ORDER BY would sort.
     for state in (OutboundState.DEFERRED, OutboundState.QUEUED):
         if len(rows) >= limit:
             break
+        due = (select(table.c.id).where(table.c.state == state,
+                                        table.c.next_attempt_at <= now)
+               .order_by(table.c.next_attempt_at).limit(limit - len(rows))
+               .with_for_update(skip_locked=True).scalar_subquery())
         found = connection.execute(
-            select(*columns).where(OutboundEntry.state == state,
-                                   OutboundEntry.next_attempt_at <= now)
-            .order_by(OutboundEntry.next_attempt_at).limit(limit - len(rows))
-            .with_for_update(skip_locked=True)).all()
-        rows += [Claimed._make(row) for row in found]
-    if rows:
-        table = OutboundEntry.__table__
-        connection.execute(table.update().where(table.c.id.in_([r.entry_id for r in rows]))
-                           .values(state=OutboundState.SENDING, claimed_by=worker_id,
-                                   claimed_at=now))
+            table.update().where(table.c.id.in_(due))
+            .values(state=OutboundState.SENDING, claimed_by=worker_id, claimed_at=now)
+            .returning(table.c.id, table.c.outbound_id, table.c.recipient, table.c.member_id,
+                       table.c.attempts, table.c.created_at)).all()
+        rows += sorted((Claimed._make(row) for row in found), key=lambda c: c.entry_id)
     return rows
 
 
@@ -94,7 +100,7 @@ def load_outbound(session: Session, outbound_ids: set[int]) -> list[OutboundInfo
     found = session.execute(
         select(OutboundMessage.id, OutboundMessage.raw, OutboundMessage.verp,
                OutboundMessage.envelope_sender, OutboundMessage.list_id, MailingList.name,
-               Domain.name)
+               Domain.name, OutboundMessage.kind, OutboundMessage.arrival_auth)
         .outerjoin(MailingList, MailingList.id == OutboundMessage.list_id)
         .outerjoin(Domain, Domain.id == MailingList.domain_id)
         .where(OutboundMessage.id.in_(outbound_ids))).all()

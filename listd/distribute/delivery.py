@@ -18,17 +18,16 @@ import asyncio
 import datetime as dt
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 from listd.bounce.events import record_relay_refusals
 from listd.distribute import claims
 from listd.distribute.claims import Claimed, OutboundInfo
 from listd.distribute.outcome import SendResult, deferred
-from listd.distribute.personal import UnsubscribeTokens, personalize
+from listd.distribute.personal import UnsubscribeTokens
+from listd.distribute.prepared import Prepared, prepare
 from listd.distribute.quota import RateLimiter, WindowQuota
-from listd.distribute.render import PERSONAL_PLACEHOLDER
-from listd.distribute.smtp_client import Job, wire_body
+from listd.distribute.smtp_client import Job
 from listd.distribute.transport import Connection, Transport
 from listd.distribute.verp import VerpSigner
 from listd.runtime import Runtime
@@ -44,18 +43,12 @@ LEASE_CHECK = dt.timedelta(minutes=1)
 BODY_CACHE_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """An outbound message ready for the wire: its body once, and how to address it."""
-
-    info: OutboundInfo
-    body: bytes
-    personal: bool
-    eight_bit: bool
-
-
 class BodyCache:
-    def __init__(self, budget: int = BODY_CACHE_BYTES) -> None:
+    """Prepared outbound messages (signed, wire-ready), the least recently used dropped first."""
+
+    def __init__(self, prepare: Callable[[OutboundInfo], Prepared],
+                 budget: int = BODY_CACHE_BYTES) -> None:
+        self.prepare = prepare
         self.budget = budget
         self.items: OrderedDict[int, Prepared] = OrderedDict()
         self.size = 0
@@ -68,10 +61,9 @@ class BodyCache:
         return self.items[outbound_id]
 
     def add(self, info: OutboundInfo) -> None:
-        body = wire_body(info.raw)
-        self.items[info.outbound_id] = Prepared(
-            info, body, PERSONAL_PLACEHOLDER.encode() in body, not body.isascii())
-        self.size += len(body)
+        prepared = self.prepare(info)
+        self.items[info.outbound_id] = prepared
+        self.size += len(prepared.body)
         while self.size > self.budget and len(self.items) > 1:
             _, old = self.items.popitem(last=False)
             self.size -= len(old.body)
@@ -113,14 +105,15 @@ class DeliveryWorker:
         # Claimed but unrecorded rows, at most: what a crash could send twice.
         self.window = 2 * self.batch_size
         self.give_up_after = dt.timedelta(seconds=config.give_up_after)
-        self.ready: deque[Claimed] = deque()
+        # Claimed rows with their job, built in the database thread (signing is CPU work).
+        self.ready: deque[tuple[Claimed, Job]] = deque()
         self.work = asyncio.Event()
         self.results: list[tuple[Claimed, SendResult]] = []
         self.have_results = asyncio.Event()
         self.in_flight = 0
         # Results being written: still outstanding until their transaction commits.
         self.recording = 0
-        self.bodies = BodyCache()
+        self.bodies = BodyCache(lambda info: prepare(info, runtime.keyring, runtime.config))
         self.domains = DomainSlots(config.per_domain_connections)
         self.rate = RateLimiter(config.quota.rate)
         self.quota = WindowQuota(config.quota)
@@ -142,7 +135,7 @@ class DeliveryWorker:
         finally:
             self.work.set()
             await asyncio.gather(*senders, return_exceptions=True)
-            leftovers = [c.entry_id for c in self.ready]
+            leftovers = [c.entry_id for c, _ in self.ready]
             self.ready.clear()
             done, self.results = self.results, []
             await self._cycle(done, 0, leftovers)
@@ -210,18 +203,20 @@ class DeliveryWorker:
                 infos = claims.load_outbound(session, missing) if missing else []
         for info in infos:
             self.bodies.add(info)
-        self.ready.extend(rows)
+        # Built here, in the database thread, not in the event loop: a personal message is
+        # DKIM-signed per recipient (a millisecond of CPU each).
+        self.ready.extend([(row, self._job(row)) for row in rows])
         return len(rows)
 
     # -- sending --------------------------------------------------------------------------
 
-    def _take(self, limit: int) -> list[Claimed]:
+    def _take(self, limit: int) -> list[tuple[Claimed, Job]]:
         """Up to LIMIT ready rows whose domains have room; others keep their place."""
-        taken: list[Claimed] = []
-        skipped: list[Claimed] = []
+        taken: list[tuple[Claimed, Job]] = []
+        skipped: list[tuple[Claimed, Job]] = []
         while self.ready and len(taken) < limit:
             item = self.ready.popleft()
-            domain = domain_of(item.recipient)
+            domain = domain_of(item[0].recipient)
             if self.domains.has_room(domain):
                 self.domains.take(domain)
                 taken.append(item)
@@ -240,8 +235,9 @@ class DeliveryWorker:
             sender = self.signer.sender(info.list_name, info.domain, item.entry_id)
         body = prepared.body
         if prepared.personal:
-            token = self.tokens.token(item.member_id) if item.member_id is not None else ""
-            body = personalize(body, token)
+            token = self.tokens.token(info.list_id, item.recipient) \
+                if info.list_id is not None else ""
+            body = prepared.body_for(token)
         return Job(sender, item.recipient, body, prepared.eight_bit)
 
     async def _sender(self, stopping: asyncio.Event) -> None:
@@ -264,10 +260,12 @@ class DeliveryWorker:
         finally:
             await connection.close()
 
-    async def _send(self, connection: Connection, batch: Sequence[Claimed]) -> None:
+    async def _send(self, connection: Connection,
+                    taken: Sequence[tuple[Claimed, Job]]) -> None:
+        batch = [item for item, _ in taken]
         self.in_flight += len(batch)
         try:
-            results = await connection.send_many([self._job(item) for item in batch])
+            results = await connection.send_many([job for _, job in taken])
         except Exception as exc:
             log.exception("delivery: sending failed")
             results = [deferred(f"internal error while sending: {exc!r}")] * len(batch)

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 from listd.config import Config
+from listd.deliverability.unsubscribe import unsubscribe_url
 from listd.distribute.footer import FooterPlacement, add_footer
 from listd.models import MailingList
 from listd.settings import ListSettings
@@ -75,7 +76,7 @@ class ListView:
         if not self.one_click:
             return None
         assert self.base_url is not None
-        return f"{self.base_url.rstrip('/')}/lists/{self.address()}/unsubscribe/{token}"
+        return unsubscribe_url(self.base_url, token)
 
 
 @dataclass(frozen=True)

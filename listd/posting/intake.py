@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
 from listd import audit
+from listd.deliverability.arc import seals_for
+from listd.deliverability.authentication import AuthResults, verify_incoming
 from listd.distribute.post import accept_post
 from listd.posting import notices
 from listd.posting.decision import Decision, Verdict
@@ -24,13 +27,17 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
     assert mailing_list is not None
     post = read_post(session, mailing_list, delivery.message, delivery.raw,
                      delivery.sender, runtime.config.robot, delivery.inbound.id)
+    authentication = arrival_authentication(runtime, delivery, post)
+    if authentication is not None:
+        post = replace(post, authentication=authentication)
     verdict = evaluate(post)
     poster = post.poster or delivery.sender
     about = f"{verdict.rule}: {verdict.reason}"
     audit_detail = {"rule": verdict.rule, "reason": verdict.reason,
                     "message_id": post.message_id}
     if verdict.decision is Decision.ACCEPT:
-        accept_post(session, runtime, mailing_list, delivery.raw, delivery.inbound.message_id)
+        accept_post(session, runtime, mailing_list, delivery.raw, delivery.inbound.message_id,
+                    arrival_auth=authentication)
         audit.record(session, audit.SYSTEM_ACTOR, "post.accepted", mailing_list, poster,
                      **audit_detail)
         return Outcome(f"accepted from {poster}", queued_mail=True)
@@ -47,6 +54,23 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
     audit.record(session, audit.SYSTEM_ACTOR, "post.discarded", mailing_list, poster,
                  **audit_detail)
     return Outcome(f"discarded ({about})")
+
+
+def arrival_authentication(runtime: Runtime, delivery: Delivery,
+                           post: Post) -> AuthResults | None:
+    """Who really sent the post (DKIM, SPF, DMARC), computed only where it is used: for a
+    post claiming an owner's From on a list that requires authentication, and for ARC
+    sealing. Bounded by dns.timeout per check, as it runs inside the worker's transaction."""
+    config = runtime.config
+    mailing_list = delivery.mailing_list
+    assert mailing_list is not None
+    needed = (post.settings.require_owner_authentication and post.claims_owner) or \
+        seals_for(config.arc, mailing_list.domain.name)
+    if not needed:
+        return None
+    peer = delivery.inbound.peer or None
+    return verify_incoming(delivery.raw, envelope_sender=delivery.sender, client_ip=peer,
+                           config=config, dmarc=runtime.dmarc, timeout=config.dns.timeout * 3)
 
 
 def _tell_poster(session: Session, runtime: Runtime, delivery: Delivery, post: Post,

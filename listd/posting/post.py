@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from listd.addresses import header_address, try_normalize
 from listd.bounce.message import PARSE_ERRORS
+from listd.deliverability.authentication import AuthResults
 from listd.models import AddressPattern, InboundMessage, MailingList, Member, Role, StoredMessage
 from listd.posting.automatic import header, is_marked_auto_reply
 from listd.posting.patterns import PatternKind, first_match
@@ -51,6 +52,10 @@ class Post:
     seen_before: bool = False
     # RFC 3834 auto-reply or vacation responder.
     auto_reply: bool = False
+    # From: names an owner or moderator of the list.
+    claims_owner: bool = False
+    # DKIM/SPF/DMARC results on arrival, when they were computed (see intake.py).
+    authentication: AuthResults | None = None
 
     @property
     def poster(self) -> str:
@@ -96,9 +101,14 @@ def read_post(session: Session, mailing_list: MailingList, message: EmailMessage
         a for a in (header_address(header(headers, "From")), try_normalize(envelope_sender))
         if a))
     roles: frozenset[Role] = frozenset()
+    claims_owner = False
     if posters:
-        roles = frozenset(session.scalars(select(Member.role).where(
-            Member.list_id == mailing_list.id, Member.address.in_(posters))))
+        held_roles = session.execute(select(Member.address, Member.role).where(
+            Member.list_id == mailing_list.id, Member.address.in_(posters))).all()
+        roles = frozenset(role for _address, role in held_roles)
+        from_address = header_address(header(headers, "From"))
+        claims_owner = any(address == from_address and role in (Role.OWNER, Role.MODERATOR)
+                           for address, role in held_roles)
     patterns: dict[str, list[str]] = {PatternKind.ACCEPT: [], PatternKind.BAN: []}
     for kind, pattern in session.execute(
             select(AddressPattern.kind, AddressPattern.pattern)
@@ -122,6 +132,7 @@ def read_post(session: Session, mailing_list: MailingList, message: EmailMessage
         seen_before=message_id is not None and _seen_before(
             session, mailing_list, message_id, inbound_id),
         auto_reply=is_marked_auto_reply(headers),
+        claims_owner=claims_owner,
     )
 
 

@@ -183,6 +183,7 @@ def upgrade() -> None:
     sa.Column('expanded', sa.Boolean(), nullable=False),
     sa.Column('expanded_through', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('arrival_auth', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_outbound_messages_list_id_lists'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['source_message_id'], ['messages.id'], name=op.f('fk_outbound_messages_source_message_id_messages'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_messages'))

@@ -39,8 +39,8 @@ def with_settings(**values: object) -> ListSettings:
 
 def test_rule_names_are_stable_and_unique() -> None:
     assert list(RULES_BY_NAME) == ["banned", "duplicate", "auto-reply", "emergency",
-                                   "administrivia", "max-size", "max-recipients", "moderated",
-                                   "posting-policy"]
+                                   "administrivia", "max-size", "max-recipients",
+                                   "owner-authentication", "moderated", "posting-policy"]
 
 
 @pytest.mark.parametrize(("posting", "roles", "accepted", "expected"), [

@@ -20,6 +20,7 @@ from listd.posting.rules.emergency import Emergency
 from listd.posting.rules.max_recipients import MaxRecipients
 from listd.posting.rules.max_size import MaxSize
 from listd.posting.rules.moderated import Moderated
+from listd.posting.rules.owner_authentication import OwnerAuthentication
 from listd.posting.rules.posting_policy import PostingPolicy
 
 
@@ -37,6 +38,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Administrivia(),
     MaxSize(),
     MaxRecipients(),
+    # Before the policy, which lets owners and moderators through.
+    OwnerAuthentication(),
     Moderated(),
     PostingPolicy(),
 )
