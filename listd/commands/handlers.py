@@ -23,7 +23,8 @@ from listd.commands.registry import BY_NAME
 from listd.commands.reply import reply_text, summary
 from listd.commands.runner import Executed, run_commands, run_one
 from listd.commands.subscription import Subscribe, Unsubscribe
-from listd.confirmations import confirm
+from listd.commands.token_kinds import answer_token
+from listd.posting.answers import Answer
 from listd.processing.delivery import Delivery, Outcome
 from listd.runtime import Runtime
 
@@ -51,7 +52,8 @@ def _context(session: Session, runtime: Runtime, delivery: Delivery,
     return CommandContext(session=session, runtime=runtime, sender=sender,
                           sender_name=" ".join(name.split())[:255],
                           domain=delivery.destination.domain, context_list=mailing_list,
-                          language=language, in_reply_to=delivery.message.get("Message-ID"))
+                          language=language, answer=Answer.of(delivery.sender, delivery.message),
+                          in_reply_to=delivery.message.get("Message-ID"))
 
 
 def _answer(session: Session, runtime: Runtime, delivery: Delivery, work: Work) -> Outcome:
@@ -98,8 +100,7 @@ def _shortcut(verb: str) -> Work:
 
 def _confirmation(ctx: CommandContext, delivery: Delivery) -> Handled:
     token = delivery.destination.token or ""
-    result = confirm(ctx.session, ctx.runtime, token, ctx.sender, ctx.language,
-                     within_list=ctx.context_list)
+    result = answer_token(ctx, token, within_list=ctx.context_list)
     # A welcome or goodbye already told the sender; a second mail would only repeat it.
     return Handled([Executed(f"CONFIRM {token}", result)], reply_owed=not result.notified)
 
@@ -120,5 +121,6 @@ def handle_leave(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
 
 
 def handle_confirm(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:
-    """Mail to LIST-confirm+TOKEN@: a reply to a confirmation request; the body is not read."""
+    """Mail to LIST-confirm+TOKEN@: a reply to a confirmation request or to a moderation
+    notice (token_kinds.py tells which); the body is not read."""
     return _answer(session, runtime, delivery, _confirmation)

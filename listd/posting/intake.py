@@ -9,12 +9,14 @@ from sqlalchemy.orm import Session
 from listd import audit
 from listd.distribute.post import accept_post
 from listd.posting import notices
+from listd.posting.automatic import is_automatic_answer
 from listd.posting.decision import Decision, Verdict
 from listd.posting.moderation import hold_post
 from listd.posting.pipeline import evaluate
 from listd.posting.post import Post, read_post
 from listd.processing.delivery import Delivery, Outcome
 from listd.runtime import Runtime
+from listd.settings import ListSettings
 
 log = logging.getLogger("listd.posting")
 
@@ -37,7 +39,9 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
     if verdict.decision is Decision.HOLD:
         held = hold_post(session, runtime, mailing_list, message_id=delivery.inbound.message_id,
                          raw=delivery.raw, sender=poster, subject=post.subject, verdict=verdict)
-        return Outcome(f"held as #{held.id} ({about})", queued_mail=True)
+        told = _tell_poster_held(session, delivery, post)
+        return Outcome(f"held as #{held.id} ({about})"
+                       + ("" if told else "; the poster was not told"), queued_mail=True)
     if verdict.decision is Decision.REJECT:
         told = _tell_poster(session, runtime, delivery, post, verdict)
         audit.record(session, audit.SYSTEM_ACTOR, "post.rejected", mailing_list, poster,
@@ -47,6 +51,21 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
     audit.record(session, audit.SYSTEM_ACTOR, "post.discarded", mailing_list, poster,
                  **audit_detail)
     return Outcome(f"discarded ({about})")
+
+
+def _tell_poster_held(session: Session, delivery: Delivery, post: Post) -> bool:
+    """Tell a person that the post waits for a moderator; never a program, which could answer
+    the notice and start a loop."""
+    if not post.poster or post.auto_reply or is_automatic_answer(delivery.sender,
+                                                                 delivery.message):
+        return False
+    mailing_list = delivery.mailing_list
+    assert mailing_list is not None
+    notices.send_list_notice(
+        session, mailing_list, "held_waiting", [post.poster], in_reply_to=post.message_id,
+        subject=post.subject or "(no subject)", owner=notices.owner_address(mailing_list),
+        days=ListSettings.of(mailing_list).held_expire_days)
+    return True
 
 
 def _tell_poster(session: Session, runtime: Runtime, delivery: Delivery, post: Post,
