@@ -4,12 +4,15 @@ reply to the real notice or by DISTRIBUTE / REJECT / DISCARD, each decision take
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from sqlalchemy import select
 
+from listd.clock import OffsetClock
 from listd.config import Config
 from listd.database import Database
 from listd.models import AuditEntry, HeldMessage, HeldState
+from listd.runtime import Runtime
 from listd.serve import Daemon
 from tests.support.client import in_thread, post
 from tests.support.lists import make_list
@@ -198,3 +201,23 @@ async def test_french_list_moderation_by_mail(daemon: Daemon, db: Database,
     await reply_to_notice(daemon, notice, MOD)
     late = (await wait_for_mail(config, MOD, 3))[2]
     assert f"Refusé : le message retenu n° {held.id} a déjà été refusé par {MOD}." in body(late)
+
+
+async def test_a_busy_moderator_past_the_robot_limit_still_approves(
+        db: Database, config: Config, clock: OffsetClock) -> None:
+    limited = dataclasses.replace(config, robot_mails_per_hour=1)
+    daemon = Daemon(Runtime.create(limited, db, clock))
+    await daemon.start()
+    try:
+        held, notice = await held_post(daemon, db, limited)
+        await mail(daemon, MOD, ROBOT, "HELP\n")  # the moderator's share of robot mail
+        await wait_for_mail(limited, MOD, 2)
+        await reply_to_notice(daemon, notice, MOD)
+        await settle(db, 3)
+        assert [subject(w) for w in sent_to(limited, BOB)] == ["[club] Hello"]
+        assert len(sent_to(limited, MOD)) == 2  # approved, but not answered
+        assert outcomes(db)[2] == (f"not answered: {MOD} had 1 robot mails in the last hour; "
+                                   "carried out: 1 done")
+        assert state_of(db, held.id) is HeldState.APPROVED
+    finally:
+        await daemon.stop()
