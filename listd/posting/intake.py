@@ -16,7 +16,6 @@ from listd.posting.pipeline import evaluate
 from listd.posting.post import Post, read_post
 from listd.processing.delivery import Delivery, Outcome
 from listd.runtime import Runtime
-from listd.settings import ListSettings
 
 log = logging.getLogger("listd.posting")
 
@@ -56,15 +55,15 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
 def _tell_poster_held(session: Session, delivery: Delivery, post: Post) -> bool:
     """Tell a person that the post waits for a moderator; never a program, which could answer
     the notice and start a loop."""
-    if not post.poster or post.auto_reply or is_automatic_answer(delivery.sender,
-                                                                 delivery.message):
-        return False
     mailing_list = delivery.mailing_list
     assert mailing_list is not None
+    if not post.poster or post.auto_reply or not post.settings.held_notice or \
+            is_automatic_answer(delivery.sender, delivery.message):
+        return False
     notices.send_list_notice(
         session, mailing_list, "held_waiting", [post.poster], in_reply_to=post.message_id,
         subject=post.subject or "(no subject)", owner=notices.owner_address(mailing_list),
-        days=ListSettings.of(mailing_list).held_expire_days)
+        days=post.settings.held_expire_days)
     return True
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from listd.clock import OffsetClock
 from listd.config import Config
 from listd.database import Database
+from listd.lists import set_list_setting
 from listd.models import AuditEntry, HeldMessage, HeldState
 from listd.runtime import Runtime
 from listd.serve import Daemon
@@ -185,6 +186,13 @@ async def test_automatic_posts_are_held_without_telling_anyone_back(
     await settle(db)
     assert sent_to(config, "newsletter@example.net") == []
     assert outcomes(db)[0].endswith("; the poster was not told")
+    # A list can keep quiet towards every poster (spam with forged From: gets no mail back).
+    with db.session() as session:
+        set_list_setting(session, LIST, "held_notice", "false")
+    await in_thread(post, daemon.port, STRANGER, LIST, "Hello", "x\n")
+    await wait_for_mail(config, MOD, 2, "the second notice")
+    await settle(db, 2)
+    assert sent_to(config, STRANGER) == []
 
 
 async def test_french_list_moderation_by_mail(daemon: Daemon, db: Database,
