@@ -70,7 +70,7 @@ def _token_and_reason(ctx: CommandContext, args: tuple[str, ...], usage: str
 
 
 class Distribute:
-    names: ClassVar = ("distribute", "approve")
+    names: ClassVar = ("distribute",)
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         token, _reason = _token_and_reason(ctx, args, "DISTRIBUTE token")
