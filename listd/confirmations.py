@@ -2,7 +2,8 @@
 
 Create one with `tokens.issue(session, runtime, ACTION, address, mailing_list, payload)` and
 mail its token (`RobotAddresses.confirm(token)` is the address to answer). The token comes back
-as a reply to LIST-confirm+TOKEN@ or as a `CONFIRM TOKEN` command; `confirm()` then checks it
+as a reply to LIST-confirm+TOKEN@ or as a `CONFIRM TOKEN` command (commands/token_kinds.py
+tries these first, then held posts' tokens); `confirm()` then checks it
 (signature, expiry, single use) and runs the function CONFIRM_ACTIONS names for its action.
 To add an action: write `def my_action(session, runtime, confirming) -> Result` and add one
 line to CONFIRM_ACTIONS.
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from listd import tokens
 from listd.bounce import reenable
-from listd.commands import membership, phrases
+from listd.commands import list_requests, membership, phrases, roles
 from listd.commands.results import Result, Status
 from listd.models import MailingList, PendingAction
 from listd.runtime import Runtime
@@ -48,6 +49,10 @@ CONFIRM_ACTIONS: dict[str, ConfirmAction] = {
     membership.OWNER_ADD: membership.owner_add_confirmed,
     membership.OWNER_DEL: membership.owner_del_confirmed,
     reenable.REENABLE: reenable.reenable_confirmed,
+    roles.ROLE_ADD: roles.role_add_confirmed,
+    roles.ROLE_DEL: roles.role_del_confirmed,
+    list_requests.APPROVE_LIST: list_requests.list_approved,
+    list_requests.REJECT_LIST: list_requests.list_refused,
 }
 
 _REDEMPTION_PHRASES = {

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from listd import audit, lists
 from listd.addresses import try_normalize
+from listd.commands import phrases
 from listd.compose import compose
 from listd.config import Config
 from listd.distribute.queue import enqueue_mail
@@ -45,40 +46,47 @@ def _send(session: Session, config: Config, mailing_list: MailingList, notice: s
                  recipients=recipients, message=message)
 
 
+def robot_confirm_address(config: Config, mailing_list: MailingList, token: str) -> str:
+    """Where a listmaster answers: the list itself takes no mail until it is approved."""
+    return f"{config.robot}-confirm+{token}@{mailing_list.domain.name}"
+
+
 def owners_of(session: Session, mailing_list: MailingList) -> list[str]:
     return list(session.scalars(select(Member.address).where(
         Member.list_id == mailing_list.id, Member.role == Role.OWNER).order_by(Member.address)))
 
 
 def notify_listmasters(session: Session, config: Config, mailing_list: MailingList,
-                       confirm_token: str | None = None) -> None:
+                       confirm_token: str | None = None, reject_token: str | None = None) -> None:
     """Tell every listmaster about a pending list. With CONFIRM_TOKEN (a pending action the
-    robot confirms), a reply approves it by mail."""
+    robot confirms), a reply approves it by mail; with REJECT_TOKEN, a mail to its address
+    refuses it."""
+    robot = robot_address(config, mailing_list)
     if confirm_token:
-        robot = robot_address(config, mailing_list)
-        how = (f"To approve it, reply to this mail, or send to {robot}:\n"
-               f"  CONFIRM {confirm_token}\n"
-               f"Or from the command line: listd list approve|reject {mailing_list.address}\n")
-        reply_to = robot
+        reply_to = robot_confirm_address(config, mailing_list, confirm_token)
+        how = phrases.say(config.language, "decide_list_by_mail", approve=reply_to,
+                          robot=robot, token=confirm_token, list=mailing_list.address)
+        if reject_token:
+            how += "\n" + phrases.say(
+                config.language, "refuse_list_by_mail", token=reject_token, robot=robot,
+                refuse=robot_confirm_address(config, mailing_list, reject_token))
     else:
-        how = (f"To approve or refuse it:\n"
-               f"  listd list approve {mailing_list.address}\n"
-               f"  listd list reject {mailing_list.address}\n")
-        reply_to = None
+        how, reply_to = "", None
+    how += "\n" + phrases.say(config.language, "decide_list_by_cli", list=mailing_list.address)
     _send(session, config, mailing_list, "list_requested", config.listmasters,
           reply_to=reply_to, requester=mailing_list.requested_by or "someone",
           template=mailing_list.template, subject=mailing_list.subject or "(none)",
-          owners=", ".join(owners_of(session, mailing_list)), how_to_decide=how)
+          owners=", ".join(owners_of(session, mailing_list)), how_to_decide=how + "\n")
 
 
 def request_list(session: Session, config: Config, address: str, owners: Iterable[str],
                  template: str = "discussion", subject: str = "",
-                 requested_by: str = audit.CLI_ACTOR,
-                 confirm_token: str | None = None) -> MailingList:
+                 requested_by: str = audit.CLI_ACTOR, confirm_token: str | None = None,
+                 reject_token: str | None = None) -> MailingList:
     """Create a pending list and tell the listmasters (`listd list request`, CREATELIST)."""
     mailing_list = lists.request_list(session, config, address, owners, template, subject,
                                       requested_by)
-    notify_listmasters(session, config, mailing_list, confirm_token)
+    notify_listmasters(session, config, mailing_list, confirm_token, reject_token)
     return mailing_list
 
 

@@ -55,6 +55,8 @@ class ListSettings:
     emergency: bool = field(default=False, metadata=_doc("hold every post (emergency brake)"))
     held_expire_days: int = field(default=14, metadata=_doc(
         "days a held post waits for a moderator"))
+    held_notice: bool = field(default=True, metadata=_doc(
+        "tell the poster that a held post waits for a moderator (off: no mail to forged From:)"))
     archive_url: str | None = field(default=None, metadata=_doc("List-Archive URL"))
     dmarc_mitigation: DmarcMitigation = field(default="munge_from", metadata=_doc(
         "what to do with posts from domains whose DMARC policy is quarantine or reject"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from listd import lifecycle, lists
+from listd.cli import patterns
 from listd.cli.context import App, emit, json_option, pass_app
 from listd.models import ListStatus
 
@@ -108,3 +109,7 @@ def set_(app: App, address: str, key: str, value: str) -> None:
     with app.db.session() as session:
         changed = lists.set_list_setting(session, address, key, value)
         click.echo(f"{changed.address}: {key} set")
+
+
+for _pattern_command in patterns.COMMANDS:
+    command.add_command(_pattern_command)

@@ -12,6 +12,7 @@ from listd.commands import phrases
 from listd.commands.outgoing import RobotAddresses
 from listd.errors import UserError
 from listd.models import Domain, ListStatus, MailingList, Member, Role
+from listd.posting.answers import Answer
 from listd.runtime import Runtime
 
 # Commands in one mail that may each send a confirmation request: a mail with hundreds of
@@ -34,6 +35,8 @@ class CommandContext:
     domain: str
     context_list: MailingList | None
     language: str
+    # Who answered, as moderation sees it: a held post is decided only by a person's mail.
+    answer: Answer
     in_reply_to: str | None = None
     confirmations_left: int = MAX_CONFIRMATIONS_PER_MAIL
 

@@ -20,10 +20,11 @@ from listd.commands.guards import NoReply, answers_robot, no_reply_reason
 from listd.commands.outgoing import send
 from listd.commands.parser import CommandLine, parse_message
 from listd.commands.registry import BY_NAME
-from listd.commands.reply import reply_text, summary
+from listd.commands.reply import reply_text, summary, tally
 from listd.commands.runner import Executed, run_commands, run_one
 from listd.commands.subscription import Subscribe, Unsubscribe
-from listd.confirmations import confirm
+from listd.commands.token_kinds import answer_token
+from listd.posting.answers import Answer
 from listd.processing.delivery import Delivery, Outcome
 from listd.runtime import Runtime
 
@@ -51,10 +52,17 @@ def _context(session: Session, runtime: Runtime, delivery: Delivery,
     return CommandContext(session=session, runtime=runtime, sender=sender,
                           sender_name=" ".join(name.split())[:255],
                           domain=delivery.destination.domain, context_list=mailing_list,
-                          language=language, in_reply_to=delivery.message.get("Message-ID"))
+                          language=language, answer=Answer.of(delivery.sender, delivery.message),
+                          in_reply_to=delivery.message.get("Message-ID"))
 
 
-def _answer(session: Session, runtime: Runtime, delivery: Delivery, work: Work) -> Outcome:
+def _answer(session: Session, runtime: Runtime, delivery: Delivery, work: Work,
+            work_past_limit: bool = False) -> Outcome:
+    """Run WORK for the sender of DELIVERY and reply once.
+
+    WORK_PAST_LIMIT: carry the work out even for an address past its hourly share of robot
+    mail, and withhold only the reply. For answers to tokens listd mailed itself (a moderator
+    approving many posts by reply), whose number listd bounds already."""
     try:
         reason = no_reply_reason(delivery.message, delivery.sender, runtime.config)
         from_address = header_address(delivery.message.get("From"))
@@ -66,12 +74,16 @@ def _answer(session: Session, runtime: Runtime, delivery: Delivery, work: Work) 
     if sender is None:
         return Outcome(f"not answered: {NoReply.NO_SENDER.value}")
     limit = runtime.config.robot_mails_per_hour
-    if ratelimit.over_limit(session, sender, runtime.clock.now(), limit):
-        return Outcome(f"not answered: {sender} had {limit} robot mails in the last hour")
+    over_limit = ratelimit.over_limit(session, sender, runtime.clock.now(), limit)
+    limited = f"not answered: {sender} had {limit} robot mails in the last hour"
+    if over_limit and not work_past_limit:
+        return Outcome(limited)
     ctx = _context(session, runtime, delivery, sender)
     handled = work(ctx, delivery)
     if handled.silence is not None:
         return Outcome(f"not answered: {handled.silence.value}")
+    if over_limit:
+        return Outcome(f"{limited}; carried out: {tally(handled.executed)}", queued_mail=True)
     if handled.reply_owed:
         send(session, runtime, ctx.addresses, to=[sender],
              text=reply_text(ctx, handled.executed, handled.ignored_lines), kind="reply",
@@ -98,8 +110,7 @@ def _shortcut(verb: str) -> Work:
 
 def _confirmation(ctx: CommandContext, delivery: Delivery) -> Handled:
     token = delivery.destination.token or ""
-    result = confirm(ctx.session, ctx.runtime, token, ctx.sender, ctx.language,
-                     within_list=ctx.context_list)
+    result = answer_token(ctx, token, within_list=ctx.context_list)
     # A welcome or goodbye already told the sender; a second mail would only repeat it.
     return Handled([Executed(f"CONFIRM {token}", result)], reply_owed=not result.notified)
 
@@ -120,5 +131,6 @@ def handle_leave(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
 
 
 def handle_confirm(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:
-    """Mail to LIST-confirm+TOKEN@: a reply to a confirmation request; the body is not read."""
-    return _answer(session, runtime, delivery, _confirmation)
+    """Mail to LIST-confirm+TOKEN@: a reply to a confirmation request or to a moderation
+    notice (token_kinds.py tells which); the body is not read."""
+    return _answer(session, runtime, delivery, _confirmation, work_past_limit=True)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from listd.commands.command import Command
+from listd.commands.held_posts import Discard, Distribute, Reject
 from listd.commands.information import Help, Info, Lists, Review, Which
+from listd.commands.list_requests import CreateList
 from listd.commands.owner import Add, Delete
+from listd.commands.roles import Moderator, Owner
 from listd.commands.subscription import Confirm, SetDelivery, Subscribe, Unsubscribe
 
 COMMANDS: tuple[Command, ...] = (
@@ -21,6 +24,12 @@ COMMANDS: tuple[Command, ...] = (
     Which(),
     Add(),
     Delete(),
+    Owner(),
+    Moderator(),
+    Distribute(),
+    Reject(),
+    Discard(),
+    CreateList(),
 )
 
 

@@ -24,10 +24,14 @@ def reply_text(ctx: CommandContext, executed: Sequence[Executed], ignored_lines:
                   request=ctx.addresses.request)
 
 
-def summary(sender: str, executed: Sequence[Executed]) -> str:
-    """One line for the inbound row and the log: how each command ended."""
+def tally(executed: Sequence[Executed]) -> str:
+    """How the commands ended, counted: '2 done, 1 refused'."""
     counts: dict[str, int] = {}
     for item in executed:
         counts[item.result.status.value] = counts.get(item.result.status.value, 0) + 1
-    ended = ", ".join(f"{count} {status}" for status, count in counts.items()) or "no command"
-    return f"answered {sender}: {ended}"
+    return ", ".join(f"{count} {status}" for status, count in counts.items()) or "no command"
+
+
+def summary(sender: str, executed: Sequence[Executed]) -> str:
+    """One line for the inbound row and the log: how each command ended."""
+    return f"answered {sender}: {tally(executed)}"

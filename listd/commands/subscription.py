@@ -9,7 +9,7 @@ from listd.bounce.scoring import restore
 from listd.commands import membership
 from listd.commands.context import CommandContext
 from listd.commands.results import Result, Status
-from listd.confirmations import confirm
+from listd.commands.token_kinds import answer_token
 from listd.models import DeliveryMode
 
 
@@ -36,7 +36,7 @@ class Confirm:
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         if not args:
             raise ctx.refuse("usage", usage="CONFIRM token")
-        return confirm(ctx.session, ctx.runtime, args[0], ctx.sender, ctx.language)
+        return answer_token(ctx, args[0])
 
 
 class SetDelivery:

@@ -25,6 +25,14 @@ class NotAllowed(UserError):
     """The answer may not decide on this post."""
 
 
+class AutomaticAnswer(NotAllowed):
+    """A program answered (vacation responder, bounce, robot): it never decides."""
+
+
+class NotAModerator(NotAllowed):
+    """The answer came from an address that does not moderate the post's list."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """Who answered a moderation notice, and whether a program did."""
@@ -41,12 +49,13 @@ class Answer:
 def authorize(session: Session, held: HeldMessage, answer: Answer) -> str:
     """The moderator's address if ANSWER may decide on HELD; raises NotAllowed otherwise."""
     if answer.automatic:
-        raise NotAllowed("an automatic answer (auto-reply, bounce, robot) cannot moderate posts")
+        raise AutomaticAnswer(
+            "an automatic answer (auto-reply, bounce, robot) cannot moderate posts")
     mailing_list = session.get(MailingList, held.list_id)
     assert mailing_list is not None
     if answer.address is None or answer.address not in moderation.moderators_of(
             session, mailing_list):
-        raise NotAllowed(f"{answer.address or 'the sender'} is not a moderator of "
+        raise NotAModerator(f"{answer.address or 'the sender'} is not a moderator of "
                          f"{mailing_list.address}")
     return answer.address
 

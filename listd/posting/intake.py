@@ -12,6 +12,7 @@ from listd.deliverability.arc import seals_for
 from listd.deliverability.authentication import AuthResults, verify_incoming
 from listd.distribute.post import accept_post
 from listd.posting import notices
+from listd.posting.automatic import is_automatic_answer
 from listd.posting.decision import Decision, Verdict
 from listd.posting.moderation import hold_post
 from listd.posting.pipeline import evaluate
@@ -44,7 +45,9 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
     if verdict.decision is Decision.HOLD:
         held = hold_post(session, runtime, mailing_list, message_id=delivery.inbound.message_id,
                          raw=delivery.raw, sender=poster, subject=post.subject, verdict=verdict)
-        return Outcome(f"held as #{held.id} ({about})", queued_mail=True)
+        told = _tell_poster_held(session, delivery, post)
+        return Outcome(f"held as #{held.id} ({about})"
+                       + ("" if told else "; the poster was not told"), queued_mail=True)
     if verdict.decision is Decision.REJECT:
         told = _tell_poster(session, runtime, delivery, post, verdict)
         audit.record(session, audit.SYSTEM_ACTOR, "post.rejected", mailing_list, poster,
@@ -71,6 +74,21 @@ def arrival_authentication(runtime: Runtime, delivery: Delivery,
     peer = delivery.inbound.peer or None
     return verify_incoming(delivery.raw, envelope_sender=delivery.sender, client_ip=peer,
                            config=config, dmarc=runtime.dmarc, timeout=config.dns.timeout * 3)
+
+
+def _tell_poster_held(session: Session, delivery: Delivery, post: Post) -> bool:
+    """Tell a person that the post waits for a moderator; never a program, which could answer
+    the notice and start a loop."""
+    mailing_list = delivery.mailing_list
+    assert mailing_list is not None
+    if not post.poster or post.auto_reply or not post.settings.held_notice or \
+            is_automatic_answer(delivery.sender, delivery.message):
+        return False
+    notices.send_list_notice(
+        session, mailing_list, "held_waiting", [post.poster], in_reply_to=post.message_id,
+        subject=post.subject or "(no subject)", owner=notices.owner_address(mailing_list),
+        days=post.settings.held_expire_days)
+    return True
 
 
 def _tell_poster(session: Session, runtime: Runtime, delivery: Delivery, post: Post,

@@ -32,6 +32,13 @@ TOKEN_BYTES = 20
 class AlreadyDecided(UserError):
     """The held post was decided before this decision could be taken."""
 
+    def __init__(self, held: HeldMessage) -> None:
+        self.held_id = held.id
+        self.state = held.state
+        self.decided_by = held.decided_by
+        by = f" by {held.decided_by}" if held.decided_by else ""
+        super().__init__(f"held post #{held.id} was already {held.state.value}{by}")
+
 
 @dataclass(frozen=True)
 class Decided:
@@ -90,8 +97,12 @@ def find_held(session: Session, held_id: int) -> HeldMessage:
     return held
 
 
+def held_by_token(session: Session, token: str) -> HeldMessage | None:
+    return session.scalar(select(HeldMessage).where(HeldMessage.token == token.strip().lower()))
+
+
 def find_held_by_token(session: Session, token: str) -> HeldMessage:
-    held = session.scalar(select(HeldMessage).where(HeldMessage.token == token.strip().lower()))
+    held = held_by_token(session, token)
     if held is None:
         # The same answer for a mistyped, a forged and a purged token.
         raise NotFound("no held post matches this token")
@@ -115,8 +126,7 @@ def _decide(session: Session, runtime: Runtime, held: HeldMessage, state: HeldSt
         .execution_options(synchronize_session=False)).rowcount
     session.refresh(held)
     if changed != 1:
-        by = f" by {held.decided_by}" if held.decided_by else ""
-        raise AlreadyDecided(f"held post #{held.id} was already {held.state.value}{by}")
+        raise AlreadyDecided(held)
     mailing_list = session.get(MailingList, held.list_id)
     assert mailing_list is not None
     return mailing_list

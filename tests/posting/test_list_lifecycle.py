@@ -53,7 +53,8 @@ async def test_a_refused_request_is_told_with_its_reason(
     await settle(db, 0)
     notice, = sent_to(config, LISTMASTER)
     assert "CONFIRM abc123" in notice.message.get_body(("plain",)).get_content()
-    assert notice.message["Reply-To"] == "listd@lists.example.org"
+    # A reply approves: it goes to the robot's confirm address, as the list takes no mail yet.
+    assert notice.message["Reply-To"] == "listd-confirm+abc123@lists.example.org"
     for told in ("carol@example.org", "alice@example.org"):
         refused, = sent_to(config, told)
         assert "name taken elsewhere" in refused.message.get_body(("plain",)).get_content()

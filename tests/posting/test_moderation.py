@@ -94,7 +94,9 @@ async def test_reject_with_a_reason_reaches_the_poster(
     held = await hold_one(daemon, db, config, subject="Cheap watches")
     await in_thread(listd_cli.ok, "held", "reject", str(held.id), "--reason", "off topic")
     await settle(db)
-    told, = sent_to(config, STRANGER)
+    waiting, told = sent_to(config, STRANGER)
+    assert " ".join(str(waiting.message["Subject"]).split()) == \
+        f"Your post to {LIST} waits for a moderator: Cheap watches"
     assert told.message["Subject"] == f"Your post to {LIST} was rejected: Cheap watches"
     assert "Reason given: off topic" in told.message.get_body(("plain",)).get_content()
     assert sent_to(config, BOB) == []
@@ -110,7 +112,10 @@ async def test_discard_tells_nobody(daemon: Daemon, db: Database, config: Config
     held = await hold_one(daemon, db, config)
     await in_thread(listd_cli.ok, "held", "discard", str(held.id))
     await settle(db)
-    assert sent_to(config, STRANGER) == [] and sent_to(config, BOB) == []
+    # The poster was told at once that the post waits; the discard itself tells nobody.
+    assert [" ".join(str(w.message["Subject"]).split()) for w in sent_to(config, STRANGER)] == [
+        f"Your post to {LIST} waits for a moderator: Hello"]
+    assert sent_to(config, BOB) == []
     assert audit_of(db, "held.") == [("cli", "held.discarded")]
 
 

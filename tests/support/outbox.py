@@ -24,11 +24,13 @@ BUSY = (OutboundState.QUEUED, OutboundState.SENDING, OutboundState.DEFERRED)
 def _settled(db: Database, inbound: int) -> bool:
     with db.session() as session:
         states = list(session.scalars(select(InboundMessage.state)))
-        busy = session.scalar(select(OutboundEntry.id).where(OutboundEntry.state.in_(BUSY))
-                              .limit(1))
-        # A post's recipients are queued by the expander after the post itself.
+        # A post's recipients are queued by the expander after the post itself. Asked before
+        # the entries: on PostgreSQL each query sees the latest commit, and the other order
+        # misses entries the expander commits between the two queries.
         unexpanded = session.scalar(select(OutboundMessage.id).where(
             OutboundMessage.expanded.is_(False)).limit(1))
+        busy = session.scalar(select(OutboundEntry.id).where(OutboundEntry.state.in_(BUSY))
+                              .limit(1))
     return (len(states) >= inbound and InboundState.QUEUED not in states and busy is None
             and unexpanded is None)
 

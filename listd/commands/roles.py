@@ -1,0 +1,111 @@
+"""Owners name owners and moderators by mail: OWNER and MODERATOR, then ADD or DEL.
+
+As with ADD and DEL, an owner's command can be forged, so it is carried out only once the
+owner's own address has answered the confirmation request. A list never loses its last owner:
+that is refused when asked and again when confirmed (another DEL may have come in between).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from sqlalchemy.orm import Session
+
+from listd import members, tokens
+from listd.addresses import InvalidAddress, normalize_address
+from listd.commands import phrases
+from listd.commands.context import CommandContext
+from listd.commands.membership import ask_confirmation, on_active_list
+from listd.commands.results import Result, Status
+from listd.models import MailingList, Role
+from listd.runtime import Runtime
+
+if TYPE_CHECKING:
+    from listd.confirmations import Confirming
+
+ROLE_ADD = "role_add"
+ROLE_DEL = "role_del"
+
+
+def _is(session: Session, mailing_list: MailingList, address: str, role: Role) -> bool:
+    return members.find_member(session, mailing_list, address, role) is not None
+
+
+def _last_owner(session: Session, mailing_list: MailingList, address: str, role: Role) -> bool:
+    return role is Role.OWNER and _is(session, mailing_list, address, role) and \
+        members.count_role(session, mailing_list, Role.OWNER) <= 1
+
+
+class _ManageRole:
+    names: ClassVar[tuple[str, ...]]
+    role: ClassVar[Role]
+
+    def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
+        usage = f"{self.names[0].upper()} list ADD|DEL address"
+        mailing_list, rest = ctx.take_list(args)
+        if len(rest) < 2 or rest[0].lower() not in ("add", "del"):
+            raise ctx.refuse("usage", usage=usage)
+        if not ctx.is_owner(mailing_list):
+            raise ctx.refuse("owners_only", list=mailing_list.address)
+        try:
+            address = normalize_address(rest[1])
+        except InvalidAddress:
+            raise ctx.refuse("invalid_address", address=rest[1]) from None
+        values = {"address": address, "list": mailing_list.address,
+                  "role": ctx.say(f"role_{self.role.value}")}
+        adding = rest[0].lower() == "add"
+        if adding and _is(ctx.session, mailing_list, address, self.role):
+            raise ctx.refuse("already_role", **values)
+        if not adding and not _is(ctx.session, mailing_list, address, self.role):
+            raise ctx.refuse("not_role", **values)
+        if not adding and _last_owner(ctx.session, mailing_list, address, self.role):
+            raise ctx.refuse("last_owner", **values)
+        ctx.spend_confirmation()
+        pending = tokens.issue(ctx.session, ctx.runtime, ROLE_ADD if adding else ROLE_DEL,
+                               address, mailing_list,
+                               {"role": self.role.value, "owner": ctx.sender,
+                                "name": " ".join(rest[2:]) if adding else ""})
+        ask_confirmation(ctx.session, ctx.runtime, mailing_list, pending,
+                         "confirm_role_add" if adding else "confirm_role_del", ctx.sender,
+                         ctx.in_reply_to, owner=ctx.sender, role=values["role"])
+        return Result(Status.WAITING, ctx.say("owner_confirmation_sent", address=ctx.sender))
+
+
+class Owner(_ManageRole):
+    names: ClassVar = ("owner",)
+    role: ClassVar = Role.OWNER
+
+
+class Moderator(_ManageRole):
+    names: ClassVar = ("moderator", "editor")
+    role: ClassVar = Role.MODERATOR
+
+
+def _confirmed(c: Confirming) -> tuple[MailingList, str, Role, dict[str, object]]:
+    mailing_list = c.mailing_list
+    assert mailing_list is not None
+    role = Role(str(c.pending.payload.get("role", Role.MODERATOR.value)))
+    values = {"address": c.pending.address, "list": mailing_list.address,
+              "role": phrases.say(mailing_list.language, f"role_{role.value}")}
+    return mailing_list, c.pending.address, role, values
+
+
+@on_active_list
+def role_add_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
+    mailing_list, address, role, values = _confirmed(c)
+    if _is(session, mailing_list, address, role):
+        return Result(Status.DONE, phrases.say(mailing_list.language, "already_role", **values))
+    members.add_member(session, mailing_list, address, str(c.pending.payload.get("name", "")),
+                       role=role, actor=c.confirmed_by)
+    return Result(Status.DONE, phrases.say(mailing_list.language, "role_added", **values))
+
+
+@on_active_list
+def role_del_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
+    mailing_list, address, role, values = _confirmed(c)
+    if not _is(session, mailing_list, address, role):
+        return Result(Status.REFUSED, phrases.say(mailing_list.language, "not_role", **values))
+    if _last_owner(session, mailing_list, address, role):
+        return Result(Status.REFUSED, phrases.say(mailing_list.language, "last_owner", **values))
+    members.remove_member(session, mailing_list, address, role=role, actor=c.confirmed_by)
+    return Result(Status.DONE, phrases.say(mailing_list.language, "role_removed", **values))
