@@ -14,12 +14,11 @@ from listd.models import DeliveryMode, Member
 from listd.runtime import Runtime
 from listd.serve import Daemon
 from tests.support.lists import make_list
+from tests.support.outbox import outcomes, settle
 from tests.support.robot import (
     body,
     confirm_address,
     mail,
-    outcomes,
-    settle,
     token_of,
     wait_for_mail,
     written_to,
@@ -337,18 +336,23 @@ async def test_html_only_mail_and_subject_commands(daemon: Daemon, db: Database,
 
 async def test_a_mail_bomb_is_read_within_a_bound_and_answered_once(
         daemon: Daemon, db: Database, config: Config) -> None:
-    make_list(db, config, NEWS, template="newsletter")
-    await mail(daemon, JEANNE, ROBOT, "SUBSCRIBE news\n" * 500)
+    names = [f"news{number}" for number in range(7)]
+    for name in names:
+        make_list(db, config, f"{name}@{DOMAIN}", template="newsletter")
+    await mail(daemon, JEANNE, ROBOT, "".join(f"SUBSCRIBE {names[n % 7]}\n" for n in range(500)))
     await wait_for_mail(config, JEANNE, 1)
     await settle(db)
     mails = written_to(config, JEANNE)
     replies = [w for w in mails if "-confirm+" not in str(w.message["From"])]
     assert len(replies) == 1
-    # At most five confirmation requests, whatever the number of lines.
+    # At most five confirmation requests, whatever the number of lines; a repeated request
+    # is answered as one.
     assert len(mails) == 1 + 5
     text = body(replies[0])
     assert text.count("> SUBSCRIBE news") == 100
-    assert text.count("Refused: at most 5 requests that need a confirmation") == 95
+    # news5 and news6 come after the limit, each time they appear.
+    assert text.count("Refused: at most 5 requests that need a confirmation") == 28
+    assert text.count("same request is earlier in this mail") == 100 - 5 - 28
     assert "400 more lines were not read" in text
 
 
@@ -431,3 +435,16 @@ async def test_replies_to_one_address_are_rate_limited(db: Database, config: Con
         await wait_for_mail(limited, JEANNE, 4)
     finally:
         await daemon.stop()
+
+
+async def test_the_same_request_twice_in_one_mail_gets_one_confirmation(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS)
+    # "sub" in the Subject is itself a command on LIST-request@ (the list left out).
+    await mail(daemon, JEANNE, REQUEST, subject="sub", body="SUBSCRIBE news Jeanne Dupont\n")
+    await settle(db)
+    received = written_to(config, JEANNE)
+    confirmations = [w for w in received if "CONFIRM" in str(w.message["Subject"])]
+    assert len(confirmations) == 1
+    reply = next(w for w in received if w not in confirmations)
+    assert "same request is earlier in this mail" in reply.message.get_content()

@@ -13,7 +13,13 @@ from listd.models import AuditEntry, ListStatus
 from listd.serve import Daemon
 from tests.support.client import in_thread, post
 from tests.support.maildir import Written
-from tests.support.robot import body, mail, settle, wait_for_mail, written_to
+from tests.support.outbox import settle
+from tests.support.robot import (
+    body,
+    mail,
+    wait_for_mail,
+    written_to,
+)
 from tests.test_smtp_in import rcpt_reply
 
 DOMAIN = "lists.example.org"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,6 +39,9 @@ class CommandContext:
     answer: Answer
     in_reply_to: str | None = None
     confirmations_left: int = MAX_CONFIRMATIONS_PER_MAIL
+    # (action, address, list id) already asked for in this mail: the same request twice (say
+    # "sub" in the Subject and "SUBSCRIBE news" in the body) gets one confirmation.
+    requested: set[tuple[str, str, int]] = field(default_factory=set)
 
     @property
     def addresses(self) -> RobotAddresses:
@@ -49,6 +52,16 @@ class CommandContext:
 
     def refuse(self, key: str, **values: object) -> Refused:
         return Refused(self.say(key, **values))
+
+    def claim_confirmation(self, action: str, address: str, mailing_list: MailingList) -> bool:
+        """Whether to send a confirmation for this request: False for a repeat of one already
+        sent for this mail; refused (raises) past the per-mail limit."""
+        key = (action, address, mailing_list.id)
+        if key in self.requested:
+            return False
+        self.spend_confirmation()
+        self.requested.add(key)
+        return True
 
     def spend_confirmation(self) -> None:
         if self.confirmations_left <= 0:

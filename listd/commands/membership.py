@@ -67,7 +67,8 @@ def request_subscription(ctx: CommandContext, mailing_list: MailingList, name: s
     # confirmation as anyone else: the reply must not tell who is a member.
     if not private and _is_subscribed(ctx.session, mailing_list, ctx.sender):
         return Result(Status.DONE, ctx.say("already_subscribed", list=mailing_list.address))
-    ctx.spend_confirmation()
+    if not ctx.claim_confirmation(SUBSCRIBE, ctx.sender, mailing_list):
+        return Result(Status.WAITING, ctx.say("confirmation_already_sent", address=ctx.sender))
     pending = tokens.issue(ctx.session, ctx.runtime, SUBSCRIBE, ctx.sender, mailing_list,
                            {"name": name})
     ask_confirmation(ctx.session, ctx.runtime, mailing_list, pending, "confirm_subscribe",
@@ -79,7 +80,8 @@ def request_unsubscription(ctx: CommandContext, mailing_list: MailingList) -> Re
     if not membership_is_private(mailing_list) and not _is_subscribed(
             ctx.session, mailing_list, ctx.sender):
         raise ctx.refuse("not_subscribed", list=mailing_list.address)
-    ctx.spend_confirmation()
+    if not ctx.claim_confirmation(UNSUBSCRIBE, ctx.sender, mailing_list):
+        return Result(Status.WAITING, ctx.say("confirmation_already_sent", address=ctx.sender))
     pending = tokens.issue(ctx.session, ctx.runtime, UNSUBSCRIBE, ctx.sender, mailing_list)
     ask_confirmation(ctx.session, ctx.runtime, mailing_list, pending, "confirm_unsubscribe",
                      ctx.sender, ctx.in_reply_to)
@@ -89,7 +91,8 @@ def request_unsubscription(ctx: CommandContext, mailing_list: MailingList) -> Re
 def request_owner_change(ctx: CommandContext, mailing_list: MailingList, action: str,
                          address: str, name: str = "") -> Result:
     """An owner's ADD or DEL: confirmed by the owner's own address before it is done."""
-    ctx.spend_confirmation()
+    if not ctx.claim_confirmation(action, address, mailing_list):
+        return Result(Status.WAITING, ctx.say("confirmation_already_sent", address=ctx.sender))
     pending = tokens.issue(ctx.session, ctx.runtime, action, address, mailing_list,
                            {"name": name, "owner": ctx.sender})
     template = "confirm_add" if action == OWNER_ADD else "confirm_del"

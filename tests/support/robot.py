@@ -5,11 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from sqlalchemy import select
-
 from listd.config import Config
-from listd.database import Database
-from listd.models import InboundMessage, InboundState, OutboundEntry, OutboundState
 from listd.serve import Daemon
 from tests.support.client import in_thread, send
 from tests.support.maildir import Written, read_outbox
@@ -38,26 +34,6 @@ async def wait_for_mail(config: Config, recipient: str, count: int,
                              what=what or f"{count} mails to {recipient}")
     assert found
     return written_to(config, recipient)
-
-
-def _settled(db: Database) -> bool:
-    with db.session() as session:
-        inbound_busy = session.scalar(select(InboundMessage.id).where(
-            InboundMessage.state.in_((InboundState.QUEUED, InboundState.PROCESSING))).limit(1))
-        outbound_busy = session.scalar(select(OutboundEntry.id).where(
-            OutboundEntry.state.in_((OutboundState.QUEUED, OutboundState.SENDING))).limit(1))
-    return inbound_busy is None and outbound_busy is None
-
-
-async def settle(db: Database) -> None:
-    """Wait until every received mail is processed and every queued mail written."""
-    await wait_until(lambda: _settled(db), what="inbound and outbound queues to drain")
-
-
-def outcomes(db: Database) -> list[str]:
-    with db.session() as session:
-        return [row.outcome or "" for row in session.scalars(
-            select(InboundMessage).order_by(InboundMessage.id))]
 
 
 def confirm_address(written: Written) -> str:
