@@ -22,6 +22,7 @@ from sqlalchemy import select
 from listd import migrate
 from listd.config import Config
 from listd.database import Database
+from listd.distribute.expand import expand_batch
 from listd.distribute.post import accept_post
 from listd.distribute.verp import verp_token
 from listd.lists import approve_list, request_list
@@ -70,7 +71,11 @@ def one_run(reports: int, database_url: str | None) -> float:
             approve_list(session, LIST)
             import_members(session, mailing_list,
                            (f"m{i}@example{i % 50}.org\n" for i in range(1000)))
-            accept_post(session, runtime, mailing_list, b"Subject: x\r\n\r\nx\r\n")
+            accept_post(session, runtime, mailing_list,
+                        b"From: owner@example.org\r\nSubject: x\r\n\r\nx\r\n")
+        with db.session() as session:
+            while expand_batch(session, runtime.clock.now()) is not None:
+                pass
             entries = session.execute(select(OutboundEntry.id, OutboundEntry.recipient)).all()
             list_id = mailing_list.id
         with db.session() as session:
