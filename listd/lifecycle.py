@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd import audit, lists
@@ -19,7 +18,8 @@ from listd.compose import compose
 from listd.config import Config
 from listd.distribute.queue import enqueue_mail
 from listd.errors import UserError
-from listd.models import MailingList, Member, Role
+from listd.members import addresses_with_role
+from listd.models import MailingList, Role
 from listd.posting.notices import owner_address
 from listd.templates import render
 
@@ -52,8 +52,7 @@ def robot_confirm_address(config: Config, mailing_list: MailingList, token: str)
 
 
 def owners_of(session: Session, mailing_list: MailingList) -> list[str]:
-    return list(session.scalars(select(Member.address).where(
-        Member.list_id == mailing_list.id, Member.role == Role.OWNER).order_by(Member.address)))
+    return addresses_with_role(session, mailing_list, Role.OWNER)
 
 
 def notify_listmasters(session: Session, config: Config, mailing_list: MailingList,

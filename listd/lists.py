@@ -15,6 +15,7 @@ from listd.clock import utcnow
 from listd.config import Config
 from listd.errors import AlreadyExists, NotFound, UserError
 from listd.list_templates import load_template
+from listd.members import addresses_with_role
 from listd.models import Domain, ListStatus, MailingList, Member, Role
 from listd.settings import COLUMN_SETTINGS, ListSettings, parse_setting
 
@@ -142,8 +143,7 @@ def describe_list(session: Session, mailing_list: MailingList) -> dict[str, Any]
     counts = dict(session.execute(
         select(Member.role, func.count()).where(Member.list_id == mailing_list.id)
         .group_by(Member.role)).all())
-    owners = session.scalars(select(Member.address).where(
-        Member.list_id == mailing_list.id, Member.role == Role.OWNER).order_by(Member.address))
+    owners = addresses_with_role(session, mailing_list, Role.OWNER)
     settings = ListSettings.of(mailing_list)
     return {
         "address": mailing_list.address,

@@ -7,13 +7,13 @@ listd instead of back to whoever wrote.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd import audit
 from listd.bounce.message import PARSE_ERRORS
 from listd.distribute.queue import enqueue_mail
-from listd.models import Member, Role
+from listd.members import addresses_with_role
+from listd.models import Role
 from listd.processing.delivery import Delivery, Outcome
 from listd.runtime import Runtime
 
@@ -22,9 +22,7 @@ def forward_to_owners(session: Session, runtime: Runtime, delivery: Delivery) ->
     destination = delivery.destination
     mailing_list = delivery.mailing_list
     if mailing_list is not None:
-        recipients = list(session.scalars(select(Member.address).where(
-            Member.list_id == mailing_list.id, Member.role == Role.OWNER)
-            .order_by(Member.address)))
+        recipients = addresses_with_role(session, mailing_list, Role.OWNER)
         local = mailing_list.name
         who = "owners"
     else:

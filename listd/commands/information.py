@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from listd.commands.context import CommandContext
 from listd.commands.results import Result, Status
+from listd.members import addresses_with_role
 from listd.models import Domain, ListStatus, MailingList, Member, Role
 from listd.settings import ListSettings
 from listd.templates import render
@@ -45,9 +46,7 @@ class Info:
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, _rest = ctx.take_list(args)
         settings = ListSettings.of(mailing_list)
-        owners = ctx.session.scalars(select(Member.address).where(
-            Member.list_id == mailing_list.id, Member.role == Role.OWNER)
-            .order_by(Member.address))
+        owners = addresses_with_role(ctx.session, mailing_list, Role.OWNER)
         return Result(Status.DONE, ctx.say(
             "info", list=mailing_list.address, subject=mailing_list.subject,
             description=mailing_list.description,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd import members, tokens
@@ -143,8 +142,7 @@ def _ask_owners(session: Session, runtime: Runtime, mailing_list: MailingList,
                           {"name": name, "sibling": approve.token})
     # A new dict, so the JSON column is seen as changed.
     approve.payload = {**approve.payload, "sibling": refuse.token}
-    owners = list(session.scalars(select(Member.address).where(
-        Member.list_id == mailing_list.id, Member.role == Role.OWNER).order_by(Member.address)))
+    owners = members.addresses_with_role(session, mailing_list, Role.OWNER)
     addresses = RobotAddresses.of(runtime, mailing_list)
     approve_address = addresses.confirm(approve.token)
     text = render("owner_approval", mailing_list.language, list=mailing_list.address,

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from listd import audit
 from listd.distribute.post import accept_post
 from listd.errors import NotFound, UserError
-from listd.models import HeldMessage, HeldState, MailingList, Member, Role, StoredMessage
+from listd.members import addresses_with_role
+from listd.models import HeldMessage, HeldState, MailingList, Role, StoredMessage
 from listd.posting import notices
 from listd.posting.decision import Verdict
 from listd.posting.patterns import PatternKind, add_pattern
@@ -57,12 +58,8 @@ def new_token() -> str:
 
 def moderators_of(session: Session, mailing_list: MailingList) -> list[str]:
     """The moderators' addresses, or the owners' when the list has no moderator."""
-    for role in (Role.MODERATOR, Role.OWNER):
-        found = list(session.scalars(select(Member.address).where(
-            Member.list_id == mailing_list.id, Member.role == role).order_by(Member.address)))
-        if found:
-            return found
-    return []
+    return (addresses_with_role(session, mailing_list, Role.MODERATOR)
+            or addresses_with_role(session, mailing_list, Role.OWNER))
 
 
 def hold_post(session: Session, runtime: Runtime, mailing_list: MailingList, *,
