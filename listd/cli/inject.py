@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from email.parser import BytesHeaderParser
 
 import click
 
@@ -24,8 +25,6 @@ def command(app: App, address: str, source: click.utils.LazyFile, sender: str | 
     raw = source.read()
     if not raw.strip():
         raise UserError("the message is empty")
-    from email.parser import BytesHeaderParser
-
     headers = BytesHeaderParser().parsebytes(raw)
     envelope_sender = sender if sender is not None else header_address(headers.get("From")) or ""
     with app.db.session() as session:
