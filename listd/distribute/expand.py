@@ -42,6 +42,7 @@ from listd.runtime import Runtime
 log = logging.getLogger("listd.distribute")
 
 EXPAND_BATCH = 5000
+FIRST_BATCH = 500
 IDLE_POLL_SECONDS = 1.0
 
 
@@ -71,6 +72,9 @@ def expand_batch(session: Session, now: dt.datetime,
     if pending is None:
         return None
     outbound_id, list_id, after = pending
+    if after == 0:
+        # A small first batch lets delivery start while the rest is being queued.
+        batch_size = min(batch_size, FIRST_BATCH)
     batch = select(Member.id).where(receiving(list_id, after)).order_by(Member.id) \
         .limit(batch_size).subquery()
     last, count = session.execute(select(func.max(batch.c.id), func.count())).one()
