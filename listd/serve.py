@@ -20,6 +20,7 @@ from listd.distribute.claims import release_dead_claims
 from listd.distribute.delivery import DeliveryWorker
 from listd.distribute.expand import ExpanderWorker
 from listd.distribute.transport import make_transport
+from listd.errors import UserError
 from listd.maintenance import MaintenanceWorker
 from listd.processing.worker import InboundWorker
 from listd.runtime import Runtime
@@ -34,6 +35,15 @@ GRACE_SECONDS = 30.0
 def check_schema(db: Database) -> None:
     if not inspect(db.engine).has_table("inbound"):
         raise DatabaseError("the database has no listd schema yet; run 'listd db upgrade'")
+
+
+def _reason(error: OSError) -> str:
+    # asyncio wraps the errno's text in a longer sentence; the errno says it plainly.
+    return os.strerror(error.errno) if error.errno else str(error)
+
+
+class ListenError(UserError):
+    """A port listd was told to listen on cannot be had; the message names it and the key."""
 
 
 class Daemon:
@@ -60,9 +70,14 @@ class Daemon:
         released = await runtime.db.run(self._release_dead_claims)
         if released:
             log.info("took back %d deliveries claimed by a process that is gone", released)
-        self.server = await start_listener(runtime.config, runtime.db,
-                                           runtime.signals.inbound.set)
         settings = runtime.config.smtp_in
+        try:
+            self.server = await start_listener(runtime.config, runtime.db,
+                                               runtime.signals.inbound.set)
+        except OSError as exc:
+            raise ListenError(f"cannot listen for SMTP on {settings.host}:{settings.port}: "
+                              f"{_reason(exc)} (smtp_in.port in {runtime.config.source})"
+                              ) from None
         log.info("listening on %s:%d (%s), outbound via %s", settings.host, self.port,
                  "LMTP" if settings.lmtp else "SMTP", runtime.config.outbound.mode)
         workers: list[Callable[[asyncio.Event], Awaitable[None]]] = [
@@ -72,7 +87,14 @@ class Daemon:
             MaintenanceWorker(runtime).run,
         ]
         if runtime.config.http.enabled:
-            self.web = WebServer(runtime)
+            http = runtime.config.http
+            try:
+                self.web = WebServer(runtime)
+            except OSError as exc:
+                self.server.close()
+                raise ListenError(f"cannot listen for HTTP on {http.host}:{http.port}: "
+                                  f"{_reason(exc)} (http.port, or http.enabled: false, in "
+                                  f"{runtime.config.source})") from None
             workers.append(self.web.run)
         self.tasks = [asyncio.create_task(worker(self.stopping)) for worker in workers]
         # Mail stored while no process was running is waiting: look at once.

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import select
@@ -65,3 +68,22 @@ def test_sigterm_stops_cleanly_and_a_bad_config_is_one_line(
     text = bad.log()
     assert "unknown key 'smtp_in.lmpt' (did you mean 'smtp_in.lmtp'?)" in text
     assert "Traceback" not in text
+
+
+def test_a_taken_port_is_one_clear_line(db: Database, config: Config, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for section, expected in (("smtp_in", "SMTP"), ("http", "HTTP")):
+            other = "http: {port: 0}" if section == "smtp_in" else "smtp_in: {port: 0}"
+            path = tmp_path / f"{section}.yaml"
+            path.write_text(f"database: {config.database}\ndomains: [lists.example.org]\n"
+                            f"{section}: {{host: 127.0.0.1, port: {port}}}\n{other}\n")
+            done = subprocess.run([sys.executable, "-m", "listd.cli", "--config", str(path),
+                                   "serve"], capture_output=True, text=True, timeout=60)
+            assert done.returncode == 1, done.stderr
+            last = done.stderr.strip().splitlines()[-1]
+            assert last.startswith(f"listd: error: cannot listen for {expected} on "
+                                   f"127.0.0.1:{port}: Address already in use"), last
+            assert "Traceback" not in done.stderr

@@ -22,9 +22,4 @@ def command(app: App, log_level: str) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     check_schema(app.db)
     runtime = Runtime.create(app.config, app.db)
-    try:
-        asyncio.run(Daemon(runtime).run_until_signalled())
-    except OSError as exc:
-        settings = app.config.smtp_in
-        raise click.ClickException(
-            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    asyncio.run(Daemon(runtime).run_until_signalled())
