@@ -206,16 +206,8 @@ def unsubscription_confirmed(session: Session, runtime: Runtime, c: Confirming) 
 
 @on_active_list
 def approval_given(session: Session, runtime: Runtime, c: Confirming) -> Result:
-    mailing_list, address = c.mailing_list, c.pending.address
-    assert mailing_list is not None
     tokens.withdraw(session, runtime, str(c.pending.payload.get("sibling", "")))
-    if _is_subscribed(session, mailing_list, address):
-        return Result(Status.DONE, _say(mailing_list, "already_member", address=address,
-                                        list=mailing_list.address))
-    _subscribe(session, runtime, mailing_list, address, str(c.pending.payload.get("name", "")),
-               actor=c.confirmed_by)
-    return Result(Status.DONE, _say(mailing_list, "added", address=address,
-                                    list=mailing_list.address))
+    return _add_confirmed(session, runtime, c)
 
 
 @on_active_list
@@ -234,6 +226,11 @@ def approval_refused(session: Session, runtime: Runtime, c: Confirming) -> Resul
 
 @on_active_list
 def owner_add_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
+    return _add_confirmed(session, runtime, c)
+
+
+def _add_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
+    """An addition someone else confirmed (an owner's approval, or an owner's own ADD)."""
     mailing_list, address = c.mailing_list, c.pending.address
     assert mailing_list is not None
     if _is_subscribed(session, mailing_list, address):
