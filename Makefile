@@ -20,10 +20,12 @@ run: install
 
 test: install
 	$(BIN)/ruff check listd tests bench migrations
+	$(BIN)/mypy listd
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: install
 	$(BIN)/ruff check listd tests bench migrations
+	$(BIN)/mypy listd
 
 bench: install
 	$(BIN)/python bench/listener.py

@@ -36,7 +36,9 @@ def compose(*, sender: str, to: str, subject: str, body: str, sender_name: str =
     message.set_content(body)
     if attachment is not None:
         message.make_mixed()
-        message.attach(_rfc822_part(attachment))
+        # A MIMEPart, not an EmailMessage, so the part gets no MIME-Version header of its own
+        # (typeshed types attach() as taking the same class).
+        message.attach(_rfc822_part(attachment))  # type: ignore[arg-type]
     return message
 
 

@@ -246,7 +246,7 @@ def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
 def _coerce(hint: Any, value: Any, key: str, source: str) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value if value is not None else {}, key + ".", source)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -107,6 +107,11 @@ class Database:
         self._read_executor.shutdown(wait=True)
         self.engine.dispose()
         self.reader_engine.dispose()
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (such a statement's result is a cursor's)."""
+    return cast("CursorResult[Any]", result).rowcount or 0
 
 
 def site_secret(db: Database, configured: str | None) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from listd import audit
@@ -128,7 +129,7 @@ def _flush(session: Session, batch: list[dict[str, object]]) -> int:
     if not batch:
         return 0
     # Core, not ORM: the ORM's bulk path costs more than the insert itself at this size.
-    session.execute(Member.__table__.insert(), batch)
+    session.execute(cast(Table, Member.__table__).insert(), batch)
     count = len(batch)
     batch.clear()
     return count

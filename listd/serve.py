@@ -11,7 +11,8 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from sqlalchemy import inspect
 
@@ -80,7 +81,7 @@ class Daemon:
                               ) from None
         log.info("listening on %s:%d (%s), outbound via %s", settings.host, self.port,
                  "LMTP" if settings.lmtp else "SMTP", runtime.config.outbound.mode)
-        workers: list[Callable[[asyncio.Event], Awaitable[None]]] = [
+        workers: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = [
             InboundWorker(runtime).run,
             ExpanderWorker(runtime).run,
             DeliveryWorker(runtime, make_transport(runtime.config.outbound)).run,

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from listd.database import affected_rows
 from listd.models import MailingList, PendingAction
 from listd.runtime import Runtime
 
@@ -127,4 +128,4 @@ def purge_spent_tokens(runtime: Runtime) -> int:
     with runtime.db.session() as session:
         result = session.execute(delete(PendingAction).where(
             PendingAction.expires_at < runtime.clock.now() - KEEP_SPENT))
-        return result.rowcount or 0
+        return affected_rows(result)

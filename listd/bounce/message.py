@@ -89,7 +89,7 @@ def part_text(part: Message) -> str:
         charset = part.get_content_charset()
     except PARSE_ERRORS:
         charset = None
-    return decode_bytes(payload, charset)
+    return decode_bytes(payload, charset) if isinstance(payload, bytes) else str(payload)
 
 
 def _as_string(msg: Message) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from listd.members import addresses_with_role
@@ -25,6 +27,8 @@ def send_notice(session: Session, mailing_list: MailingList, template: str,
                 recipients: list[str], reply_to: str | None = None, **values: object) -> None:
     """Queue TEMPLATE, in the list's language, for RECIPIENTS."""
     names = list_addresses(mailing_list)
+    # Template values only; typed Any so they are not checked against the keyword parameters.
+    fields: dict[str, Any] = {"list_name": names["list_name"], "request": names["request"],
+                              **values}
     send_list_notice(session, mailing_list, template, recipients,
-                     reply_to=reply_to or names["request"], list_name=names["list_name"],
-                     request=names["request"], **values)
+                     reply_to=reply_to or names["request"], **fields)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import IO
 
 import click
 
@@ -24,7 +25,7 @@ def command() -> None:
 @click.argument("source", type=click.File("rb"), default="-")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, exists=True),
               help="Classify every *.eml file in DIR instead: one JSON line each, with 'file'.")
-def classify(source: click.utils.LazyFile, directory: str | None) -> None:
+def classify(source: IO[bytes], directory: str | None) -> None:
     """Print one JSON object: is it a bounce, and which recipients failed, how and why."""
     if directory:
         for path in sorted(Path(directory).glob("*.eml")):

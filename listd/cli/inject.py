@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from email.parser import BytesHeaderParser
+from typing import IO
 
 import click
 
@@ -20,7 +21,7 @@ from listd.smtp_in.spool import Envelope, store_inbound
 @click.option("--sender", default=None,
               help="The envelope sender (default: the message's From address).")
 @pass_app
-def command(app: App, address: str, source: click.utils.LazyFile, sender: str | None) -> None:
+def command(app: App, address: str, source: IO[bytes], sender: str | None) -> None:
     """Queue the message in FILE (default: standard input) for ADDRESS."""
     raw = source.read()
     if not raw.strip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import IO
 
 import click
 
@@ -69,7 +70,7 @@ def ls(app: App, address: str, role: str | None, as_json: bool) -> None:
 @click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"))
 @role_option
 @pass_app
-def import_(app: App, address: str, source: click.utils.LazyFile, role: str) -> None:
+def import_(app: App, address: str, source: IO[str], role: str) -> None:
     """Add members to ADDRESS from SOURCE (a file or -), one `address Full Name` a line."""
     with app.db.session() as session:
         mailing_list = find_list(session, address)

@@ -9,6 +9,7 @@ from sqlalchemy import case, func, select, update
 
 from listd.cli.context import App, emit, json_option, pass_app
 from listd.clock import utcnow
+from listd.database import affected_rows
 from listd.errors import NotFound, UserError
 from listd.models import (
     Domain,
@@ -128,9 +129,9 @@ def retry(app: App, entry_id: int | None, retry_all: bool) -> None:
             query = query.where(OutboundEntry.id == entry_id)
         # created_at restarts too, so the give-up time counts from this retry.
         now = utcnow()
-        count = session.execute(query.values(state=OutboundState.QUEUED, next_attempt_at=now,
-                                             created_at=now),
-                                execution_options={"synchronize_session": False}).rowcount
+        count = affected_rows(session.execute(
+            query.values(state=OutboundState.QUEUED, next_attempt_at=now, created_at=now),
+            execution_options={"synchronize_session": False}))
     click.echo(f"{count} deliver{'y' if count == 1 else 'ies'} queued again")
 
 

@@ -70,7 +70,7 @@ def _token_and_reason(ctx: CommandContext, args: tuple[str, ...], usage: str
 
 
 class Distribute:
-    names: ClassVar = ("distribute",)
+    names: ClassVar[tuple[str, ...]] = ("distribute",)
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         token, _reason = _token_and_reason(ctx, args, "DISTRIBUTE token")
@@ -78,7 +78,7 @@ class Distribute:
 
 
 class Reject:
-    names: ClassVar = ("reject",)
+    names: ClassVar[tuple[str, ...]] = ("reject",)
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         token, reason = _token_and_reason(ctx, args, "REJECT token [reason]")
@@ -86,7 +86,7 @@ class Reject:
 
 
 class Discard:
-    names: ClassVar = ("discard",)
+    names: ClassVar[tuple[str, ...]] = ("discard",)
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         token, reason = _token_and_reason(ctx, args, "DISCARD token [reason]")

@@ -18,7 +18,7 @@ REVIEW_LIMIT = 1000
 
 
 class Help:
-    names: ClassVar = ("help", "aide", "?")
+    names: ClassVar[tuple[str, ...]] = ("help", "aide", "?")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         text = render("help", ctx.language, request=ctx.addresses.request)
@@ -26,7 +26,7 @@ class Help:
 
 
 class Lists:
-    names: ClassVar = ("lists",)
+    names: ClassVar[tuple[str, ...]] = ("lists",)
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         found = ctx.session.scalars(
@@ -41,7 +41,7 @@ class Lists:
 
 
 class Info:
-    names: ClassVar = ("info",)
+    names: ClassVar[tuple[str, ...]] = ("info",)
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, _rest = ctx.take_list(args)
@@ -55,7 +55,7 @@ class Info:
 
 
 class Review:
-    names: ClassVar = ("review", "who")
+    names: ClassVar[tuple[str, ...]] = ("review", "who")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, _rest = ctx.take_list(args)
@@ -76,7 +76,7 @@ class Review:
 
 
 class Which:
-    names: ClassVar = ("which",)
+    names: ClassVar[tuple[str, ...]] = ("which",)
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         rows = ctx.session.execute(

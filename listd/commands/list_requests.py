@@ -63,7 +63,7 @@ def parse_request(args: tuple[str, ...], domain: str) -> ListRequest:
 
 
 class CreateList:
-    names: ClassVar = ("createlist",)
+    names: ClassVar[tuple[str, ...]] = ("createlist",)
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         try:

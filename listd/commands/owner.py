@@ -27,7 +27,7 @@ def _owner_target(ctx: CommandContext, args: tuple[str, ...], usage: str
 
 
 class Add:
-    names: ClassVar = ("add",)
+    names: ClassVar[tuple[str, ...]] = ("add",)
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, address, rest = _owner_target(ctx, args, "ADD list address [Name]")
@@ -38,7 +38,7 @@ class Add:
 
 
 class Delete:
-    names: ClassVar = ("del", "delete")
+    names: ClassVar[tuple[str, ...]] = ("del", "delete")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, address, _rest = _owner_target(ctx, args, "DEL list address")

@@ -30,8 +30,8 @@ def _catalog(directory: Path, language: str) -> dict[str, str]:
     return found
 
 
-def say(language: str, key: str, directory: Path = TEMPLATE_DIR, **values: object) -> str:
-    text = _catalog(directory, language).get(key)
+def say(language: str, key: str, /, **values: object) -> str:
+    text = _catalog(TEMPLATE_DIR, language).get(key)
     if text is None:
-        text = _catalog(directory, FALLBACK)[key]
+        text = _catalog(TEMPLATE_DIR, FALLBACK)[key]
     return Template(text).safe_substitute({k: str(v) for k, v in values.items()})

@@ -72,12 +72,12 @@ class _ManageRole:
 
 
 class Owner(_ManageRole):
-    names: ClassVar = ("owner",)
+    names: ClassVar[tuple[str, ...]] = ("owner",)
     role: ClassVar = Role.OWNER
 
 
 class Moderator(_ManageRole):
-    names: ClassVar = ("moderator", "editor")
+    names: ClassVar[tuple[str, ...]] = ("moderator", "editor")
     role: ClassVar = Role.MODERATOR
 
 
@@ -85,7 +85,7 @@ def _confirmed(c: Confirming) -> tuple[MailingList, str, Role, dict[str, object]
     mailing_list = c.mailing_list
     assert mailing_list is not None
     role = Role(str(c.pending.payload.get("role", Role.MODERATOR.value)))
-    values = {"address": c.pending.address, "list": mailing_list.address,
+    values: dict[str, object] = {"address": c.pending.address, "list": mailing_list.address,
               "role": phrases.say(mailing_list.language, f"role_{role.value}")}
     return mailing_list, c.pending.address, role, values
 

@@ -14,7 +14,7 @@ from listd.models import DeliveryMode
 
 
 class Subscribe:
-    names: ClassVar = ("subscribe", "sub", "join")
+    names: ClassVar[tuple[str, ...]] = ("subscribe", "sub", "join")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, rest = ctx.take_list(args)
@@ -23,7 +23,7 @@ class Subscribe:
 
 
 class Unsubscribe:
-    names: ClassVar = ("signoff", "unsubscribe", "unsub", "leave")
+    names: ClassVar[tuple[str, ...]] = ("signoff", "unsubscribe", "unsub", "leave")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, _rest = ctx.take_list(args)
@@ -31,7 +31,7 @@ class Unsubscribe:
 
 
 class Confirm:
-    names: ClassVar = ("confirm", "auth")
+    names: ClassVar[tuple[str, ...]] = ("confirm", "auth")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         if not args:
@@ -40,7 +40,7 @@ class Confirm:
 
 
 class SetDelivery:
-    names: ClassVar = ("set",)
+    names: ClassVar[tuple[str, ...]] = ("set",)
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, rest = ctx.take_list(args)

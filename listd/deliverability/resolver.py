@@ -46,7 +46,7 @@ class Answer:
         return self.status is LookupStatus.FOUND
 
 
-def _configure(resolver: dns.resolver.Resolver, config: DnsConfig) -> None:
+def _configure(resolver: dns.resolver.BaseResolver, config: DnsConfig) -> None:
     if config.nameservers:
         resolver.nameservers = list(config.nameservers)
         resolver.port = config.port

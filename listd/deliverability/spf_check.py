@@ -28,7 +28,7 @@ class SpfResult(enum.StrEnum):
     PERMERROR = "permerror"
 
 
-class ConfiguredSpfQuery(spf.query):  # type: ignore[misc]
+class ConfiguredSpfQuery(spf.query):
     def __init__(self, resolver: dns.resolver.Resolver, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.resolver = resolver

@@ -14,12 +14,13 @@ import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from listd.database import affected_rows
 from listd.distribute.outcome import SendResult, SendStatus
 from listd.models import (
     Domain,
@@ -77,7 +78,7 @@ def claim_due(session: Session, now: dt.datetime, worker_id: str, limit: int) ->
     RETURNING …, so the rows are found, marked and read back in one round trip (SQLite 3.35+
     and PostgreSQL both have RETURNING).
     """
-    table = OutboundEntry.__table__
+    table = cast(Table, OutboundEntry.__table__)
     rows: list[Claimed] = []
     connection = session.connection()  # Core, not the ORM: plain tuples, less per-row work
     # One index range scan per state (ix_outbound_queue_work); a mixed IN/ORDER BY would sort.
@@ -165,6 +166,7 @@ def _update_rows(connection: Connection, status: SendStatus, rows: list[tuple[in
     as_time = OutboundEntry.__table__.c.sent_at.type.bind_processor(connection.dialect) or (
         lambda v: v)
     sets = [*_sets(status), "attempts = ?", "last_response = ?"]
+    params: list[tuple[Any, ...]]
     if status is SendStatus.SENT:
         sets.append("sent_at = ?")
         params = [(a, r, as_time(now), i) for i, a, r in rows]
@@ -215,7 +217,7 @@ def release_expired_leases(session: Session, now: dt.datetime) -> int:
         OutboundEntry.claimed_at < now - CLAIM_LEASE)
         .values(state=OutboundState.QUEUED, claimed_by=None, claimed_at=None),
         execution_options={"synchronize_session": False})
-    return result.rowcount or 0
+    return affected_rows(result)
 
 
 def _process_alive(pid: int) -> bool:
@@ -248,7 +250,7 @@ def release_dead_claims(session: Session, worker_id: str) -> int:
                                         OutboundEntry.claimed_by == owner)
             .values(state=OutboundState.QUEUED, claimed_by=None, claimed_at=None),
             execution_options={"synchronize_session": False})
-        released += result.rowcount or 0
+        released += affected_rows(result)
     return released
 
 

@@ -38,13 +38,13 @@ def add_footer(message: EmailMessage, text: str) -> FooterPlacement:
                     _append(part, text)
                 return FooterPlacement.APPENDED
         elif ctype == "multipart/mixed":
-            message.attach(footer_part(text))
+            message.attach(footer_part(text))  # type: ignore[arg-type]  # typeshed: Self
             return FooterPlacement.OWN_PART
     elif _is_inline_text(message) and _can_append(message):
         _append(message, text)
         return FooterPlacement.APPENDED
     message.make_mixed()
-    message.attach(footer_part(text))
+    message.attach(footer_part(text))  # type: ignore[arg-type]  # typeshed: Self
     return FooterPlacement.WRAPPED
 
 
@@ -54,12 +54,12 @@ def footer_part(text: str) -> MIMEPart:
     return part
 
 
-def _is_inline_text(part: EmailMessage) -> bool:
+def _is_inline_text(part: MIMEPart) -> bool:
     return (part.get_content_type() in TEXT_TYPES
             and part.get_content_disposition() in (None, "inline"))
 
 
-def _can_append(part: EmailMessage) -> bool:
+def _can_append(part: MIMEPart) -> bool:
     try:
         part.get_content()
     except (LookupError, UnicodeError, ValueError):
@@ -68,7 +68,7 @@ def _can_append(part: EmailMessage) -> bool:
     return True
 
 
-def _append(part: EmailMessage, footer: str) -> None:
+def _append(part: MIMEPart, footer: str) -> None:
     content = part.get_content()
     if part.get_content_type() == "text/html":
         addition = ('<div class="list-footer"><hr>'

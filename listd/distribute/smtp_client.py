@@ -137,7 +137,7 @@ class SmtpSession:
             reply = await self._command("STARTTLS")
             if reply.code != 220:
                 raise SmtpFailure(f"STARTTLS refused: {reply.code} {reply.text}")
-            await self.writer.start_tls(ssl.create_default_context(),  # type: ignore[union-attr]
+            await self.writer.start_tls(ssl.create_default_context(),
                                         server_hostname=config.host)
             await self._ehlo()
         if config.username:

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from listd import audit
+from listd.database import affected_rows
 from listd.distribute.post import accept_post
 from listd.errors import NotFound, UserError
 from listd.members import addresses_with_role
@@ -115,12 +116,12 @@ def pending(session: Session, mailing_list: MailingList | None = None) -> list[H
 
 def _decide(session: Session, runtime: Runtime, held: HeldMessage, state: HeldState,
             actor: str, reason: str | None) -> MailingList:
-    changed = session.execute(
+    changed = affected_rows(session.execute(
         update(HeldMessage)
         .where(HeldMessage.id == held.id, HeldMessage.state == HeldState.HELD)
         .values(state=state, decided_at=runtime.clock.now(), decided_by=actor,
                 decision_reason=reason)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     session.refresh(held)
     if changed != 1:
         raise AlreadyDecided(held)

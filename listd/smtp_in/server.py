@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -35,14 +35,18 @@ REPLIES = {
 TEMPORARY_FAILURE = "451 4.3.0 Temporary failure in listd; please try again later"
 
 
+def _reply(status: AnyStr) -> AnyStr:
+    return REPLIES.get(status, status) if isinstance(status, str) else status
+
+
 class ListdSMTP(SMTP):
-    async def push(self, status: str) -> None:
-        await super().push(REPLIES.get(status, status))
+    async def push(self, status: AnyStr) -> None:
+        await super().push(_reply(status))
 
 
 class ListdLMTP(LMTP):
-    async def push(self, status: str) -> None:
-        await super().push(REPLIES.get(status, status))
+    async def push(self, status: AnyStr) -> None:
+        await super().push(_reply(status))
 
 
 def _routes(envelope: Envelope) -> list[Route]:

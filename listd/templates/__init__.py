@@ -20,10 +20,10 @@ class Text:
     body: str
 
 
-def render(name: str, language: str, directory: Path = TEMPLATE_DIR, **values: object) -> Text:
-    path = directory / language / f"{name}.txt"
+def render(name: str, language: str, /, **values: object) -> Text:
+    path = TEMPLATE_DIR / language / f"{name}.txt"
     if not path.is_file():
-        path = directory / FALLBACK / f"{name}.txt"
+        path = TEMPLATE_DIR / FALLBACK / f"{name}.txt"
     head, _, body = path.read_text(encoding="utf-8").partition("\n\n")
     if not head.startswith("Subject:"):
         raise ValueError(f"{path}: the first line must be 'Subject: …'")
