@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd.addresses import InvalidAddress, split_list_address
+from listd.addresses import InvalidAddress, normalize_address, split_list_address
 from listd.commands import phrases
 from listd.commands.outgoing import RobotAddresses
 from listd.errors import UserError
@@ -101,6 +101,16 @@ class CommandContext:
         return self.session.scalar(select(Member.id).where(
             Member.list_id == mailing_list.id, Member.address == self.sender,
             Member.role.in_(roles)).limit(1)) is not None
+
+    def owner_command_address(self, mailing_list: MailingList, text: str) -> str:
+        """The address an owner's command (ADD, DEL, OWNER, MODERATOR) is about; refused
+        unless the sender owns the list and TEXT is a usable address."""
+        if not self.is_owner(mailing_list):
+            raise self.refuse("owners_only", list=mailing_list.address)
+        try:
+            return normalize_address(text)
+        except InvalidAddress:
+            raise self.refuse("invalid_address", address=text) from None
 
     def is_owner(self, mailing_list: MailingList) -> bool:
         return self.is_listmaster() or self.has_role(mailing_list, Role.OWNER)

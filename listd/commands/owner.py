@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from listd import members
-from listd.addresses import InvalidAddress, normalize_address
 from listd.commands import membership
 from listd.commands.context import CommandContext
 from listd.commands.results import Result
@@ -17,13 +16,7 @@ def _owner_target(ctx: CommandContext, args: tuple[str, ...], usage: str
     mailing_list, rest = ctx.take_list(args)
     if not rest:
         raise ctx.refuse("usage", usage=usage)
-    if not ctx.is_owner(mailing_list):
-        raise ctx.refuse("owners_only", list=mailing_list.address)
-    try:
-        address = normalize_address(rest[0])
-    except InvalidAddress:
-        raise ctx.refuse("invalid_address", address=rest[0]) from None
-    return mailing_list, address, rest[1:]
+    return mailing_list, ctx.owner_command_address(mailing_list, rest[0]), rest[1:]
 
 
 class Add:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, ClassVar
 from sqlalchemy.orm import Session
 
 from listd import members, tokens
-from listd.addresses import InvalidAddress, normalize_address
 from listd.commands import phrases
 from listd.commands.context import CommandContext
 from listd.commands.membership import ask_confirmation, on_active_list
@@ -45,12 +44,7 @@ class _ManageRole:
         mailing_list, rest = ctx.take_list(args)
         if len(rest) < 2 or rest[0].lower() not in ("add", "del"):
             raise ctx.refuse("usage", usage=usage)
-        if not ctx.is_owner(mailing_list):
-            raise ctx.refuse("owners_only", list=mailing_list.address)
-        try:
-            address = normalize_address(rest[1])
-        except InvalidAddress:
-            raise ctx.refuse("invalid_address", address=rest[1]) from None
+        address = ctx.owner_command_address(mailing_list, rest[1])
         values = {"address": address, "list": mailing_list.address,
                   "role": ctx.say(f"role_{self.role.value}")}
         adding = rest[0].lower() == "add"
