@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from listener import drop_schema, fresh_database
+from scratch_db import scratch_database
 from sqlalchemy import select
 
 from listd import migrate
@@ -60,8 +58,7 @@ Diagnostic-Code: smtp; 550 5.1.1 <{address}>: Recipient address rejected: User u
 
 
 def one_run(reports: int, database_url: str | None) -> float:
-    with tempfile.TemporaryDirectory() as scratch_dir:
-        database, schema = fresh_database(database_url, Path(scratch_dir))
+    with scratch_database(database_url) as database:
         config = Config(database=database, domains=("lists.example.org",), secret="bench")
         db = Database(database)
         migrate.upgrade(db.engine)
@@ -93,8 +90,6 @@ def one_run(reports: int, database_url: str | None) -> float:
         seconds = time.perf_counter() - started
         assert processed == reports, processed
         db.dispose()
-        if schema and database_url:
-            drop_schema(database_url, schema)
         return reports / seconds
 
 

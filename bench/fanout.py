@@ -33,10 +33,12 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scratch_db import scratch_database  # noqa: E402
 
 from listd import lists, members, migrate  # noqa: E402
 from listd.config import Config  # noqa: E402
@@ -127,26 +129,6 @@ def post_4k() -> bytes:
             f"{body}").replace("\n", "\r\n").replace("\r\r\n", "\r\n").encode()
 
 
-def database_url(requested: str | None, workdir: Path) -> tuple[str, str | None]:
-    """A fresh database: a file for SQLite, a new schema for PostgreSQL."""
-    if not requested:
-        return f"sqlite:///{workdir / 'bench.db'}", None
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(requested, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    separator = "&" if "?" in requested else "?"
-    return f"{requested}{separator}options=-csearch_path%3D{schema}", schema
-
-
-def drop_schema(requested: str, schema: str) -> None:
-    admin = create_engine(requested, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
 def populate(url: str, count: int, dkim: bool) -> None:
     db = Database(url)
     migrate.upgrade(db.engine)
@@ -180,7 +162,12 @@ def peak_rss_mb(pid: int) -> float:
 def run_once(count: int, requested_db: str | None, connections: int, limit: float,
              dkim: bool = False, one_click: bool = False) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="listd-bench-"))
-    url, schema = database_url(requested_db, workdir)
+    with scratch_database(requested_db) as url:
+        _fan_out(workdir, url, count, connections, limit, dkim, one_click)
+
+
+def _fan_out(workdir: Path, url: str, count: int, connections: int, limit: float,
+             dkim: bool, one_click: bool) -> None:
     sink = listd = None
     try:
         populate(url, count, dkim)
@@ -228,7 +215,7 @@ def run_once(count: int, requested_db: str | None, connections: int, limit: floa
         cpu = cpu_seconds(listd.pid) - cpu_before
         engine.dispose()
         elapsed = finished - accepted
-        backend = "PostgreSQL" if requested_db else "SQLite"
+        backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         status = "" if sent >= count else f"  INCOMPLETE after {limit:.0f}s time limit"
         label = ("DKIM on " if dkim else "DKIM off") + (" one-click" if one_click else "")
         print(f"N={count:>7}  {backend:<10}  {label}  {sent / elapsed:8.0f} recipients/s  "
@@ -247,8 +234,6 @@ def run_once(count: int, requested_db: str | None, connections: int, limit: floa
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-        if requested_db and schema:
-            drop_schema(requested_db, schema)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

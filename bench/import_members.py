@@ -16,13 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from listener import drop_schema, fresh_database
+from scratch_db import scratch_database
 
 
 def one_run(members: int, database_url: str | None) -> float:
-    with tempfile.TemporaryDirectory() as scratch_dir:
+    with tempfile.TemporaryDirectory() as scratch_dir, \
+            scratch_database(database_url) as database:
         scratch = Path(scratch_dir)
-        database, schema = fresh_database(database_url, scratch)
         config = scratch / "listd.yaml"
         config.write_text(f"database: {database}\ndomains: [lists.example.org]\n")
         members_file = scratch / "members.txt"
@@ -39,8 +39,6 @@ def one_run(members: int, database_url: str | None) -> float:
         out = listd("member", "import", "big@lists.example.org", str(members_file))
         seconds = time.perf_counter() - started
         assert f"{members} added" in out, out
-        if schema and database_url:
-            drop_schema(database_url, schema)
         return seconds
 
 

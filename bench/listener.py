@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 
 import aiosmtplib
-from sqlalchemy import create_engine, text
+from scratch_db import scratch_database
 
 LISTENING = re.compile(r"listening on [\d.]+:(\d+)")
 LIST = "bench@lists.example.org"
@@ -84,25 +84,10 @@ async def post_all(port: int, messages: int, clients: int) -> float:
     return time.perf_counter() - started
 
 
-def fresh_database(url: str | None, scratch: Path) -> tuple[str, str | None]:
-    if not url:
-        return f"sqlite:///{scratch / 'bench.db'}", None
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options=-csearch_path%3D{schema}", schema
-
-
-def drop_schema(url: str, schema: str) -> None:
-    with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
-
 def one_run(args: argparse.Namespace) -> float:
-    with tempfile.TemporaryDirectory() as scratch_dir:
+    with tempfile.TemporaryDirectory() as scratch_dir, \
+            scratch_database(args.database) as database:
         scratch = Path(scratch_dir)
-        database, schema = fresh_database(args.database, scratch)
         config = scratch / "listd.yaml"
         config.write_text(f"database: {database}\ndomains: [lists.example.org]\n"
                           f"secret: bench\nsmtp_in: {{host: 127.0.0.1, port: 0}}\n"
@@ -117,8 +102,6 @@ def one_run(args: argparse.Namespace) -> float:
         finally:
             process.terminate()
             process.wait(timeout=60)
-            if schema and args.database:
-                drop_schema(args.database, schema)
         return args.messages / seconds
 
 

@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from email import policy
 from email.parser import BytesParser
-from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from scratch_db import scratch_database
 
 from listd import lists, members, migrate
 from listd.clock import OffsetClock
@@ -43,25 +40,6 @@ from listd.smtp_in.spool import Envelope, store_inbound
 DOMAIN = "lists.example.org"
 LIST = f"bench@{DOMAIN}"
 RUNS = 5
-
-
-@contextmanager
-def database_url(given: str | None) -> Iterator[str]:
-    if not given:
-        with tempfile.TemporaryDirectory() as scratch:
-            yield f"sqlite:///{Path(scratch) / 'bench.db'}"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(given, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in given else "?"
-    try:
-        yield f"{given}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def message(number: int, sender: str) -> bytes:
@@ -112,7 +90,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=10,
                         help="subscribers (each accepted post queues one row per subscriber)")
     args = parser.parse_args()
-    with database_url(args.database) as url:
+    with scratch_database(args.database) as url:
         db = Database(url)
         migrate.upgrade(db.engine)
         config = Config(database=url, domains=(DOMAIN,), listmasters=("lm@example.org",),

@@ -19,7 +19,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from scratch_db import scratch_database
+from sqlalchemy import func, select
 
 from listd import lists, migrate
 from listd.config import Config, OutboundConfig, SmtpInConfig
@@ -121,24 +122,8 @@ def main() -> None:
     parser.add_argument("--database", default=None,
                         help="a PostgreSQL URL; a scratch schema is made and dropped")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        if args.database:
-            schema = f"bench_{uuid.uuid4().hex[:10]}"
-            admin = create_engine(args.database, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            sep = "&" if "?" in args.database else "?"
-            url = f"{args.database}{sep}options=-csearch_path%3D{schema}"
-        else:
-            url = f"sqlite:///{workdir / 'listd.db'}"
-        try:
-            elapsed = asyncio.run(run(url, args.count, args.clients, workdir))
-        finally:
-            if args.database:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.database) as url:
+        elapsed = asyncio.run(run(url, args.count, args.clients, Path(tmp)))
     backend = "postgresql" if args.database else "sqlite"
     print(f"subscription round trips ({backend}): {args.count} in {elapsed:.2f} s = "
           f"{args.count / elapsed:.1f} round trips/s "
