@@ -126,6 +126,10 @@ def close_list(session: Session, address: str, actor: str = audit.CLI_ACTOR) -> 
                        ListStatus.CLOSED, actor)
 
 
+def reopen_list(session: Session, address: str, actor: str = audit.CLI_ACTOR) -> MailingList:
+    return _transition(session, address, (ListStatus.CLOSED,), ListStatus.ACTIVE, actor)
+
+
 def set_list_setting(session: Session, address: str, key: str, value: Any,
                      actor: str = audit.CLI_ACTOR) -> MailingList:
     mailing_list = find_list(session, address)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from listd import audit
@@ -142,3 +142,78 @@ def remove_all(session: Session, mailing_list: MailingList) -> None:
 def addresses_with_role(session: Session, mailing_list: MailingList, role: Role) -> list[str]:
     return list(session.scalars(select(Member.address).where(
         Member.list_id == mailing_list.id, Member.role == role).order_by(Member.address)))
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    members: list[Member]
+    # Where the next page starts (the last address and role on this one); None at the end.
+    after: tuple[str, str] | None
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def page_members(session: Session, mailing_list: MailingList, *, limit: int,
+                 after: tuple[str, str] | None = None, role: Role | None = None,
+                 search: str = "") -> MemberPage:
+    """One page of members in address order, after AFTER: an index range, at any list size."""
+    query = select(Member).where(Member.list_id == mailing_list.id)
+    if role is not None:
+        query = query.where(Member.role == role)
+    if after is not None:
+        query = query.where(tuple_(Member.address, Member.role) > tuple_(*after))
+    if search.strip():
+        pattern = _like(search.strip().lower())
+        query = query.where(Member.address.like(pattern, escape="\\")
+                            | func.lower(Member.display_name).like(pattern, escape="\\"))
+    rows = list(session.scalars(query.order_by(Member.address, Member.role).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = (rows[-1].address, rows[-1].role.value) if more and rows else None
+    return MemberPage(rows, last)
+
+
+def change_member(session: Session, mailing_list: MailingList, address: str, role: Role,
+                  *, delivery: DeliveryMode | None = None, new_role: Role | None = None,
+                  actor: str = audit.CLI_ACTOR) -> Member:
+    """Change the delivery mode or the role of ADDRESS's ROLE membership (an owner's act)."""
+    normalized = normalize_address(address)
+    member = find_member(session, mailing_list, normalized, role)
+    if member is None:
+        raise NotFound(f"{normalized} is not {role.value} of {mailing_list.address}")
+    if delivery is not None and delivery is not member.delivery_mode:
+        member.delivery_mode = delivery
+        audit.record(session, actor, "member.set", mailing_list, normalized,
+                     delivery=delivery.value)
+    if new_role is not None and new_role is not role:
+        _change_role(session, mailing_list, member, new_role, actor)
+    return member
+
+
+def _change_role(session: Session, mailing_list: MailingList, member: Member, new_role: Role,
+                 actor: str) -> None:
+    if find_member(session, mailing_list, member.address, new_role) is not None:
+        raise AlreadyExists(f"{member.address} is already {new_role.value} of "
+                            f"{mailing_list.address}")
+    if member.role is Role.OWNER and count_role(session, mailing_list, Role.OWNER) == 1:
+        raise UserError(f"{member.address} is the last owner of {mailing_list.address}; "
+                        "add another owner first")
+    audit.record(session, actor, "member.role_changed", mailing_list, member.address,
+                 role=new_role.value, was=member.role.value)
+    member.role = new_role
+
+
+def iter_members(session: Session, mailing_list: MailingList, batch: int = 2000
+                 ) -> Iterator[Member]:
+    """Every member in address order, read a batch at a time (memory stays flat)."""
+    after: tuple[str, str] | None = None
+    while True:
+        page = page_members(session, mailing_list, limit=batch, after=after)
+        yield from page.members
+        session.expunge_all()
+        if page.after is None:
+            return
+        after = page.after

@@ -379,3 +379,88 @@ class DkimKey(Base):
     private_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ApiKey(Base):
+    """A key for the REST API: only its hash is kept; no list names means site-wide."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    # SHA-256 of the key: the key is 256 random bits, so a slow hash would add nothing.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # List addresses this key may act on; empty: every list (a listmaster's key).
+    lists: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class IdempotentRequest(Base):
+    """The answer given to a request with an Idempotency-Key, so a retry gets it again."""
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (UniqueConstraint("key_name", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_name: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    # What the request asked, so the same key with another request is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Webhook(Base):
+    """An HTTP endpoint that receives listd's events, signed with its own secret."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(128))
+    # List addresses and event names it wants; empty: all of them.
+    lists: Mapped[list[str]] = mapped_column(JSON, default=list)
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookState(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook: a durable queue row, retried with back-off like mail."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"),
+                                            index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    # The JSON body as sent: serialised once, so every retry carries the same signed bytes.
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[WebhookState] = mapped_column(str_enum(WebhookState),
+                                                default=WebhookState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[dt.datetime | None]
+    last_response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[dt.datetime | None]
+
+
+class PostDeliveredEvent(Base):
+    """A post whose fan-out has ended and whose `post.delivered` event was emitted."""
+
+    __tablename__ = "post_delivered_events"
+
+    outbound_id: Mapped[int] = mapped_column(
+        ForeignKey("outbound_messages.id", ondelete="CASCADE"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 
+from listd.api.webhook_sender import WebhookWorker
 from listd.database import Database, DatabaseError
 from listd.distribute.claims import release_dead_claims
 from listd.distribute.delivery import DeliveryWorker
@@ -86,6 +87,7 @@ class Daemon:
             ExpanderWorker(runtime).run,
             DeliveryWorker(runtime, make_transport(runtime.config.outbound)).run,
             MaintenanceWorker(runtime).run,
+            WebhookWorker(runtime).run,
         ]
         if runtime.config.http.enabled:
             http = runtime.config.http

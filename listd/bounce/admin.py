@@ -53,3 +53,16 @@ def describe_bounces(session: Session, member: Member) -> dict[str, object]:
         "suspended_at": (member.bounce_suspended_at.isoformat(timespec="seconds")
                          if member.bounce_suspended_at else None),
     }
+
+
+def bounce_events(session: Session, list_address: str, member_address: str,
+                  limit: int = 200) -> list[dict[str, Any]]:
+    """The events recorded for MEMBER_ADDRESS on the list, newest first."""
+    mailing_list = find_list(session, list_address)
+    rows = session.scalars(select(BounceEvent).where(
+        BounceEvent.list_id == mailing_list.id,
+        BounceEvent.address == normalize_address(member_address))
+        .order_by(BounceEvent.received_at.desc(), BounceEvent.id.desc()).limit(limit))
+    return [{"address": e.address, "kind": e.kind, "effect": e.effect, "status": e.status,
+             "reason": e.reason, "diagnostic": e.diagnostic, "source": e.source,
+             "received_at": e.received_at.isoformat(timespec="seconds")} for e in rows]

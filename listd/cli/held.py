@@ -8,7 +8,7 @@ import click
 
 from listd.cli.context import App, emit, json_option, pass_app
 from listd.lists import find_list
-from listd.models import HeldMessage, MailingList
+from listd.models import MailingList
 from listd.posting import moderation
 from listd.runtime import Runtime
 
@@ -16,19 +16,6 @@ from listd.runtime import Runtime
 @click.group("held")
 def command() -> None:
     """Posts waiting for a moderator."""
-
-
-def describe_held(held: HeldMessage, mailing_list: MailingList) -> dict[str, Any]:
-    return {
-        "id": held.id,
-        "list": mailing_list.address,
-        "sender": held.sender,
-        "subject": held.subject,
-        "rule": held.rule,
-        "reason": held.reason,
-        "held_at": held.held_at.isoformat(timespec="seconds"),
-        "expires_at": held.expires_at.isoformat(timespec="seconds"),
-    }
 
 
 @command.command("ls")
@@ -43,7 +30,7 @@ def ls(app: App, address: str | None, as_json: bool) -> None:
         for held in moderation.pending(session, only):
             mailing_list = session.get(MailingList, held.list_id)
             assert mailing_list is not None
-            rows.append(describe_held(held, mailing_list))
+            rows.append(moderation.describe_held(held, mailing_list))
     if not rows and not as_json:
         click.echo("no held posts")
         return

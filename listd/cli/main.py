@@ -28,6 +28,8 @@ COMMANDS = {
     "serve": "listd.cli.serve",
     "dkim": "listd.cli.dkim",
     "doctor": "listd.cli.doctor",
+    "api-key": "listd.cli.api_key",
+    "webhook": "listd.cli.webhook",
 }
 
 

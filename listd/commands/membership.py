@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd import members, tokens
+from listd.addresses import normalize_address
 from listd.commands import phrases
 from listd.commands.outgoing import RobotAddresses, send
 from listd.commands.results import Result, Status
@@ -253,3 +255,20 @@ def owner_del_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Re
     _goodbye(session, runtime, mailing_list, address)
     return Result(Status.DONE, _say(mailing_list, "removed", address=address,
                                     list=mailing_list.address))
+
+
+def ask_to_join(session: Session, runtime: Runtime, mailing_list: MailingList, address: str,
+                name: str = "") -> bool:
+    """Mail ADDRESS a subscription confirmation requested by another door (an owner's API call);
+    nothing changes until the mailbox answers. False when one is already waiting for it."""
+    normalized = normalize_address(address)
+    now = runtime.clock.now()
+    waiting = session.scalar(select(PendingAction.id).where(
+        PendingAction.action == SUBSCRIBE, PendingAction.address == normalized,
+        PendingAction.list_id == mailing_list.id, PendingAction.used_at.is_(None),
+        PendingAction.expires_at > now).limit(1))
+    if waiting is not None:
+        return False
+    pending = tokens.issue(session, runtime, SUBSCRIBE, normalized, mailing_list, {"name": name})
+    ask_confirmation(session, runtime, mailing_list, pending, "confirm_subscribe", normalized)
+    return True

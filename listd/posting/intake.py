@@ -16,7 +16,7 @@ from listd.posting.automatic import is_automatic_answer
 from listd.posting.decision import Decision, Verdict
 from listd.posting.moderation import hold_post
 from listd.posting.pipeline import evaluate
-from listd.posting.post import Post, read_post
+from listd.posting.post import AUTHENTICATED_DOORS, Post, read_post
 from listd.processing.delivery import Delivery, Outcome
 from listd.runtime import Runtime
 
@@ -28,6 +28,8 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
     assert mailing_list is not None
     post = read_post(session, mailing_list, delivery.message, delivery.raw,
                      delivery.sender, runtime.config.robot, delivery.inbound.id)
+    if delivery.inbound.peer.startswith(AUTHENTICATED_DOORS):
+        post = replace(post, submitted_by=delivery.inbound.peer)
     authentication = arrival_authentication(runtime, delivery, post)
     if authentication is not None:
         post = replace(post, authentication=authentication)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -112,6 +113,19 @@ def pending(session: Session, mailing_list: MailingList | None = None) -> list[H
     if mailing_list is not None:
         query = query.where(HeldMessage.list_id == mailing_list.id)
     return list(session.scalars(query.order_by(HeldMessage.id)))
+
+
+def describe_held(held: HeldMessage, mailing_list: MailingList) -> dict[str, Any]:
+    return {
+        "id": held.id,
+        "list": mailing_list.address,
+        "sender": held.sender,
+        "subject": held.subject,
+        "rule": held.rule,
+        "reason": held.reason,
+        "held_at": held.held_at.isoformat(timespec="seconds"),
+        "expires_at": held.expires_at.isoformat(timespec="seconds"),
+    }
 
 
 def _decide(session: Session, runtime: Runtime, held: HeldMessage, state: HeldState,

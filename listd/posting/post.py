@@ -25,6 +25,9 @@ from listd.posting.patterns import PatternKind, first_match
 from listd.settings import ListSettings
 
 _HEADER_PARSER = BytesHeaderParser(policy=compat32)
+# Inbound rows whose peer starts so were stored by a door that authenticated the poster itself
+# (an SMTP peer is an IP address, so no mail from outside can carry these).
+AUTHENTICATED_DOORS = ("api:", "web:")
 # Administrivia looks at the subject and at this many non-blank lines of the body.
 FIRST_LINES = 5
 
@@ -56,6 +59,9 @@ class Post:
     claims_owner: bool = False
     # DKIM/SPF/DMARC results on arrival, when they were computed (see intake.py).
     authentication: AuthResults | None = None
+    # The signed-in door that submitted the post on its poster's behalf ("api:KEY"), which
+    # vouches for the From: as authentication results would; None for mail from SMTP.
+    submitted_by: str | None = None
 
     @property
     def poster(self) -> str:

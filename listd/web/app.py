@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from listd.api.app import PREFIX as API_PREFIX
+from listd.api.app import create_api
 from listd.deliverability.unsubscribe import UnsubscribeClaim, verify_unsubscribe_token
 from listd.runtime import Runtime
 from listd.web import pages, unsubscription
@@ -38,6 +40,7 @@ def html(body: str, status: int = 200) -> HTMLResponse:
 
 def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount(API_PREFIX, create_api(runtime))
     site_language = runtime.config.language
 
     @app.exception_handler(StarletteHTTPException)

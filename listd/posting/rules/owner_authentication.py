@@ -21,6 +21,8 @@ class OwnerAuthentication:
     def check(self, post: Post) -> Verdict | None:
         if not post.settings.require_owner_authentication or not post.claims_owner:
             return None
+        if post.submitted_by is not None:
+            return None
         results = post.authentication
         if results is not None and results.aligned and post.poster.endswith(
                 "@" + results.from_domain):
