@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +22,7 @@ from listd.database import Database
 from tests.conftest import PG_URL
 from tests.support.lists import make_list
 from tests.support.process import ServeProcess
-from tests.support.waiting import wait_until_sync
 
-HTTP_ON = re.compile(r"HTTP on [\d.]+:(\d+)")
 EVERY_METHOD = {"get", "post", "put", "patch", "delete"}
 
 
@@ -66,8 +63,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
             key = keys.add_key(session, "fuzz")
         db.dispose()
         serve = ServeProcess(config_file, tmp / "serve.log").start()
-        log = serve.log
-        port = int(wait_until_sync(lambda: HTTP_ON.search(log()), what="HTTP").group(1))
+        port = serve.http_port()
         try:
             yield f"http://127.0.0.1:{port}/api/v1", key
         finally:

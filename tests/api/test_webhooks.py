@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,9 +125,6 @@ def _attempts(db: Database) -> int:
         return session.scalar(select(func.max(WebhookDelivery.attempts))) or 0
 
 
-HTTP_ON = re.compile(r"HTTP on [\d.]+:(\d+)")
-
-
 def test_queued_events_survive_a_sigkill(config_file: Path, db: Database, listd_cli: CLI,
                                          tmp_path: Path, two_lists: None) -> None:
     receiver = Receiver()
@@ -136,7 +132,7 @@ def test_queued_events_survive_a_sigkill(config_file: Path, db: Database, listd_
     receiver.stop()  # its port, closed for now
     add_webhook(listd_cli, receiver.url)
     serve = ServeProcess(config_file, tmp_path / "serve.log").start()
-    port = int(wait_until_sync(lambda: HTTP_ON.search(serve.log()), what="HTTP").group(1))
+    port = serve.http_port()
     key = bearer(make_key(db, "crm"))
     with httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1") as client:
         for n in range(5):

@@ -12,6 +12,7 @@ from pathlib import Path
 from tests.support.waiting import wait_until_sync
 
 LISTENING = re.compile(r"listening on [\d.]+:(\d+)")
+HTTP_ON = re.compile(r"HTTP on [\d.]+:(\d+)")
 
 
 class ServeProcess:
@@ -39,6 +40,10 @@ class ServeProcess:
 
         self.port = wait_until_sync(bound_port, timeout=30, what="listd serve to listen")
         return self
+
+    def http_port(self) -> int:
+        found = wait_until_sync(lambda: HTTP_ON.search(self.log()), what="the HTTP port")
+        return int(found.group(1))
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
