@@ -7,6 +7,7 @@ then auto-replies (bounces are often marked auto-replied too); else OTHER.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from email.message import Message
 
@@ -24,7 +25,9 @@ _DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 def classify_message(raw: bytes) -> BounceReport:
     """Classify one message; never raises (worst case: Category.OTHER)."""
     try:
-        return _classify(m.parse_bytes(raw if isinstance(raw, bytes) else bytes(raw)))
+        msg = m.parse_bytes(raw if isinstance(raw, bytes) else bytes(raw))
+        report = _classify(msg)
+        return dataclasses.replace(report, returned_message_id=notice.returned_message_id(msg))
     except Exception:
         # The contract is "never raise"; reaching here is a parser bug worth logging.
         logger.exception("bounce parser failed; message classified as OTHER")
