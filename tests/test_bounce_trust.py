@@ -124,7 +124,21 @@ async def test_a_token_of_one_member_cannot_unsubscribe_another(
     assert events(db) == [(OK, NOT_PROVEN, False)]
 
 
-@pytest.mark.parametrize("feedback_type", ["abuse"])
+@pytest.mark.parametrize("feedback_type", ["auth-failure", "not-spam", "virus", "other",
+                                           "fraud", "dkim"])
+async def test_feedback_that_is_not_the_recipients_complaint_only_informs_the_owners(
+        daemon: Daemon, db: Database, config: Config, feedback_type: str) -> None:
+    make_list(db, config, NEWS, subscribers=(GONE, OK))
+    tokens = fan_out(db, daemon.runtime)
+    # Fraud names a third party here: a report about the message, not OK's own complaint.
+    named = "brand-protection@example.com" if feedback_type == "fraud" else OK
+    done = await bounce_back(db, daemon.port, tokens[OK], feedback(named, feedback_type))
+    assert member(db, OK) is not None, done.outcome
+    assert events(db)[0][1] == Effect.NOT_A_COMPLAINT.value
+    await wait_until(lambda: owner_notices(config), what="the report sent to the owners")
+
+
+@pytest.mark.parametrize("feedback_type", ["abuse", "Abuse", "fraud"])
 async def test_the_recipients_own_complaint_through_its_token_unsubscribes(
         daemon: Daemon, db: Database, config: Config, feedback_type: str) -> None:
     make_list(db, config, NEWS, subscribers=(GONE, OK))

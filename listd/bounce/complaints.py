@@ -59,7 +59,12 @@ def _proven(session: Session, report: Report, parsed: BounceReport,
 
 def _recipients_complaint(feedback_type: str, parsed: BounceReport,
                           proven: list[ProvenMember]) -> bool:
-    return True
+    if feedback_type == "abuse":
+        return True
+    if feedback_type == "fraud":
+        named = {a.lower() for a in parsed.complainants}
+        return all(one.member.address in named for one in proven)
+    return False
 
 
 def _not_proven(session: Session, runtime: Runtime, report: Report, parsed: BounceReport,
