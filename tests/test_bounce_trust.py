@@ -14,10 +14,14 @@ from listd.bounce.scoring import Effect
 from listd.cli.main import cli
 from listd.config import Config
 from listd.database import Database
-from listd.lists import find_list
+from listd.lists import find_list, set_list_setting
 from listd.members import add_member
 from listd.models import AuditEntry, BounceEvent
+from listd.processing.worker import process_batch
+from listd.runtime import Runtime
 from listd.serve import Daemon
+from listd.smtp_in.routing import Route, parse_local_part
+from listd.smtp_in.spool import Envelope, store_inbound
 from tests.support.client import in_thread, send
 from tests.support.lists import make_list
 from tests.support.maildir import Written, read_outbox
@@ -211,3 +215,24 @@ async def test_a_complaint_proven_by_message_id_unsubscribes(
     await in_thread(send, daemon.port, "", [BOUNCES], feedback(OK, message_id=message_id))
     await wait_until(lambda: member(db, OK) is None, what="the complainant unsubscribed")
     assert member(db, GONE) is not None
+
+
+def test_a_bounce_that_sends_a_probe_wakes_delivery(db: Database, config: Config,
+                                                    clock: object) -> None:
+    """18c: whether delivery is woken is a typed outcome, not a search for 'suspended'."""
+    runtime = Runtime.create(config, db, clock)  # type: ignore[arg-type]
+    make_list(db, config, NEWS, subscribers=(GONE, OK))
+    with db.session() as session:
+        set_list_setting(session, NEWS, "bounce_threshold", "1")
+        set_list_setting(session, NEWS, "bounce_probe", "true")
+    tokens = fan_out(db, runtime)
+    address = f"news-bounces+{tokens[GONE]}@lists.example.org"
+    with db.session() as session:
+        route = Route(address, parse_local_part(address.partition("@")[0],
+                                                "lists.example.org", config.robot),
+                      find_list(session, NEWS).id)
+        store_inbound(session, dsn(GONE, "5.1.1", "550 5.1.1 unknown"),
+                      Envelope("", [route], "127.0.0.1"))
+    outcomes = process_batch(runtime)
+    assert [o.queued_mail for o in outcomes] == [True], [o.summary for o in outcomes]
+    assert "probe sent" in outcomes[0].summary

@@ -43,7 +43,7 @@ class Effect(enum.StrEnum):
     @property
     def queues_mail(self) -> bool:
         """Whether taking this effect queued mail (notices, a probe), so delivery must wake."""
-        return self in (Effect.SUSPENDED, Effect.UNSUBSCRIBED)
+        return self in (Effect.SUSPENDED, Effect.PROBING, Effect.UNSUBSCRIBED)
 
 
 @dataclass(frozen=True)
