@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from listd.bounce.scoring import Effect
 from listd.cli.main import cli
 from listd.config import Config
 from listd.database import Database
 from listd.lists import find_list, set_list_setting
-from listd.members import add_member
-from listd.models import AuditEntry, BounceEvent
+from listd.members import add_member, remove_member
+from listd.models import AuditEntry, BounceEvent, OutboundEntry, OutboundMessage
 from listd.processing.worker import process_batch
 from listd.runtime import Runtime
 from listd.serve import Daemon
@@ -236,3 +236,21 @@ def test_a_bounce_that_sends_a_probe_wakes_delivery(db: Database, config: Config
     outcomes = process_batch(runtime)
     assert [o.queued_mail for o in outcomes] == [True], [o.summary for o in outcomes]
     assert "probe sent" in outcomes[0].summary
+
+
+async def test_an_old_token_names_nobody_once_its_queue_entry_is_purged(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    """A token names a queue entry id: ids must never be reused (SQLite would reuse the
+    highest ones after a purge), or an old token for one member would act on another."""
+    make_list(db, config, NEWS, subscribers=(GONE,))
+    old = fan_out(db, daemon.runtime)[GONE]
+    with db.session() as session:
+        session.execute(delete(OutboundEntry))
+        session.execute(delete(OutboundMessage))
+        mailing_list = find_list(session, NEWS)
+        remove_member(session, mailing_list, GONE)
+        add_member(session, mailing_list, OK)
+    assert set(fan_out(db, daemon.runtime)) == {OK}
+    done = await bounce_back(db, daemon.port, old, dsn(GONE, "5.1.1", "550 5.1.1 unknown"))
+    assert "forged" in (done.outcome or "")
+    assert member(db, OK).bounce_score == 0.0  # type: ignore[union-attr]
