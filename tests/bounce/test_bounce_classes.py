@@ -292,3 +292,59 @@ def test_the_verp_token_wins_is_the_handlers_rule_and_parsing_names_the_report_r
     # token decide whose copy it was.
     assert failed(dsn("5.1.1", "550 5.1.1 unknown", "forwarded@elsewhere.example")) == {
         "forwarded@elsewhere.example": Kind.HARD}
+
+
+GMAIL = eml("""
+    From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
+    To: news-bounces@lists.example.org
+    Subject: Delivery Status Notification (Failure)
+    Content-Type: text/plain; charset=UTF-8
+
+    ** Address not found **
+
+    Your message wasn't delivered to uma@example.net because the address couldn't be found,
+    or is unable to receive mail.
+
+    The response from the remote server was:
+    550 5.1.1 <uma@example.net>: Recipient address rejected: User unknown in virtual mailbox
+    table; see https://support.example.com/mail/answer/6596 or write to help@example.net
+    """)
+
+YAHOO = eml("""
+    From: MAILER-DAEMON@yahoo.example.com
+    To: news-bounces@lists.example.org
+    Subject: Failure Notice
+
+    Sorry, we were unable to deliver your message to the following address.
+
+    <vic@example.org>:
+    554: delivery error: dd Sorry, your message to vic@example.org cannot be delivered. This
+    account has been closed. [#102] - mta1.mail.example.org
+
+    --- Below this line is a copy of the message.
+
+    From: news@lists.example.org
+    To: news@lists.example.org
+    """)
+
+GROUPWISE = eml("""
+    From: postmaster@gw.example.com
+    To: news-bounces@lists.example.org
+    Subject: Message status - undeliverable
+
+    The message that you sent was undeliverable to the following:
+    \twes (user not found)
+    \twes@gw.example.com (user not found)
+
+    Possibly truncated original message follows:
+    To: news@lists.example.org
+    """)
+
+
+@pytest.mark.parametrize(("report", "expected"), [
+    (GMAIL, {"uma@example.net": Kind.HARD}),
+    (YAHOO, {"vic@example.org": Kind.HARD}),
+    (GROUPWISE, {"wes@gw.example.com": Kind.HARD}),
+], ids=["gmail", "yahoo-closed", "groupwise"])
+def test_provider_prose_reports(report: bytes, expected: dict[str, Kind]) -> None:
+    assert failed(report) == expected
