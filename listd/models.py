@@ -292,6 +292,10 @@ class OutboundEntry(Base):
         Index("ix_outbound_queue_work", "state", "next_attempt_at"),
         # The per-minute/hour/day sending quotas count recent sends through this index.
         Index("ix_outbound_queue_sent_at", "sent_at"),
+        # A VERP token names an entry id (distribute/verp.py): an id must never be given
+        # again, or an old token would name another member's copy. SQLite reuses the highest
+        # rowids after a purge unless told not to; PostgreSQL sequences never do.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from listd import audit
 from listd.addresses import normalize_address
-from listd.bounce.scoring import restore
+from listd.bounce.scoring import Effect, restore
 from listd.errors import NotFound
 from listd.lists import find_list
 from listd.members import find_member
@@ -23,6 +23,23 @@ def bouncing_members(session: Session, list_address: str) -> list[dict[str, Any]
                              (Member.bounce_score > 0)
                              | (Member.bounce_suspended_at.is_not(None)))
         .order_by(Member.bounce_score.desc(), Member.address))]
+
+
+# Reports kept for the owners without acting on anyone (see unacted.py).
+UNACTED = (Effect.NOT_PROVEN.value, Effect.NOT_A_COMPLAINT.value)
+
+
+def unacted_reports(session: Session, list_address: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The latest reports to the list that changed nothing, and why, newest first."""
+    mailing_list = find_list(session, list_address)
+    rows = session.execute(
+        select(BounceEvent.received_at, BounceEvent.address, BounceEvent.kind,
+               BounceEvent.reason, BounceEvent.status, BounceEvent.effect)
+        .where(BounceEvent.list_id == mailing_list.id, BounceEvent.effect.in_(UNACTED))
+        .order_by(BounceEvent.received_at.desc(), BounceEvent.id.desc()).limit(limit))
+    return [{"received": r.received_at.isoformat(timespec="seconds"), "address": r.address,
+             "kind": r.kind, "reason": r.reason, "status": r.status, "effect": r.effect}
+            for r in rows]
 
 
 def reset_member(session: Session, list_address: str, member_address: str, actor: str) -> str:

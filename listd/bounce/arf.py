@@ -43,7 +43,8 @@ def parse_complaint(msg: Message) -> Complaint | None:
         original = _attached(msg)
         if original is not None:
             addrs = m.find_addresses(m.header(original, "To"))
-    return Complaint(fields.get("feedback-type"), tuple(dict.fromkeys(addrs)))
+    feedback_type = fields.get("feedback-type", "").strip().lower() or None
+    return Complaint(feedback_type, tuple(dict.fromkeys(addrs)))
 
 
 def _attached(msg: Message) -> Message | None:

@@ -7,10 +7,11 @@ then auto-replies (bounces are often marked auto-replied too); else OTHER.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from email.message import Message
 
-from listd.bounce import arf, autoreply, dsn, nonstandard, notice, reasons, ses, status
+from listd.bounce import arf, autoreply, dsn, nonstandard, notice, reasons, ses, severity, status
 from listd.bounce import message as m
 from listd.bounce.report import BounceReport, Category, FailedRecipient
 
@@ -24,7 +25,9 @@ _DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 def classify_message(raw: bytes) -> BounceReport:
     """Classify one message; never raises (worst case: Category.OTHER)."""
     try:
-        return _classify(m.parse_bytes(raw if isinstance(raw, bytes) else bytes(raw)))
+        msg = m.parse_bytes(raw if isinstance(raw, bytes) else bytes(raw))
+        report = _classify(msg)
+        return dataclasses.replace(report, returned_message_id=notice.returned_message_id(msg))
     except Exception:
         # The contract is "never raise"; reaching here is a parser bug worth logging.
         logger.exception("bounce parser failed; message classified as OTHER")
@@ -141,14 +144,28 @@ def _from_text(msg: Message, text: str, inline_original: str,
             m.find_addresses(m.header(msg, "X-Failed-Recipients")))]
     if not found and original is not None:
         found = [nonstandard.TextRecipient(a, text)
-                 for a in dict.fromkeys(m.find_addresses(m.header(original, "To")))
-                 if a.lower() not in daemon | sender]
+                 for a in _returned_recipients(original) if a.lower() not in daemon | sender]
     whole = text if len(found) == 1 else ""
     action = "delayed" if delay else "failed"
     recips = [build_recipient(r.address, None, r.diagnostic, action, None, fallback_text=whole)
               for r in found]
     category = Category.DELAY if delay else Category.BOUNCE
     return BounceReport(category, tuple(_dedupe(recips)))
+
+
+# Where the returned copy records its envelope recipient (Exim, Postfix, qmail, Exchange,
+# Courier), most specific first; its To: is only the last resort.
+_RETURNED_ENVELOPE = ("X-Failed-Recipients", "X-Original-To", "Envelope-To", "X-Envelope-To",
+                      "Delivered-To", "X-Rcpt-To", "X-Actual-Recipient")
+
+
+def _returned_recipients(original: Message) -> list[str]:
+    for name in (*_RETURNED_ENVELOPE, "To"):
+        found = [a for a in m.find_addresses(m.header(original, name))
+                 if m.is_complete_address(a)]
+        if found:
+            return list(dict.fromkeys(found))
+    return []
 
 
 def _is_report(msg: Message) -> bool:
@@ -183,7 +200,7 @@ def build_recipient(address: str, dsn_status: str | None, diagnostic: str | None
     if action == "delayed" and reason in ("undefined", None):
         reason = "expired"
     return FailedRecipient(address=address, status=code, reason=reason,
-                           kind=status.kind_for(reason, code, reply), diagnostic=diag,
+                           kind=severity.decide(reason, code, reply, diag or ""), diagnostic=diag,
                            action=action, original_address=original)
 
 

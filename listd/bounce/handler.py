@@ -1,116 +1,119 @@
-"""Mail to LIST-bounces(+TOKEN)@: read the report, find the member, record and score.
+"""Mail to LIST-bounces(+TOKEN)@: read the report, find the member it is about, act or not.
 
-With a VERP token the report names exactly one delivery, so the member is known whatever the
-report says about addresses (forwarding often changes them). A token that does not verify
-changes nothing. Without a token, the report's own failed recipients are matched to members.
+A report acts on a member only when listd can prove it is about a copy sent to that member
+(proof.py): through the VERP token of the envelope recipient, which names exactly one
+delivery whatever the report says about addresses (forwarding often changes them), or,
+without a token, through the returned copy's Message-ID and the outbound records. Anything
+else is recorded and sent to the owners (unacted.py), never acted on.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd import audit
 from listd.bounce.classify import classify_message
-from listd.bounce.events import ACTOR, is_probe, record_bounce
-from listd.bounce.notices import owner_addresses, send_notice
-from listd.bounce.report import BounceReport, Category, FailedRecipient
+from listd.bounce.complaints import handle_complaint
+from listd.bounce.events import is_probe, record_bounce
+from listd.bounce.outcome import AddressEffect, BounceResult
+from listd.bounce.proof import ProvenMember, member_of_token, members_sent
+from listd.bounce.report import BounceReport, Category, FailedRecipient, Kind
 from listd.bounce.scoring import Effect
-from listd.distribute.verp import decode_verp_token
-from listd.models import (
-    BounceEvent,
-    MailingList,
-    Member,
-    OutboundEntry,
-    OutboundMessage,
-    Role,
-)
+from listd.bounce.unacted import Report, Unacted, forward_to_owners, record_unacted
 from listd.processing.delivery import Delivery, Outcome
 from listd.runtime import Runtime
+from listd.smtp_in.routing import DestinationKind
+
+BOUNCE = "bounce"
 
 
 def handle_bounce(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:
-    report = classify_message(delivery.raw)
-    mailing_list = delivery.mailing_list
-    token = delivery.destination.token
-    if mailing_list is None:
-        return Outcome(f"{report.category.value} for listd's own mail; kept for the admin")
-    verp_member: Member | None = None
-    entry_id: int | None = None
-    probe_bounced = False
-    if token is not None:
-        entry_id = decode_verp_token(token, runtime.secret)
-        verp_member = _member_of_entry(session, mailing_list, entry_id) if entry_id else None
-        probe_bounced = is_probe(session, entry_id)
-        if verp_member is None:
-            return Outcome(f"{report.category.value} with an unknown or forged VERP token "
-                           f"{token!r}; nothing changed")
+    parsed = classify_message(delivery.raw)
+    if delivery.mailing_list is None:
+        return Outcome(f"{parsed.category.value} for listd's own mail; kept for the admin")
+    report = Report(delivery.mailing_list, delivery.inbound.message_id, delivery.raw)
+    result = _handle(session, runtime, report, parsed, _verp_token(delivery))
+    return Outcome(result.summary, queued_mail=result.queued_mail)
 
-    if report.category is Category.COMPLAINT:
-        return _complaint(session, runtime, mailing_list, report, verp_member,
-                          delivery.inbound.message_id)
-    if report.category is not Category.BOUNCE:
+
+def _verp_token(delivery: Delivery) -> str | None:
+    # Only LIST-bounces+TOKEN carries a VERP token; the null sender to another address of
+    # the list (the posting address, say) brings none.
+    if delivery.destination.kind is not DestinationKind.BOUNCES:
+        return None
+    return delivery.destination.token
+
+
+def _handle(session: Session, runtime: Runtime, report: Report, parsed: BounceReport,
+            token: str | None) -> BounceResult:
+    verp = member_of_token(session, report.mailing_list, token, runtime.secret) \
+        if token is not None else None
+    forged = token if token is not None and verp is None else None
+    if parsed.category is Category.COMPLAINT:
+        return handle_complaint(session, runtime, report, parsed, verp, forged)
+    if parsed.category is not Category.BOUNCE:
         # Delay notices, auto-replies and delivery reports say nothing against an address.
-        return Outcome(f"{report.category.value}: recorded nothing")
-
-    report_id = delivery.inbound.message_id
-    effects = []
-    if verp_member is not None:
-        failed = report.recipients[0] if report.recipients else FailedRecipient(
-            address=verp_member.address, reason="undefined", diagnostic="(no details)")
-        effect = record_bounce(session, runtime, mailing_list, verp_member, failed,
-                               source="report", outbound_entry_id=entry_id,
-                               report_message_id=report_id, probe_bounced=probe_bounced)
-        effects.append(f"{verp_member.address}: {effect.value}")
-    else:
-        for failed in report.recipients:
-            member = _subscriber(session, mailing_list, failed.address, failed.original_address)
-            effect = record_bounce(session, runtime, mailing_list, member, failed,
-                                   source="report", report_message_id=report_id)
-            effects.append(f"{failed.address}: {effect.value}")
-    return Outcome("bounce: " + ("; ".join(effects) or "no failed recipient found"),
-                   queued_mail=any("suspended" in e for e in effects))
+        return BounceResult(parsed.category.value, note="recorded nothing")
+    if forged is not None:
+        return _unproven(session, runtime, report, list(parsed.recipients),
+                         f"unknown or forged VERP token {forged!r}; nothing changed")
+    if verp is not None:
+        return BounceResult(BOUNCE, (_score(session, runtime, report, verp,
+                                            _details_for(parsed, verp)),))
+    return _by_message_id(session, runtime, report, parsed)
 
 
-def _member_of_entry(session: Session, mailing_list: MailingList,
-                     entry_id: int) -> Member | None:
-    row = session.execute(
-        select(OutboundEntry.member_id, OutboundMessage.list_id)
-        .join(OutboundMessage, OutboundMessage.id == OutboundEntry.outbound_id)
-        .where(OutboundEntry.id == entry_id)).first()
-    if row is None or row.list_id != mailing_list.id or row.member_id is None:
-        return None
-    return session.get(Member, row.member_id)
+def _details_for(parsed: BounceReport, verp: ProvenMember) -> FailedRecipient:
+    """The report's words about the member's copy: its own entry, else the first one."""
+    address = verp.member.address
+    for failed in parsed.recipients:
+        if address in (failed.address.lower(), (failed.original_address or "").lower()):
+            return failed
+    if parsed.recipients:
+        return parsed.recipients[0]
+    return FailedRecipient(address=address, reason="undefined", diagnostic="(no details)")
 
 
-def _subscriber(session: Session, mailing_list: MailingList,
-                *addresses: str | None) -> Member | None:
-    wanted = [a.lower() for a in addresses if a]
-    if not wanted:
-        return None
-    return session.scalars(select(Member).where(
-        Member.list_id == mailing_list.id, Member.role == Role.SUBSCRIBER,
-        Member.address.in_(wanted))).first()
+def _score(session: Session, runtime: Runtime, report: Report, proven: ProvenMember,
+           failed: FailedRecipient) -> AddressEffect:
+    effect = record_bounce(session, runtime, report.mailing_list, proven.member, failed,
+                           source="report", outbound_entry_id=proven.entry_id,
+                           report_message_id=report.message_id,
+                           probe_bounced=is_probe(session, proven.entry_id))
+    return AddressEffect(proven.member.address, effect)
 
 
-def _complaint(session: Session, runtime: Runtime, mailing_list: MailingList,
-               report: BounceReport, verp_member: Member | None, report_id: int) -> Outcome:
-    """An abuse report: the member no longer wants this mail; unsubscribe them at once."""
-    members = [verp_member] if verp_member is not None else [
-        m for m in (_subscriber(session, mailing_list, a) for a in report.complainants) if m]
-    if not members:
-        return Outcome("complaint about no current member; recorded nothing")
-    for member in members:
-        session.add(BounceEvent(
-            list_id=mailing_list.id, member_id=member.id, address=member.address,
-            kind="complaint", effect=Effect.UNSUBSCRIBED.value, status=None,
-            reason=report.feedback_type or "abuse", source="report",
-            report_message_id=report_id, received_at=runtime.clock.now()))
-        send_notice(session, mailing_list, "complaint_owner",
-                    owner_addresses(session, mailing_list), member=member.address,
-                    feedback_type=report.feedback_type or "abuse")
-        audit.record(session, ACTOR, "member.removed", mailing_list, member.address,
-                     why="complaint", feedback_type=report.feedback_type)
-        session.delete(member)
-    return Outcome("complaint: unsubscribed " + ", ".join(m.address for m in members),
-                   queued_mail=True)
+def _by_message_id(session: Session, runtime: Runtime, report: Report,
+                   parsed: BounceReport) -> BounceResult:
+    """No token: act on a named recipient only if the returned copy is one sent to them."""
+    named = [a for f in parsed.recipients for a in (f.address, f.original_address) if a]
+    proven = {p.member.address: p for p in members_sent(
+        session, report.mailing_list, parsed.returned_message_id, named)} \
+        if parsed.returned_message_id else {}
+    effects: list[AddressEffect] = []
+    unproven: list[FailedRecipient] = []
+    for failed in parsed.recipients:
+        match = proven.get(failed.address.lower()) or \
+            proven.get((failed.original_address or "").lower())
+        if match is None:
+            unproven.append(failed)
+        else:
+            effects.append(_score(session, runtime, report, match, failed))
+    if not unproven and effects:
+        return BounceResult(BOUNCE, tuple(effects))
+    why = ("no VERP token, and the returned copy is not one listd sent to the address named"
+           if parsed.returned_message_id else
+           "no VERP token, and no Message-ID of a copy listd sent")
+    rest = _unproven(session, runtime, report, unproven, why)
+    return BounceResult(BOUNCE, tuple(effects) + rest.effects, note=rest.note,
+                        forwarded=rest.forwarded)
+
+
+def _unproven(session: Session, runtime: Runtime, report: Report,
+              failed: list[FailedRecipient], why: str) -> BounceResult:
+    named = [Unacted(f.address, (f.kind or Kind.SOFT).value, f.status, f.reason, f.diagnostic)
+             for f in failed]
+    effects = record_unacted(session, runtime, report, named, Effect.NOT_PROVEN, why)
+    forwarded = forward_to_owners(session, report, [f.address for f in failed],
+                                  f"a delivery failure report, but {why}")
+    note = f"not acted on: {why}" if failed else "no failed recipient found"
+    return BounceResult(BOUNCE, tuple(effects), note=note, forwarded=forwarded)

@@ -151,8 +151,33 @@ def find_addresses(text: str) -> list[str]:
     return [_clean_address(a) for a in _ADDR_RE.findall(text or "")]
 
 
+# "key=" prefixes that log-style lines glue to an address (Postfix "to=", qmail/Exim
+# "recipient=", DSN-ish "orcpt="); an SRS address (SRS0=…) keeps its own "=".
+_KEY_PREFIX = re.compile(
+    r"^(?:(?:to|from|rcpt|rcpt_to|orcpt|recipient|original_recipient|final_recipient|address"
+    r"|addr|email|mailbox|user|for)=|=+)", re.IGNORECASE)
+
+
+def clean_address(addr: str) -> str:
+    """ADDR as found in text, without the punctuation or "key=" glued to it."""
+    return _KEY_PREFIX.sub("", addr.strip(".").strip("'"))
+
+
 def _clean_address(addr: str) -> str:
-    return addr.strip(".").strip("'")
+    return clean_address(addr)
+
+
+_TLD = re.compile(r"(?:[a-z]{2,63}|xn--[a-z0-9\-]{1,59})", re.IGNORECASE)
+
+
+def is_complete_address(addr: str) -> bool:
+    """A whole, valid address: not cut by a line wrap ("ann@example.c"), not a bare host
+    name ("ann@mailhost"), not the tail of a file path ("/var/mail/ann@example.com")."""
+    local, _, domain = addr.rpartition("@")
+    labels = domain.split(".")
+    if not local or len(labels) < 2 or "" in labels or not _TLD.fullmatch(labels[-1]):
+        return False
+    return "/" not in local and not local.startswith(".")
 
 
 def first_address(text: str) -> str | None:

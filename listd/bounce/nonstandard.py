@@ -38,7 +38,12 @@ _FAILURE_WORDS = re.compile(
     r"|(?:user|recipient|address) unknown|no such user|error (?:occurred|while)"
     r"|hard bounce|message (?:was )?returned|your message .{0,60}(?:rejected|failed)"
     r"|has been (?:rejected|returned)|delivery .{0,20}(?:unsuccessful|failed)"
-    r"|giving up|gave up|it was rejected", re.IGNORECASE)
+    r"|giving up|gave up|it was rejected"
+    # French, German, Spanish reports (Orange, La Poste, GMX, T-Online, Telefónica, …).
+    r"|n'a pas pu (?:être )?(?:remis|distribué|livré|délivré)|non (?:remis|distribuable)"
+    r"|konnte nicht (?:zugestellt|ausgeliefert)|nicht zugestellt|unzustellbar"
+    r"|no (?:se )?(?:pudo|ha podido) (?:ser )?entrega|no (?:ha sido|fue) entregado",
+    re.IGNORECASE)
 _DELAY_WORDS = re.compile(
     r"warning message only|do not need to resend|will (?:continue to|keep) (?:try|retry|attempt)"
     r"|still (?:be )?(?:trying|retrying|attempting)|has been delayed|delivery (?:is )?delayed"
@@ -126,7 +131,10 @@ def _find(lines: list[str], exclude: set[str], structural: bool,
             continue
         candidates: list[tuple[int, str]] = []
         if structural:
+            in_diagnostic = _under_recipient_line(lines, no, found)
             for strong, rx in enumerate(_STRUCTURAL):
+                if strong == 3 and in_diagnostic:
+                    continue
                 candidates += [(mt.start(1), mt.group(1)) for mt in rx.finditer(line)
                                if strong < 2 or mt.group(1).lower() not in (sender or ())]
         else:
@@ -135,15 +143,53 @@ def _find(lines: list[str], exclude: set[str], structural: bool,
             continue
         seen_here: set[str] = set()
         for pos, addr in sorted(candidates):
-            addr = addr.strip(".'")
+            addr = m.clean_address(addr)
             key = addr.lower()
             if key in seen_here or key in exclude or _is_sender_context(line, pos):
                 continue
-            if _looks_like_message_id(addr):
+            if _looks_like_message_id(addr) or not m.is_complete_address(addr) \
+                    or _cut_by_wrap(lines, no, pos, addr):
                 continue
             seen_here.add(key)
             found.append((no, addr))
     return found
+
+
+# Hard-wrapped text (quoted-printable soft breaks undone badly, 72-78 column wraps) can
+# cut an address in two; neither piece is an address.
+_WRAP_WIDTH = 60
+_ADDRESS_CHAR = re.compile(r"[A-Za-z0-9._+\-]")
+
+
+def _cut_by_wrap(lines: list[str], no: int, pos: int, addr: str) -> bool:
+    line = lines[no]
+    before = lines[no - 1] if no > 0 else ""
+    after = lines[no + 1] if no + 1 < len(lines) else ""
+    tail_of_previous = pos == 0 and len(before) >= _WRAP_WIDTH and bool(
+        _ADDRESS_CHAR.fullmatch(before[-1:]))
+    end = line.find(addr, pos) + len(addr)
+    head_of_next = end == len(line) and len(line) >= _WRAP_WIDTH and bool(
+        _ADDRESS_CHAR.fullmatch(after[:1]))
+    return tail_of_previous or head_of_next
+
+
+def _under_recipient_line(lines: list[str], no: int, found: list[tuple[int, str]]) -> bool:
+    """Line NO is indented deeper than a line above it, in the same block (no blank line
+    between), that named a recipient. Exim, qmail and Sendmail list each failed address,
+    then its error indented under it: an address in the error's prose ("mail for …") is
+    diagnostic, not another recipient."""
+    named = {line_no for line_no, _ in found}
+    depth = _indent(lines[no])
+    for above in range(no - 1, -1, -1):
+        if not lines[above].strip():
+            return False
+        if above in named and _indent(lines[above]) < depth:
+            return True
+    return False
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 _SENT_BY = re.compile(r"(?:sent by|sender|from|originator)\s*:?\s*$", re.IGNORECASE)

@@ -116,3 +116,16 @@ def original_headers(msg: Message, inline: str) -> Message | None:
         head = inline.lstrip("\n")
         return m.parse_headers_text(head)
     return None
+
+
+_MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
+
+
+def returned_message_id(msg: Message) -> str | None:
+    """The Message-ID of the returned copy, "<local@domain>", or None if it has none."""
+    _, inline = notice_text(msg)
+    original = original_headers(msg, inline)
+    if original is None:
+        return None
+    found = _MESSAGE_ID.search(m.header(original, "Message-ID"))
+    return found.group(0) if found else None

@@ -55,7 +55,8 @@ STRONG: tuple[_Rule, ...] = _rules(
      r"|(?:mailbox|storage|mail ?box|disk) (?:size )?(?:limit|space) (?:exceeded|reached)"
      r"|user(?:'s)? (?:disk|mailbox|storage) .{0,20}(?:full|exceeded)|mail ?folder is full"
      r"|exceeded storage allocation|too much mail|account is full|insufficient (?:user )?quota"
-     r"|mailbox (?:has )?exceeded|recipient .{0,20}(?:mailbox|inbox) is full|inbox is full")),
+     r"|mailbox (?:has )?exceeded|recipient .{0,20}(?:mailbox|inbox) is full|inbox is full"
+     r"|boîte (?:aux lettres )?pleine|postfach (?:ist )?voll|buzón (?:está )?lleno")),
     ("exceedlimit", r"message length exceeds administrative limit"),
     ("mesgtoobig", (
      r"(?:message|mail|email) (?:is )?too (?:big|large)|message size .{0,40}exceed"
@@ -81,7 +82,10 @@ STRONG: tuple[_Rule, ...] = _rules(
      r"|not listed in (?:the )?(?:domino|public|address|name)|couldn'?t be found"
      r"|bad destination mailbox|no such (?:local )?user|mailbox not found"
      r"|address (?:is )?(?:invalid|unknown|not valid)|was not found in|no account"
-     r"|doesn'?t have an? .{1,40} account|this account does not exist|dd this user")),
+     r"|doesn'?t have an? .{1,40} account|this account does not exist|dd this user"
+     r"|utilisateur inconnu|destinataire inconnu|adresse (?:e-mail )?inconnue"
+     r"|benutzer unbekannt|empfänger unbekannt|unbekannter empfänger"
+     r"|usuario (?:desconocido|no existe)|destinatario desconocido")),
     ("toomanyconn", (
      r"too many (?:connections|concurrent|messages|recipients|sessions)|rate limit"
      r"|rate[- ]limited|throttl|frequency limit|connection frequency|sending limit"

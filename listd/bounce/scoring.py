@@ -35,6 +35,15 @@ class Effect(enum.StrEnum):
     ALREADY_SUSPENDED = "recorded: delivery already suspended"
     UNKNOWN_MEMBER = "recorded: not a member"
     UNSUBSCRIBED = "unsubscribed: complaint"
+    # The report could not be shown to concern a copy sent to this member (see proof.py).
+    NOT_PROVEN = "recorded: not proven to be about a copy sent to this member"
+    # A feedback report that is not the recipient's own complaint (auth-failure, not-spam, …).
+    NOT_A_COMPLAINT = "recorded: not a complaint by the recipient"
+
+    @property
+    def queues_mail(self) -> bool:
+        """Whether taking this effect queued mail (notices, a probe), so delivery must wake."""
+        return self in (Effect.SUSPENDED, Effect.PROBING, Effect.UNSUBSCRIBED)
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import re
 
-from listd.bounce.report import Kind
-
 # An enhanced code is class.subject.detail; the look-arounds keep us from
 # reading one out of an IP address or a version number.
 _STATUS_RE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 _REPLY_RE = re.compile(r"(?<![\d.\-:/])([245][0-5]\d)(?=[ \-](?!\d)|$)", re.MULTILINE)
 
-# Reasons that mean the address itself is dead.  ``notaccept`` only counts
-# when the refusal is permanent (the domain publishes a null MX, RFC 7505).
+# Reasons that mean the address itself is dead (as severity.HARD_REASONS).
 _HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
 
 # Subject.detail -> reason, only where RFC 3463 / RFC 7372 / RFC 7505 give the
@@ -111,14 +108,3 @@ def reason_from_status(status: str | None) -> str | None:
         # A temporary failure cannot prove the address is dead.
         return None
     return reason
-
-
-def kind_for(reason: str | None, status: str | None, reply: str | None = None) -> Kind:
-    """Hard only when the address itself is dead; everything else is soft,
-    including permanent refusals caused by the message or the sender."""
-    if reason in _HARD_REASONS:
-        return Kind.HARD
-    if reason == "notaccept":
-        permanent = (status or "").startswith("5") or (reply or "").startswith("5")
-        return Kind.HARD if permanent else Kind.SOFT
-    return Kind.SOFT

@@ -37,13 +37,21 @@ def classify(source: IO[bytes], directory: str | None) -> None:
 
 @command.command("ls")
 @click.argument("address")
+@click.option("--reports", is_flag=True,
+              help="Instead: the latest reports that changed nothing (not proven to be about "
+                   "a copy sent to the member, or not the recipient's complaint), and why.")
 @json_option
 @pass_app
-def ls(app: App, address: str, as_json: bool) -> None:
+def ls(app: App, address: str, reports: bool, as_json: bool) -> None:
     """Members of list ADDRESS with a bounce score: score, last bounce, reason, status."""
-    from listd.bounce.admin import bouncing_members
+    from listd.bounce.admin import bouncing_members, unacted_reports
 
     with app.db.session() as session:
+        if reports:
+            found = unacted_reports(session, address)
+            emit(found, as_json, lambda r: f"{r['received']:19} {r['address']:40} "
+                                           f"{r['kind']:9} {r['reason'] or '-':14} {r['effect']}")
+            return
         rows = bouncing_members(session, address)
     emit(rows, as_json, lambda r: f"{r['address']:40} score {r['score']:<4g} {r['status']:9} "
                                   f"last {r['last_bounce'] or '-':19} {r['reason'] or ''}")

@@ -282,7 +282,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_outbound_queue_member_id_members'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['outbound_id'], ['outbound_messages.id'], name=op.f('fk_outbound_queue_outbound_id_outbound_messages'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_queue')),
-    sa.UniqueConstraint('outbound_id', 'recipient', name=op.f('uq_outbound_queue_outbound_id_recipient'))
+    sa.UniqueConstraint('outbound_id', 'recipient', name=op.f('uq_outbound_queue_outbound_id_recipient')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('outbound_queue', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbound_queue_member_id'), ['member_id'], unique=False)
