@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 
@@ -70,3 +71,28 @@ async def test_after_the_relay_dropped_idle_connections_a_post_reaches_everyone_
     assert len({(r.recipients[0], r.message["Subject"]) for r in dropping_sink.received}) == \
         2 * len(MEMBERS)
     assert len(dropping_sink.sessions) > opened
+
+
+@pytest.fixture
+async def one_connection_per_domain(config: Config, db: Database, clock: OffsetClock,
+                                    sink: Sink) -> AsyncIterator[Daemon]:
+    relayed = with_relay(config, sink)
+    relayed = dataclasses.replace(relayed, outbound=dataclasses.replace(
+        relayed.outbound, connections=2, per_domain_connections=1))
+    server = Daemon(Runtime.create(relayed, db, clock))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_the_per_domain_limit_counts_connections_not_messages(
+        one_connection_per_domain: Daemon, db: Database, config: Config, sink: Sink) -> None:
+    # One domain, one connection allowed for it: that connection still pipelines a chunk
+    # of recipients, the end of one message and the next envelope in one write.
+    subscribers = tuple(f"reader{n}@example.com" for n in range(30))
+    make_list(db, config, NEWS, posting="anyone", subscribers=subscribers)
+    await post_raw(one_connection_per_domain.port, post(1))
+    await wait_until(lambda: all_sent(db, len(subscribers)), timeout=20, what="the fan-out")
+    assert len(sink.received) == len(subscribers)
+    reads = [read for session in sink.sessions for read in session.reads]
+    assert any(b"\r\n.\r\nMAIL FROM:" in read for read in reads)
