@@ -1,13 +1,16 @@
 """Fan-out benchmark: one 4 KB post to N members through `listd serve`, VERP on.
 
     .venv/bin/python bench/fanout.py [--members 10000 100000] [--database URL] [--dkim]
-                                     [--one-click]
+                                     [--one-click] [--one-domain]
+                                     [--per-domain-connections N [N ...]]
 
 --dkim generates a DKIM key for the bench domain (as `listd dkim keygen`) and runs each
 fan-out with signing off, then on; it also prints the signing cost per message, RSA-2048
 through OpenSSL (listd's path) against dkimpy's pure-Python RSA. --one-click sets
 http.base_url, so each recipient gets its own unsubscribe token and, with --dkim, its own
-signature.
+signature. --one-domain gives every member the same domain (the per-domain connection
+limit then applies to all of them); --per-domain-connections runs each fan-out once per
+value of `outbound.per_domain_connections` (0: no limit).
 
 Everything binds to 127.0.0.1 on free ports. The relay is Postfix's `smtp-sink` (Debian
 package postfix) when installed, else a small in-Python pipelining sink (slower: then the
@@ -129,7 +132,7 @@ def post_4k() -> bytes:
             f"{body}").replace("\n", "\r\n").replace("\r\r\n", "\r\n").encode()
 
 
-def populate(url: str, count: int, dkim: bool) -> None:
+def populate(url: str, count: int, dkim: bool, one_domain: bool = False) -> None:
     db = Database(url)
     migrate.upgrade(db.engine)
     config = Config(database=url, domains=("bench.example.org",))
@@ -140,7 +143,8 @@ def populate(url: str, count: int, dkim: bool) -> None:
         # No DMARC lookup of the poster's domain on the real DNS: it would time the DNS.
         lists.set_list_setting(session, LIST, "dmarc_mitigation", "none")
         members.import_members(session, created,
-                               (f"reader{n}@example{n % 50}.com" for n in range(count)))
+                               (f"reader{n}@example{0 if one_domain else n % 50}.com"
+                                for n in range(count)))
         if dkim:
             create_key(session, "bench.example.org", "bench", Algorithm.RSA)
     db.dispose()
@@ -160,17 +164,20 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def run_once(count: int, requested_db: str | None, connections: int, limit: float,
-             dkim: bool = False, one_click: bool = False) -> None:
+             dkim: bool = False, one_click: bool = False, one_domain: bool = False,
+             per_domain: int | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="listd-bench-"))
     with scratch_database(requested_db) as url:
-        _fan_out(workdir, url, count, connections, limit, dkim, one_click)
+        _fan_out(workdir, url, count, connections, limit, dkim, one_click, one_domain,
+                 per_domain)
 
 
 def _fan_out(workdir: Path, url: str, count: int, connections: int, limit: float,
-             dkim: bool, one_click: bool) -> None:
+             dkim: bool, one_click: bool, one_domain: bool, per_domain: int | None) -> None:
     sink = listd = None
     try:
-        populate(url, count, dkim)
+        populate(url, count, dkim, one_domain)
+        domain_limit = "" if per_domain is None else f", per_domain_connections: {per_domain}"
         base_url = ", base_url: https://bench.example.org" if one_click else ""
         sink_port = free_port()
         sink, sink_name = start_sink(sink_port)
@@ -180,7 +187,7 @@ def _fan_out(workdir: Path, url: str, count: int, connections: int, limit: float
             f"smtp_in: {{host: 127.0.0.1, port: 0}}\n"
             f"http: {{enabled: false{base_url}}}\n"
             f"outbound: {{mode: smtp, host: 127.0.0.1, port: {sink_port}, "
-            f"connections: {connections}}}\n")
+            f"connections: {connections}{domain_limit}}}\n")
         log_path = workdir / "serve.log"
         with open(log_path, "wb") as log:
             listd = subprocess.Popen(
@@ -217,7 +224,9 @@ def _fan_out(workdir: Path, url: str, count: int, connections: int, limit: float
         elapsed = finished - accepted
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         status = "" if sent >= count else f"  INCOMPLETE after {limit:.0f}s time limit"
-        label = ("DKIM on " if dkim else "DKIM off") + (" one-click" if one_click else "")
+        label = ("DKIM on " if dkim else "DKIM off") + (" one-click" if one_click else "") + \
+            (" one domain" if one_domain else "") + \
+            ("" if per_domain is None else f" per_domain_connections={per_domain}")
         print(f"N={count:>7}  {backend:<10}  {label}  {sent / elapsed:8.0f} recipients/s  "
               f"last delivery after {elapsed:6.2f} s  peak RSS {rss:6.1f} MB  "
               f"listd CPU {cpu:6.2f} s ({cpu / max(sent, 1) * 1e6:5.0f} µs/recipient, "
@@ -265,13 +274,18 @@ def main() -> None:
                         help="also run with DKIM signing on, and print the signing cost")
     parser.add_argument("--one-click", action="store_true",
                         help="personal mail: one-click unsubscribe token per recipient")
+    parser.add_argument("--one-domain", action="store_true",
+                        help="every member at the same domain")
+    parser.add_argument("--per-domain-connections", type=int, nargs="+", default=[None],
+                        help="outbound.per_domain_connections values to run (0: no limit)")
     args = parser.parse_args()
     if args.dkim:
         signing_cost()
     for count in args.members:
         for dkim in ((False, True) if args.dkim else (False,)):
-            run_once(count, args.database, args.connections, args.time_limit, dkim,
-                     args.one_click)
+            for per_domain in args.per_domain_connections:
+                run_once(count, args.database, args.connections, args.time_limit, dkim,
+                         args.one_click, args.one_domain, per_domain)
 
 
 def signing_cost(messages: int = 200) -> None:

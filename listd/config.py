@@ -55,6 +55,24 @@ class QuotaConfig:
 
 
 @dataclass(frozen=True)
+class SmtpTimeouts:
+    """Seconds listd waits for the relay, per phase: RFC 5321 section 4.5.3.2's minimums."""
+
+    # TCP connect and the 220 greeting.
+    greeting: float = 300.0
+    # EHLO, STARTTLS, AUTH, RSET: the RFC names none; MAIL's value.
+    command: float = 300.0
+    mail: float = 300.0
+    rcpt: float = 300.0
+    # The reply to DATA (354).
+    data: float = 120.0
+    # Each send of message data the relay does not take in.
+    data_block: float = 180.0
+    # The reply after the final dot: the relay may be delivering or scanning.
+    data_end: float = 600.0
+
+
+@dataclass(frozen=True)
 class OutboundConfig:
     # "maildir" writes every outgoing mail to a local Maildir: the default without a relay.
     mode: Literal["smtp", "maildir"] = "maildir"
@@ -64,10 +82,19 @@ class OutboundConfig:
     username: str | None = None
     password: str | None = None
     connections: int = 10
+    # A CA bundle (PEM) to verify the relay's STARTTLS certificate with; default: the system's.
+    tls_ca_file: str | None = None
+    # The name listd gives in EHLO; default: this host's FQDN, looked up once, off the loop.
+    helo_name: str | None = None
+    # A relay connection unused for longer is closed before the next message (Postfix drops
+    # idle clients after 300 s); a connection the relay closed anyway is reopened at once.
+    idle_timeout: float = 240.0
+    timeouts: SmtpTimeouts = field(default_factory=SmtpTimeouts)
     path: str = "var/outbox"
     # Temporary failures are retried with exponential back-off until this many seconds.
     give_up_after: int = 5 * 24 * 3600
-    # At most this many messages in flight at once to one recipient domain (0: no limit).
+    # At most this many relay connections at once carry mail for one recipient domain
+    # (0: no limit).
     per_domain_connections: int = 20
     # Recipients claimed (and recorded) per database transaction; also bounds the duplicates a
     # crash can cause, since only claimed rows can have been sent without being recorded.

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from listd.bounce.events import record_relay_refusals
 from listd.distribute import claims
 from listd.distribute.claims import Claimed, OutboundInfo
+from listd.distribute.domain_limit import DomainLimit
 from listd.distribute.outcome import SendResult, deferred
 from listd.distribute.personal import UnsubscribeTokens
 from listd.distribute.prepared import Prepared, prepare
@@ -69,31 +70,8 @@ class BodyCache:
             self.size -= len(old.body)
 
 
-class DomainSlots:
-    """At most LIMIT messages in flight at once to one recipient domain (0: no limit)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.busy: dict[str, int] = {}
-        self.freed = asyncio.Event()
-
-    def has_room(self, domain: str) -> bool:
-        return self.limit <= 0 or self.busy.get(domain, 0) < self.limit
-
-    def take(self, domain: str) -> None:
-        self.busy[domain] = self.busy.get(domain, 0) + 1
-
-    def give_back(self, domain: str) -> None:
-        left = self.busy[domain] - 1
-        if left:
-            self.busy[domain] = left
-        else:
-            del self.busy[domain]
-        self.freed.set()
-
-
-def domain_of(address: str) -> str:
-    return address.rpartition("@")[2].lower()
+def recipient_of(item: tuple[Claimed, Job]) -> str:
+    return item[0].recipient
 
 
 class DeliveryWorker:
@@ -114,7 +92,7 @@ class DeliveryWorker:
         # Results being written: still outstanding until their transaction commits.
         self.recording = 0
         self.bodies = BodyCache(lambda info: prepare(info, runtime.keyring, runtime.config))
-        self.domains = DomainSlots(config.per_domain_connections)
+        self.domains = DomainLimit(config.per_domain_connections)
         self.rate = RateLimiter(config.quota.rate)
         self.quota = WindowQuota(config.quota)
         self.signer = VerpSigner(runtime.secret)
@@ -210,23 +188,6 @@ class DeliveryWorker:
 
     # -- sending --------------------------------------------------------------------------
 
-    def _take(self, limit: int) -> list[tuple[Claimed, Job]]:
-        """Up to LIMIT ready rows whose domains have room; others keep their place."""
-        taken: list[tuple[Claimed, Job]] = []
-        skipped: list[tuple[Claimed, Job]] = []
-        while self.ready and len(taken) < limit:
-            item = self.ready.popleft()
-            domain = domain_of(item[0].recipient)
-            if self.domains.has_room(domain):
-                self.domains.take(domain)
-                taken.append(item)
-            else:
-                skipped.append(item)
-                if len(skipped) > 4 * CHUNK:
-                    break
-        self.ready.extendleft(reversed(skipped))
-        return taken
-
     def _job(self, item: Claimed) -> Job:
         prepared = self.bodies.get(item.outbound_id)
         info = prepared.info
@@ -251,12 +212,16 @@ class DeliveryWorker:
                     await wait_for_any_of((self.work,), stopping, IDLE_POLL_SECONDS)
                     continue
                 allowed = await self.rate.take(CHUNK)
-                batch = self._take(allowed)
+                batch, held = self.domains.take(self.ready, allowed, recipient_of)
                 if not batch:
-                    self.domains.freed.clear()
-                    await wait_for_any_of((self.domains.freed,), stopping, IDLE_POLL_SECONDS)
+                    room = self.domains.waiter(self.ready, recipient_of)
+                    await wait_for_any_of((room,), stopping, IDLE_POLL_SECONDS)
+                    room.set()  # retired: a later give_back wakes a sender still waiting
                     continue
-                await self._send(connection, batch)
+                try:
+                    await self._send(connection, batch)
+                finally:
+                    self.domains.give_back(held)
         finally:
             await connection.close()
 
@@ -271,8 +236,6 @@ class DeliveryWorker:
             results = [deferred(f"internal error while sending: {exc!r}")] * len(batch)
         finally:
             self.in_flight -= len(batch)
-            for item in batch:
-                self.domains.give_back(domain_of(item.recipient))
         self.results.extend(zip(batch, results, strict=True))
         self.have_results.set()
 

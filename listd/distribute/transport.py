@@ -12,7 +12,7 @@ from typing import Protocol
 
 from listd.config import OutboundConfig
 from listd.distribute.outcome import SendResult, SendStatus, deferred
-from listd.distribute.smtp_client import Job, SmtpSession
+from listd.distribute.smtp_client import HeloName, Job, SmtpSession
 
 
 class Connection(Protocol):
@@ -32,9 +32,11 @@ class Transport(Protocol):
 class SmtpTransport:
     def __init__(self, config: OutboundConfig) -> None:
         self.config = config
+        # Shared by the connections: the host's name is looked up once.
+        self.helo = HeloName(config.helo_name)
 
     def connect(self) -> SmtpSession:
-        return SmtpSession(self.config)
+        return SmtpSession(self.config, self.helo)
 
 
 def unstuffed(body: bytes) -> bytes:
