@@ -6,11 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from functools import cached_property
 
 from sqlalchemy.orm import Session
 
+from listd.bounce.message import header
 from listd.models import InboundMessage, InboundState, MailingList
 from listd.runtime import Runtime
 from listd.smtp_in.routing import Destination
@@ -31,6 +32,17 @@ class Delivery:
         parsed = BytesParser(policy=policy.default).parsebytes(self.raw)
         assert isinstance(parsed, EmailMessage)
         return parsed
+
+    @cached_property
+    def headers(self) -> EmailMessage:
+        """The header block alone, parsed the lenient way (compat32 never interprets a value),
+        for reading a malformed message's Subject or Message-ID."""
+        parsed = BytesHeaderParser(EmailMessage, policy=policy.compat32).parsebytes(self.raw)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    def header_text(self, name: str) -> str:
+        return header(self.headers, name)
 
     @property
     def sender(self) -> str:
