@@ -12,6 +12,7 @@ from email.utils import parseaddr
 
 from sqlalchemy.orm import Session
 
+from listd import header_values
 from listd.addresses import header_address, try_normalize
 from listd.bounce.message import PARSE_ERRORS
 from listd.commands import ratelimit
@@ -48,12 +49,13 @@ def _context(session: Session, runtime: Runtime, delivery: Delivery,
              sender: str) -> CommandContext:
     mailing_list = delivery.mailing_list
     language = mailing_list.language if mailing_list is not None else runtime.config.language
-    name, _address = parseaddr(str(delivery.message.get("From", "")))
+    name, _address = parseaddr(delivery.header_text("From"))
     return CommandContext(session=session, runtime=runtime, sender=sender,
-                          sender_name=" ".join(name.split())[:255],
+                          sender_name=header_values.display_name(name),
                           domain=delivery.destination.domain, context_list=mailing_list,
                           language=language, answer=Answer.of(delivery.sender, delivery.message),
-                          in_reply_to=delivery.message.get("Message-ID"))
+                          in_reply_to=header_values.message_id(
+                              delivery.header_text("Message-ID")))
 
 
 def _answer(session: Session, runtime: Runtime, delivery: Delivery, work: Work,

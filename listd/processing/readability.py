@@ -22,9 +22,6 @@ from listd.distribute.render import WRITE_POLICY
 READ_ERRORS: tuple[type[Exception], ...] = (
     ValueError, LookupError, UnicodeError, RecursionError, TypeError, AttributeError,
     AssertionError, errors.MessageError)
-# Header defects that leave no usable address behind.
-_ADDRESS_DEFECTS = (errors.InvalidHeaderDefect, errors.UndecodableBytesDefect,
-                    errors.NonASCIILocalPartDefect)
 
 
 @dataclass(frozen=True)
@@ -72,9 +69,11 @@ def _author(message: EmailMessage) -> Unreadable | None:
     addresses = getattr(value, "addresses", ())
     if not addresses or not all(a.username and a.domain for a in addresses):
         return Unreadable("the From header", f"it names no complete address ({_shown(value)})")
-    if any(isinstance(d, _ADDRESS_DEFECTS) for d in getattr(value, "defects", ())):
+    if any(isinstance(d, errors.InvalidHeaderDefect) for d in getattr(value, "defects", ())):
         return Unreadable("the From header",
                           f"it is not a well-formed address ({_shown(value)})")
+    if not all(_is_utf8(a.display_name + a.addr_spec) for a in addresses):
+        return Unreadable("the From header", f"it is not valid UTF-8 ({_shown(value)})")
     return None
 
 
@@ -102,6 +101,16 @@ def _parts(message: Message) -> Iterator[Message]:
         yield from message.walk()
     except RecursionError:
         return
+
+
+def _is_utf8(text: str) -> bool:
+    # The email package keeps raw 8-bit bytes of a header as lone surrogates: valid UTF-8
+    # (SMTPUTF8 mail, a raw "Jörg") decodes back, anything else cannot be written out again.
+    try:
+        text.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
 
 
 def _shown(value: object) -> str:
