@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from listd import header_values
-from listd.addresses import header_address, try_normalize
+from listd.addresses import try_normalize
 from listd.commands import ratelimit
 from listd.commands.guards import no_reply_reason
 from listd.commands.outgoing import RobotAddresses, send
@@ -92,9 +92,9 @@ def _answer(session: Session, runtime: Runtime, delivery: Delivery,
     text = render("command_unreadable", language, request=addresses.request,
                   problem=header_values.header_text(str(problem), limit=300))
     send(session, runtime, addresses, to=[sender], text=text, kind="reply",
-         mailing_list=mailing_list, in_reply_to=delivery.header_text("Message-ID"))
+         mailing_list=mailing_list, in_reply_to=delivery.raw_header("Message-ID"))
     return Outcome(f"unreadable ({problem}); told {sender}", queued_mail=True)
 
 
 def _poster(delivery: Delivery) -> str | None:
-    return header_address(delivery.header_text("From")) or try_normalize(delivery.sender)
+    return delivery.author[1] or try_normalize(delivery.sender)

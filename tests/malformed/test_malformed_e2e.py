@@ -155,3 +155,14 @@ async def test_malformed_bounce_is_forwarded_to_the_owners(
     assert row.state is InboundState.DONE, row.outcome
     assert row.outcome is not None and "owners" in row.outcome, row.outcome
     assert len(sent_to(config, OWNER)) == 1
+
+
+async def test_deep_command_mail_past_the_intake_is_answered(
+        club: None, lenient_daemon: Daemon, db: Database, config: Config) -> None:
+    raw = nested(1000).replace(b"To: club@", b"To: club-request@")
+    await in_thread(send, lenient_daemon.port, SUBSCRIBER, [REQUEST], raw)
+    row, = await processed(db)
+
+    assert row.outcome is not None and f"told {SUBSCRIBER}" in row.outcome, row.outcome
+    reply, = sent_to(config, SUBSCRIBER)
+    assert "nested too deeply" in reply.message.get_body(("plain",)).get_content()
