@@ -36,6 +36,12 @@ class SmtpInConfig:
     max_recipients: int = 1000
     # Seconds a client may stay silent in the middle of a session.
     timeout: int = 300
+    # The structure one message may have, checked at DATA (refused with 554 5.6.0 past it):
+    # real mail nests a few levels and has tens of parts and headers; past these it costs
+    # more to parse than any reader gains, and the email package recurses once per level.
+    max_mime_depth: int = 32
+    max_mime_parts: int = 1000
+    max_header_count: int = 500
 
 
 @dataclass(frozen=True)

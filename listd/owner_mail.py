@@ -10,7 +10,6 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from listd import audit
-from listd.bounce.message import PARSE_ERRORS
 from listd.distribute.queue import enqueue_mail
 from listd.members import addresses_with_role
 from listd.models import Role
@@ -44,7 +43,5 @@ def forward_to_owners(session: Session, runtime: Runtime, delivery: Delivery) ->
 
 
 def _x_loops(delivery: Delivery) -> list[str]:
-    try:
-        return [str(v) for v in delivery.message.get_all("X-Loop", [])]
-    except PARSE_ERRORS:
-        return []
+    # The lenient header parse: this forward must work for mail nothing else can read.
+    return [str(v) for v in delivery.headers.get_all("X-Loop", [])]

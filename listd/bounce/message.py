@@ -22,10 +22,12 @@ _ADDR_RE = re.compile(
 
 
 # What the email package raises on hostile input (bad charsets, broken
-# encodings, nonsense structure); callers turn these into "no value".
+# encodings, nonsense structure, IndexError in its header parser); callers turn
+# these into "no value". TypeError, AttributeError and AssertionError are not
+# here: they are programming errors, ours, and must reach the worker, which
+# logs them with the traceback and shunts the mail visibly.
 PARSE_ERRORS: tuple[type[Exception], ...] = (
-    ValueError, TypeError, LookupError, AttributeError, AssertionError, UnicodeError,
-    RecursionError, email.errors.MessageError)
+    ValueError, LookupError, UnicodeError, RecursionError, email.errors.MessageError)
 
 
 def parse_bytes(raw: bytes) -> Message:

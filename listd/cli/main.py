@@ -22,6 +22,7 @@ COMMANDS = {
     "list": "listd.cli.lists",
     "member": "listd.cli.member",
     "held": "listd.cli.held",
+    "inbound": "listd.cli.inbound",
     "queue": "listd.cli.queue",
     "bounce": "listd.cli.bounce",
     "inject": "listd.cli.inject",

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parseaddr
 
 from sqlalchemy.orm import Session
 
-from listd.addresses import header_address, try_normalize
+from listd import header_values
+from listd.addresses import try_normalize
 from listd.bounce.message import PARSE_ERRORS
 from listd.commands import ratelimit
 from listd.commands.context import CommandContext
@@ -48,12 +48,12 @@ def _context(session: Session, runtime: Runtime, delivery: Delivery,
              sender: str) -> CommandContext:
     mailing_list = delivery.mailing_list
     language = mailing_list.language if mailing_list is not None else runtime.config.language
-    name, _address = parseaddr(str(delivery.message.get("From", "")))
     return CommandContext(session=session, runtime=runtime, sender=sender,
-                          sender_name=" ".join(name.split())[:255],
+                          sender_name=header_values.display_name(delivery.author[0]),
                           domain=delivery.destination.domain, context_list=mailing_list,
                           language=language, answer=Answer.of(delivery.sender, delivery.message),
-                          in_reply_to=delivery.message.get("Message-ID"))
+                          in_reply_to=header_values.message_id(
+                              delivery.raw_header("Message-ID")))
 
 
 def _answer(session: Session, runtime: Runtime, delivery: Delivery, work: Work,
@@ -65,7 +65,7 @@ def _answer(session: Session, runtime: Runtime, delivery: Delivery, work: Work,
     approving many posts by reply), whose number listd bounds already."""
     try:
         reason = no_reply_reason(delivery.message, delivery.sender, runtime.config)
-        from_address = header_address(delivery.message.get("From"))
+        from_address = delivery.author[1]
     except PARSE_ERRORS:  # headers broken beyond reading: answer nobody
         reason, from_address = NoReply.NO_SENDER, None
     if reason is not None:

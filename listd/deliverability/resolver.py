@@ -76,7 +76,9 @@ def lookup(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> Answer:
         return _absent(name, rdtype, exc)
     except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.YXDOMAIN,
             dns.resolver.NoResolverConfiguration, dns.name.EmptyLabel,
-            dns.name.LabelTooLong, dns.name.NameTooLong) as exc:
+            dns.name.LabelTooLong, dns.name.NameTooLong, dns.name.IDNAException) as exc:
+        # IDNAException: a name from a header that is not valid IDNA ("☃.example") can
+        # have no records; it is a failed lookup, not an error of the caller.
         return Answer(name, rdtype, LookupStatus.FAILED, error=_describe(exc))
     return _found(name, rdtype, result)
 
@@ -88,7 +90,9 @@ async def lookup_async(resolver: dns.asyncresolver.Resolver, name: str, rdtype: 
         return _absent(name, rdtype, exc)
     except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.YXDOMAIN,
             dns.resolver.NoResolverConfiguration, dns.name.EmptyLabel,
-            dns.name.LabelTooLong, dns.name.NameTooLong) as exc:
+            dns.name.LabelTooLong, dns.name.NameTooLong, dns.name.IDNAException) as exc:
+        # IDNAException: a name from a header that is not valid IDNA ("☃.example") can
+        # have no records; it is a failed lookup, not an error of the caller.
         return Answer(name, rdtype, LookupStatus.FAILED, error=_describe(exc))
     return _found(name, rdtype, result)
 

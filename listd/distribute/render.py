@@ -14,6 +14,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
+from listd import header_values
 from listd.config import Config
 from listd.deliverability.unsubscribe import unsubscribe_url
 from listd.distribute.footer import FooterPlacement, add_footer
@@ -158,7 +159,8 @@ def footer_text(view: ListView, personal: bool) -> str:
 
 def prefixed_subject(subject: str, prefix: str) -> str:
     """SUBJECT with PREFIX once in front: "Re: [news] Re: [news] x" becomes "[news] Re: x"."""
-    subject = " ".join(subject.split())
+    # A post's subject is kept whole (a line's 998 octets), but never a control character.
+    subject = header_values.header_text(subject, limit=900)
     if not prefix:
         return subject
     bare = " ".join(re.sub(re.escape(prefix), " ", subject, flags=re.IGNORECASE).split())

@@ -16,6 +16,7 @@ from email.utils import getaddresses
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from listd import header_values
 from listd.addresses import header_address, try_normalize
 from listd.bounce.message import PARSE_ERRORS
 from listd.deliverability.authentication import AuthResults
@@ -127,7 +128,9 @@ def read_post(session: Session, mailing_list: MailingList, message: EmailMessage
         robot_address=f"{robot}@{mailing_list.domain.name}",
         settings=ListSettings.of(mailing_list),
         size=len(raw),
-        subject=_decoded(header(headers, "Subject")),
+        # One line, no control characters: it is kept (PostgreSQL takes no NUL in text),
+        # shown in notices, and matched by rules.
+        subject=header_values.header_text(_decoded(header(headers, "Subject")), limit=998),
         first_lines=text_lines(message),
         message_id=message_id,
         recipient_count=len(recipients),

@@ -6,11 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
+from email.utils import parseaddr
 from functools import cached_property
 
 from sqlalchemy.orm import Session
 
+from listd.addresses import try_normalize
+from listd.bounce.message import header, parse_headers_text
 from listd.models import InboundMessage, InboundState, MailingList
 from listd.runtime import Runtime
 from listd.smtp_in.routing import Destination
@@ -31,6 +34,29 @@ class Delivery:
         parsed = BytesParser(policy=policy.default).parsebytes(self.raw)
         assert isinstance(parsed, EmailMessage)
         return parsed
+
+    @cached_property
+    def headers(self) -> EmailMessage:
+        """The header block alone, parsed the lenient way (compat32 never interprets a value),
+        for reading a malformed message's Subject or Message-ID."""
+        parsed = BytesHeaderParser(EmailMessage, policy=policy.compat32).parsebytes(self.raw)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    def header_text(self, name: str) -> str:
+        """Header NAME decoded for reading (a Subject), '' when absent."""
+        return header(self.headers, name)
+
+    def raw_header(self, name: str) -> str:
+        """Header NAME as sent, encoded words not decoded: where an address or a Message-ID
+        is read, an encoded word cannot bring in one of its own (`=?utf-8?q?x@evil?=`)."""
+        return str(self.headers.get(name, ""))
+
+    @property
+    def author(self) -> tuple[str, str | None]:
+        """The From: display name (decoded) and its normalised address, if usable."""
+        name, address = parseaddr(self.raw_header("From"))
+        return header(parse_headers_text(f"Name: {name}\n"), "Name"), try_normalize(address)
 
     @property
     def sender(self) -> str:

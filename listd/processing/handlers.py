@@ -13,6 +13,8 @@ from listd.owner_mail import forward_to_owners
 from listd.posting.intake import process_post
 from listd.processing.delivery import Delivery, Handler, Outcome
 from listd.processing.guards import loop_reason
+from listd.processing.malformed import readable
+from listd.processing.readability import FOR_POSTS, FOR_READING
 from listd.runtime import Runtime
 from listd.smtp_in.routing import DestinationKind
 
@@ -36,13 +38,15 @@ def handle_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outco
     return process_post(session, runtime, delivery)
 
 
+# Each handler but the owners' forward (which passes the bytes on unread) first checks that
+# it can read the message (malformed.py gives an unreadable one its outcome).
 HANDLERS: dict[DestinationKind, Handler] = {
-    DestinationKind.POST: handle_post,
-    DestinationKind.REQUEST: commands.handle_commands,
-    DestinationKind.ROBOT: commands.handle_commands,
+    DestinationKind.POST: readable(handle_post, FOR_POSTS),
+    DestinationKind.REQUEST: readable(commands.handle_commands, FOR_READING),
+    DestinationKind.ROBOT: readable(commands.handle_commands, FOR_READING),
     DestinationKind.OWNER: forward_to_owners,
-    DestinationKind.BOUNCES: handle_bounce,
-    DestinationKind.CONFIRM: commands.handle_confirm,
-    DestinationKind.JOIN: commands.handle_join,
-    DestinationKind.LEAVE: commands.handle_leave,
+    DestinationKind.BOUNCES: readable(handle_bounce, FOR_READING),
+    DestinationKind.CONFIRM: readable(commands.handle_confirm, FOR_READING),
+    DestinationKind.JOIN: readable(commands.handle_join, FOR_READING),
+    DestinationKind.LEAVE: readable(commands.handle_leave, FOR_READING),
 }

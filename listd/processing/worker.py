@@ -11,21 +11,17 @@ from sqlalchemy.orm import Session
 
 from listd.models import InboundMessage, InboundState, MailingList, StoredMessage
 from listd.processing.delivery import Delivery, Outcome
+from listd.processing.failures import after_failure
 from listd.processing.handlers import HANDLERS
 from listd.runtime import Runtime
 from listd.smtp_in.routing import DestinationKind, parse_local_part
 
 log = logging.getLogger("listd.processing")
 
-MAX_ATTEMPTS = 5
 # Rows processed in one transaction: a commit costs more than most handlers' work.
 BATCH_SIZE = 16
 # With no wake-up signal (mail stored by another process or by `listd inject`), look this often.
 IDLE_POLL_SECONDS = 1.0
-
-
-def retry_delay(attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
 def claim_due(session: Session, now: dt.datetime, limit: int) -> list[InboundMessage]:
@@ -56,14 +52,9 @@ def process_row(session: Session, runtime: Runtime, row: InboundMessage,
             delivery = build_delivery(session, runtime, row)
             outcome = HANDLERS[DestinationKind(row.destination)](session, runtime, delivery)
     except Exception as exc:
-        # Ours, not the sender's: keep the mail, log the traceback, retry, then shunt.
-        log.exception("queue_id=%d processing failed (attempt %d)", row.id, row.attempts)
-        row.outcome = f"error: {exc!r}"[:2000]
-        if row.attempts >= MAX_ATTEMPTS:
-            row.state = InboundState.SHUNTED
-        else:
-            row.next_attempt_at = now + retry_delay(row.attempts)
-        return Outcome(row.outcome, row.state)
+        # The mail's fault or ours, each ends in an outcome someone sees (failures.py).
+        return after_failure(session, runtime, row, exc, now,
+                             lambda: build_delivery(session, runtime, row))
     row.state = outcome.state
     row.outcome = outcome.summary
     row.processed_at = now
