@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from email.message import Message
 
-from listd.bounce import arf, autoreply, dsn, nonstandard, notice, reasons, ses, status
+from listd.automatic_mail import assess
+from listd.bounce import arf, dsn, nonstandard, notice, reasons, ses, status
 from listd.bounce import message as m
 from listd.bounce.report import BounceReport, Category, FailedRecipient
 
@@ -46,7 +47,7 @@ def _classify(msg: Message, depth: int = 0) -> BounceReport:
     report = _from_text(msg, text, inline_original, depth)
     if report is not None:
         return report
-    if autoreply.is_auto_reply(msg):
+    if assess(msg).auto_reply:
         return BounceReport(Category.AUTO_REPLY)
     return BounceReport(Category.OTHER)
 

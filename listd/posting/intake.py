@@ -8,11 +8,11 @@ from dataclasses import replace
 from sqlalchemy.orm import Session
 
 from listd import audit
+from listd.automatic_mail import assess
 from listd.deliverability.arc import seals_for
 from listd.deliverability.authentication import AuthResults, verify_incoming
 from listd.distribute.post import accept_post
 from listd.posting import notices
-from listd.posting.automatic import is_automatic_answer
 from listd.posting.decision import Decision, Verdict
 from listd.posting.moderation import hold_post
 from listd.posting.pipeline import evaluate
@@ -82,7 +82,7 @@ def _tell_poster_held(session: Session, delivery: Delivery, post: Post) -> bool:
     mailing_list = delivery.mailing_list
     assert mailing_list is not None
     if not post.poster or post.auto_reply or not post.settings.held_notice or \
-            is_automatic_answer(delivery.sender, delivery.message):
+            assess(delivery.message, delivery.sender):
         return False
     notices.send_list_notice(
         session, mailing_list, "held_waiting", [post.poster], in_reply_to=post.message_id,

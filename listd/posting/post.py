@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd.addresses import header_address, try_normalize
+from listd.automatic_mail import assess, header
 from listd.bounce.message import PARSE_ERRORS
 from listd.deliverability.authentication import AuthResults
 from listd.models import AddressPattern, InboundMessage, MailingList, Member, Role, StoredMessage
-from listd.posting.automatic import header, is_marked_auto_reply
 from listd.posting.patterns import PatternKind, first_match
 from listd.settings import ListSettings
 
@@ -131,7 +131,7 @@ def read_post(session: Session, mailing_list: MailingList, message: EmailMessage
         banned_by=first_match(patterns[PatternKind.BAN], posters),
         seen_before=message_id is not None and _seen_before(
             session, mailing_list, message_id, inbound_id),
-        auto_reply=is_marked_auto_reply(headers),
+        auto_reply=assess(headers).marked_auto_reply,
         claims_owner=claims_owner,
     )
 
