@@ -109,6 +109,12 @@ class Automatic:
         """Marked as an auto-reply, or with an auto-reply subject."""
         return self.marked_auto_reply or Sign.SUBJECT in self.signs
 
+    def timed(self, answered_after: dt.timedelta) -> Automatic:
+        """These signs, and TIMING if the answer came sooner than a person could have read."""
+        if answered_after >= QUICKEST_PERSON or Sign.TIMING in self.signs:
+            return self
+        return Automatic((*self.signs, Sign.TIMING), self.auto_submitted)
+
     def without(self, *signs: Sign) -> Automatic:
         return Automatic(tuple(s for s in self.signs if s not in signs), self.auto_submitted)
 
@@ -144,9 +150,8 @@ def assess(message: Message, envelope_sender: str | None = None, *,
         signs.append(Sign.SUBJECT)
     if text and AUTO_TEXT.search(own_text(text)):
         signs.append(Sign.TEXT)
-    if answered_after is not None and answered_after < QUICKEST_PERSON:
-        signs.append(Sign.TIMING)
-    return Automatic(tuple(signs), keyword)
+    verdict = Automatic(tuple(signs), keyword)
+    return verdict.timed(answered_after) if answered_after is not None else verdict
 
 
 def _envelope_signs(message: Message, envelope_sender: str | None) -> list[Sign]:
