@@ -21,6 +21,7 @@ from listd.automatic_mail import assess, header
 from listd.bounce.message import PARSE_ERRORS
 from listd.deliverability.authentication import AuthResults
 from listd.models import AddressPattern, InboundMessage, MailingList, Member, Role, StoredMessage
+from listd.posting.answer_loop import AnswerRhythm
 from listd.posting.patterns import PatternKind, first_match
 from listd.settings import ListSettings
 
@@ -54,6 +55,8 @@ class Post:
     auto_reply: bool = False
     # From: names an owner or moderator of the list.
     claims_owner: bool = False
+    # Whether it answers, within seconds, a copy the list sent the poster (the loop breaker).
+    rhythm: AnswerRhythm = field(default_factory=AnswerRhythm)
     # DKIM/SPF/DMARC results on arrival, when they were computed (see intake.py).
     authentication: AuthResults | None = None
 
