@@ -126,13 +126,14 @@ def request_subscription(ctx: CommandContext, mailing_list: MailingList, name: s
     if not private and _is_subscribed(ctx.session, mailing_list, ctx.sender):
         return Result(Status.DONE, ctx.say("already_subscribed", list=mailing_list.address))
     if not ctx.claim_confirmation(SUBSCRIBE, ctx.sender, mailing_list):
-        return _repeated(ctx)
+        return repeated_in_mail(ctx)
     asked = request_confirmation(ctx, Request(SUBSCRIBE, ctx.sender, mailing_list,
                                               "confirm_subscribe", ctx.sender, {"name": name}))
     return asked_result(ctx, asked, "confirmation_sent", ctx.sender)
 
 
-def _repeated(ctx: CommandContext) -> Result:
+def repeated_in_mail(ctx: CommandContext) -> Result:
+    """The answer to a request already made earlier in the same mail."""
     return Result(Status.WAITING, ctx.say("confirmation_already_sent", address=ctx.sender),
                   confirmation=True)
 
@@ -142,7 +143,7 @@ def request_unsubscription(ctx: CommandContext, mailing_list: MailingList) -> Re
             ctx.session, mailing_list, ctx.sender):
         raise ctx.refuse("not_subscribed", list=mailing_list.address)
     if not ctx.claim_confirmation(UNSUBSCRIBE, ctx.sender, mailing_list):
-        return _repeated(ctx)
+        return repeated_in_mail(ctx)
     asked = request_confirmation(ctx, Request(UNSUBSCRIBE, ctx.sender, mailing_list,
                                               "confirm_unsubscribe", ctx.sender))
     return asked_result(ctx, asked, "confirmation_sent", ctx.sender)
@@ -159,7 +160,7 @@ def request_delivery_change(ctx: CommandContext, mailing_list: MailingList,
         return Result(Status.DONE, ctx.say("delivery_set", list=mailing_list.address,
                                            mode=mode.value.upper()))
     if not ctx.claim_confirmation(f"{SET_DELIVERY}:{mode.value}", ctx.sender, mailing_list):
-        return _repeated(ctx)
+        return repeated_in_mail(ctx)
     asked = request_confirmation(ctx, Request(
         SET_DELIVERY, ctx.sender, mailing_list, "confirm_delivery", ctx.sender,
         {"mode": mode.value}, same=("mode",), values={"mode": mode.value.upper()}))
@@ -170,7 +171,7 @@ def request_owner_change(ctx: CommandContext, mailing_list: MailingList, action:
                          address: str, name: str = "") -> Result:
     """An owner's ADD or DEL: confirmed by the owner's own address before it is done."""
     if not ctx.claim_confirmation(action, address, mailing_list):
-        return _repeated(ctx)
+        return repeated_in_mail(ctx)
     template = "confirm_add" if action == OWNER_ADD else "confirm_del"
     asked = request_confirmation(ctx, Request(
         action, address, mailing_list, template, ctx.sender, {"name": name, "owner": ctx.sender},

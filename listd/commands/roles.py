@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 from listd import members
 from listd.commands import phrases
 from listd.commands.context import CommandContext
-from listd.commands.membership import Request, asked_result, on_active_list, request_confirmation
+from listd.commands.membership import (
+    Request,
+    asked_result,
+    on_active_list,
+    repeated_in_mail,
+    request_confirmation,
+)
 from listd.commands.results import Result, Status
 from listd.models import MailingList, Role
 from listd.runtime import Runtime
@@ -56,8 +62,7 @@ class _ManageRole:
             raise ctx.refuse("last_owner", **values)
         action = ROLE_ADD if adding else ROLE_DEL
         if not ctx.claim_confirmation(f"{action}:{self.role.value}", address, mailing_list):
-            return Result(Status.WAITING, ctx.say("confirmation_already_sent",
-                                                  address=ctx.sender), confirmation=True)
+            return repeated_in_mail(ctx)
         asked = request_confirmation(ctx, Request(
             action, address, mailing_list, "confirm_role_add" if adding else "confirm_role_del",
             ctx.sender, {"role": self.role.value, "owner": ctx.sender,
