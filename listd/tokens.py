@@ -15,6 +15,7 @@ import enum
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ from listd.runtime import Runtime
 NONCE_LENGTH = 16  # 80 bits of randomness
 MAC_LENGTH = 16  # 80 bits of HMAC
 TOKEN_LENGTH = NONCE_LENGTH + MAC_LENGTH
+# Payload key: when the request was last mailed, if it was mailed again after created_at.
+ASKED_AT = "asked_at"
 
 
 def _b32(data: bytes) -> str:
@@ -72,6 +75,31 @@ def issue(session: Session, runtime: Runtime, action: str, address: str,
     return pending
 
 
+def waiting(session: Session, runtime: Runtime, action: str, address: str,
+            mailing_list: MailingList | None, same: Mapping[str, object] | None = None
+            ) -> PendingAction | None:
+    """The newest unused, unexpired ACTION for ADDRESS on MAILING_LIST whose payload agrees
+    with SAME, if one waits."""
+    rows = session.scalars(select(PendingAction).where(
+        PendingAction.action == action, PendingAction.address == address,
+        PendingAction.list_id == (mailing_list.id if mailing_list is not None else None),
+        PendingAction.used_at.is_(None), PendingAction.expires_at > runtime.clock.now())
+        .order_by(PendingAction.id.desc()))
+    return next((row for row in rows
+                 if all(row.payload.get(k) == v for k, v in (same or {}).items())), None)
+
+
+def asked_at(pending: PendingAction) -> dt.datetime:
+    """When the confirmation request was last mailed (a reminder counts)."""
+    last = pending.payload.get(ASKED_AT)
+    return dt.datetime.fromisoformat(last) if isinstance(last, str) else pending.created_at
+
+
+def mark_asked(pending: PendingAction, at: dt.datetime) -> None:
+    # A new dict, so the JSON column is seen as changed.
+    pending.payload = {**pending.payload, ASKED_AT: at.isoformat()}
+
+
 class Redemption(enum.StrEnum):
     VALID = "valid"
     # No such token, or one not signed by us for its action and address: the same answer for
@@ -110,6 +138,11 @@ def redeem(session: Session, runtime: Runtime, token: str,
         return Redeemed(Redemption.EXPIRED, pending)
     pending.used_at = now
     return Redeemed(Redemption.VALID, pending)
+
+
+def unredeem(pending: PendingAction) -> None:
+    """Give back the use of a token whose answer was refused, so the right answer still can."""
+    pending.used_at = None
 
 
 def withdraw(session: Session, runtime: Runtime, token: str) -> None:

@@ -30,6 +30,7 @@ from listd.serve import Daemon
 from tests.support.client import in_thread, send
 from tests.support.lists import make_list
 from tests.support.maildir import read_outbox
+from tests.support.robot import reads_it
 from tests.support.sink import Sink
 from tests.support.waiting import wait_until
 
@@ -290,6 +291,7 @@ async def test_answering_the_suspension_notice_resumes_delivery(
         what="the notice to the member"))[0]
     reply_to = str(notice.message["Reply-To"])
     assert reply_to.startswith("news-confirm+")
+    reads_it(daemon)
     await in_thread(send, daemon.port, GONE, [reply_to],
                     f"From: {GONE}\r\nSubject: Re: {notice.message['Subject']}\r\n\r\n"
                     f"yes please\r\n".encode())
@@ -302,6 +304,15 @@ async def test_set_mail_resumes_delivery(daemon: Daemon, db: Database, config: C
     await suspend(daemon, db, config)
     await in_thread(send, daemon.port, GONE, ["news-request@lists.example.org"],
                     f"From: {GONE}\r\nSubject: commands\r\n\r\nSET news MAIL\r\n".encode())
+    # A change of delivery, like any change, is confirmed from the member's address first.
+    confirmation = await wait_until(
+        lambda: [w for w in read_outbox(Path(config.outbound.path))
+                 if w.recipient == GONE and "-confirm+" in str(w.message["From"])],
+        what="the confirmation request")
+    assert member(db, GONE).status is MemberStatus.SUSPENDED  # type: ignore[union-attr]
+    reads_it(daemon)
+    await in_thread(send, daemon.port, GONE, [str(confirmation[0].message["Reply-To"])],
+                    f"From: {GONE}\r\nSubject: Re: confirm\r\n\r\nyes\r\n".encode())
     await wait_until(lambda: member(db, GONE).status is MemberStatus.ENABLED,  # type: ignore[union-attr]
                      what="delivery to resume")
 

@@ -17,6 +17,7 @@ from tests.support.outbox import settle
 from tests.support.robot import (
     body,
     mail,
+    reads_it,
     wait_for_mail,
     written_to,
 )
@@ -77,6 +78,7 @@ async def test_a_list_requested_by_mail_is_approved_by_a_listmaster_by_mail(
 
     # The token leaked (the notice was forwarded): a non-listmaster's answer is refused,
     # and leaves the token good for a listmaster.
+    reads_it(daemon)
     await mail(daemon, CAROL, approve_at, "yes\n", subject=f"Re: {notice.message['Subject']}")
     refused = (await wait_for_mail(config, CAROL, 2))[1]
     assert "Refused: only a listmaster may decide on a list request." in body(refused)
@@ -132,6 +134,7 @@ async def test_a_listmaster_refuses_and_bad_requests_are_answered(
     notice, = await wait_for_mail(config, LISTMASTER, 1)
     refuse_at = next(line.split()[-1].rstrip(",") for line in body(notice).splitlines()
                      if "To refuse it, send a mail to" in line)
+    reads_it(daemon)
     await mail(daemon, LISTMASTER, refuse_at, "no\n")
     done = (await wait_for_mail(config, LISTMASTER, 2))[1]
     assert f"Done: the list {NEWS} was refused" in body(done)

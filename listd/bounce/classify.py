@@ -11,7 +11,8 @@ import dataclasses
 import logging
 from email.message import Message
 
-from listd.bounce import arf, autoreply, dsn, nonstandard, notice, reasons, ses, severity, status
+from listd.automatic_mail import assess
+from listd.bounce import arf, dsn, nonstandard, notice, reasons, ses, severity, status
 from listd.bounce import message as m
 from listd.bounce.report import BounceReport, Category, FailedRecipient
 
@@ -49,7 +50,7 @@ def _classify(msg: Message, depth: int = 0) -> BounceReport:
     report = _from_text(msg, text, inline_original, depth)
     if report is not None:
         return report
-    if autoreply.is_auto_reply(msg):
+    if assess(msg).auto_reply:
         return BounceReport(Category.AUTO_REPLY)
     return BounceReport(Category.OTHER)
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd.addresses import InvalidAddress, normalize_address, split_list_address
+from listd.automatic_mail import Automatic
 from listd.commands import phrases
 from listd.commands.outgoing import RobotAddresses
 from listd.errors import UserError
@@ -38,6 +39,9 @@ class CommandContext:
     # Who answered, as moderation sees it: a held post is decided only by a person's mail.
     answer: Answer
     in_reply_to: str | None = None
+    # What in the mail looks automatic (headers, sender, text): an answer with any sign of it
+    # confirms nothing.
+    automatic: Automatic = field(default_factory=Automatic)
     confirmations_left: int = MAX_CONFIRMATIONS_PER_MAIL
     # (action, address, list id) already asked for in this mail: the same request twice (say
     # "sub" in the Subject and "SUBSCRIBE news" in the body) gets one confirmation.

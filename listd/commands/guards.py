@@ -10,13 +10,10 @@ import enum
 from email.message import EmailMessage
 
 from listd.addresses import header_address, try_normalize
-from listd.bounce.autoreply import is_auto_reply
+from listd.automatic_mail import Sign, assess
 from listd.config import Config
 from listd.smtp_in.routing import DestinationKind, parse_local_part
 
-LIST_PRECEDENCE = frozenset({"bulk", "list", "junk"})
-ROBOT_SENDERS = frozenset({"mailer-daemon", "postmaster", "listserv", "majordomo", "sympa",
-                           "mailman", "noreply", "no-reply", "do-not-reply", "donotreply"})
 LOOP_HEADER = "X-Loop"
 # Part of the Message-ID of every robot mail: <…ROBOT_MESSAGE_ID@domain>.
 ROBOT_MESSAGE_ID = "listd-robot"
@@ -38,30 +35,31 @@ def loop_marker(robot_address: str) -> tuple[str, str]:
     return LOOP_HEADER, robot_address
 
 
+# Which sign silences the robot under which name, first match wins.
+_SILENCING: tuple[tuple[frozenset[Sign], NoReply], ...] = (
+    (frozenset({Sign.AUTO_SUBMITTED}), NoReply.AUTO_SUBMITTED),
+    (frozenset({Sign.NULL_SENDER, Sign.REPORT}), NoReply.BOUNCE),
+    (frozenset({Sign.FROM_A_LIST}), NoReply.MAILING_LIST),
+)
+_AUTO_REPLY = frozenset({Sign.VENDOR_HEADER, Sign.PRECEDENCE_AUTO_REPLY, Sign.SUBJECT})
+
+
 def no_reply_reason(message: EmailMessage, envelope_sender: str,
                     config: Config) -> NoReply | None:
-    auto = str(message.get("Auto-Submitted", "")).strip().lower()
-    if auto and auto.split(";")[0].strip() != "no":
-        return NoReply.AUTO_SUBMITTED
-    content_type = message.get_content_type()
-    if not envelope_sender or content_type == "multipart/report":
-        return NoReply.BOUNCE
-    if message.get("List-Id") is not None or \
-            str(message.get("Precedence", "")).strip().lower() in LIST_PRECEDENCE:
-        return NoReply.MAILING_LIST
+    senders = [a for a in (try_normalize(envelope_sender), header_address(message.get("From")))
+               if a is not None]
+    automatic = assess(message, envelope_sender, senders=senders)
+    for signs, reason in _SILENCING:
+        if signs.intersection(automatic.signs):
+            return reason
     if any(_ours(str(value), config) for value in message.get_all(LOOP_HEADER, [])):
         return NoReply.OWN_MAIL
-    if is_auto_reply(message):
+    if _AUTO_REPLY.intersection(automatic.signs):
         return NoReply.AUTO_REPLY
-    for address in (try_normalize(envelope_sender), header_address(message.get("From"))):
-        if address is None:
-            continue
-        if _ours(address, config):
-            return NoReply.OWN_MAIL
-        local = address.rpartition("@")[0]
-        if local in ROBOT_SENDERS or local.endswith(("-bounces", "-request", "-owner")) \
-                or "-bounces+" in local:
-            return NoReply.ROBOT_SENDER
+    if any(_ours(address, config) for address in senders):
+        return NoReply.OWN_MAIL
+    if Sign.ROBOT_SENDER in automatic.signs:
+        return NoReply.ROBOT_SENDER
     return None
 
 

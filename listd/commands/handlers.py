@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 
 from listd import header_values
 from listd.addresses import try_normalize
+from listd.automatic_mail import assess
 from listd.bounce.message import PARSE_ERRORS
 from listd.commands import ratelimit
 from listd.commands.context import CommandContext
 from listd.commands.guards import NoReply, answers_robot, no_reply_reason
 from listd.commands.outgoing import send
-from listd.commands.parser import CommandLine, parse_message
+from listd.commands.parser import CommandLine, body_text, parse_message
 from listd.commands.registry import BY_NAME
 from listd.commands.reply import reply_text, summary, tally
 from listd.commands.runner import Executed, run_commands, run_one
@@ -53,7 +54,9 @@ def _context(session: Session, runtime: Runtime, delivery: Delivery,
                           domain=delivery.destination.domain, context_list=mailing_list,
                           language=language, answer=Answer.of(delivery.sender, delivery.message),
                           in_reply_to=header_values.message_id(
-                              delivery.raw_header("Message-ID")))
+                              delivery.raw_header("Message-ID")),
+                          automatic=assess(delivery.message, delivery.sender, senders=[sender],
+                                           text=body_text(delivery.message)))
 
 
 def _answer(session: Session, runtime: Runtime, delivery: Delivery, work: Work,
@@ -97,14 +100,24 @@ def _commands(ctx: CommandContext, delivery: Delivery) -> Handled:
             line.verb in BY_NAME for line in parsed.commands):
         # An auto-responder that marks nothing still quotes our Message-ID: ends the loop.
         return Handled([], silence=NoReply.ANSWERS_ROBOT)
-    return Handled(run_commands(ctx, parsed.commands), parsed.ignored_lines)
+    executed = run_commands(ctx, parsed.commands)
+    return Handled(executed, parsed.ignored_lines,
+                   reply_owed=parsed.ignored_lines > 0 or _reply_owed(executed))
+
+
+def _reply_owed(executed: list[Executed]) -> bool:
+    """Whether the commands need a reply: not when each one's answer is a confirmation
+    request to the sender. The request may have been made in someone else's name, and its
+    confirmation is then the only mail that someone should get from it."""
+    return not executed or not all(item.result.confirmation for item in executed)
 
 
 def _shortcut(verb: str) -> Work:
     def work(ctx: CommandContext, delivery: Delivery) -> Handled:
         assert ctx.context_list is not None
         line = CommandLine(f"{verb.upper()} {ctx.context_list.address}", verb, ())
-        return Handled([Executed(line.text, run_one(ctx, line))])
+        executed = [Executed(line.text, run_one(ctx, line))]
+        return Handled(executed, reply_owed=_reply_owed(executed))
     return work
 
 

@@ -7,18 +7,22 @@ confirmation mail, since any From: can be forged.
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import functools
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd import members, tokens
+from listd import audit, members, tokens
 from listd.addresses import normalize_address
+from listd.bounce.scoring import restore
 from listd.commands import phrases
 from listd.commands.outgoing import RobotAddresses, send
 from listd.commands.results import Result, Status
-from listd.models import ListStatus, MailingList, Member, PendingAction, Role
+from listd.models import DeliveryMode, ListStatus, MailingList, Member, PendingAction, Role
 from listd.runtime import Runtime
 from listd.settings import ListSettings
 from listd.templates import render
@@ -33,6 +37,7 @@ APPROVE_SUBSCRIPTION = "approve_subscription"
 REFUSE_SUBSCRIPTION = "refuse_subscription"
 OWNER_ADD = "owner_add"
 OWNER_DEL = "owner_del"
+SET_DELIVERY = "set_delivery"
 
 
 def membership_is_private(mailing_list: MailingList) -> bool:
@@ -42,6 +47,60 @@ def membership_is_private(mailing_list: MailingList) -> bool:
 
 def _is_subscribed(session: Session, mailing_list: MailingList, address: str) -> bool:
     return members.find_member(session, mailing_list, address) is not None
+
+
+class Asked(enum.Enum):
+    """What asking for a confirmation came to."""
+
+    SENT = "sent"
+    # The same request waited already; its request was mailed again (once a day at most).
+    REMINDED = "reminded"
+    # The same request waited already and was mailed less than REMIND_AFTER ago: no mail, so
+    # a thousand forged requests make one mail a day in the victim's mailbox, not a thousand.
+    WAITING = "waiting"
+
+
+REMIND_AFTER = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A change on behalf of ADDRESS that waits for a confirmation mailed to TO."""
+
+    action: str
+    address: str
+    mailing_list: MailingList
+    template: str
+    to: str
+    payload: dict[str, object] = field(default_factory=dict)
+    # The payload keys that make two requests the same one (SET's mode, an owner's name).
+    same: tuple[str, ...] = ()
+    values: dict[str, object] = field(default_factory=dict)
+
+
+def request_confirmation(ctx: CommandContext, request: Request) -> Asked:
+    """Mail the confirmation request for REQUEST, unless the same one already waits."""
+    same = {key: request.payload.get(key) for key in request.same}
+    pending = tokens.waiting(ctx.session, ctx.runtime, request.action, request.address,
+                             request.mailing_list, same)
+    now = ctx.runtime.clock.now()
+    if pending is not None and now - tokens.asked_at(pending) < REMIND_AFTER:
+        return Asked.WAITING
+    asked = Asked.SENT if pending is None else Asked.REMINDED
+    if pending is None:
+        pending = tokens.issue(ctx.session, ctx.runtime, request.action, request.address,
+                               request.mailing_list, request.payload)
+    tokens.mark_asked(pending, now)
+    ask_confirmation(ctx.session, ctx.runtime, request.mailing_list, pending, request.template,
+                     request.to, ctx.in_reply_to, **request.values)
+    return asked
+
+
+def asked_result(ctx: CommandContext, asked: Asked, sent_key: str, to: str) -> Result:
+    """The reply's line for a request that waits for a confirmation mailed to TO."""
+    key = {Asked.SENT: sent_key, Asked.REMINDED: "confirmation_reminded",
+           Asked.WAITING: "confirmation_pending"}[asked]
+    return Result(Status.WAITING, ctx.say(key, address=to), confirmation=True)
 
 
 def ask_confirmation(session: Session, runtime: Runtime, mailing_list: MailingList,
@@ -69,12 +128,16 @@ def request_subscription(ctx: CommandContext, mailing_list: MailingList, name: s
     if not private and _is_subscribed(ctx.session, mailing_list, ctx.sender):
         return Result(Status.DONE, ctx.say("already_subscribed", list=mailing_list.address))
     if not ctx.claim_confirmation(SUBSCRIBE, ctx.sender, mailing_list):
-        return Result(Status.WAITING, ctx.say("confirmation_already_sent", address=ctx.sender))
-    pending = tokens.issue(ctx.session, ctx.runtime, SUBSCRIBE, ctx.sender, mailing_list,
-                           {"name": name})
-    ask_confirmation(ctx.session, ctx.runtime, mailing_list, pending, "confirm_subscribe",
-                     ctx.sender, ctx.in_reply_to)
-    return Result(Status.WAITING, ctx.say("confirmation_sent", address=ctx.sender))
+        return repeated_in_mail(ctx)
+    asked = request_confirmation(ctx, Request(SUBSCRIBE, ctx.sender, mailing_list,
+                                              "confirm_subscribe", ctx.sender, {"name": name}))
+    return asked_result(ctx, asked, "confirmation_sent", ctx.sender)
+
+
+def repeated_in_mail(ctx: CommandContext) -> Result:
+    """The answer to a request already made earlier in the same mail."""
+    return Result(Status.WAITING, ctx.say("confirmation_already_sent", address=ctx.sender),
+                  confirmation=True)
 
 
 def request_unsubscription(ctx: CommandContext, mailing_list: MailingList) -> Result:
@@ -82,24 +145,40 @@ def request_unsubscription(ctx: CommandContext, mailing_list: MailingList) -> Re
             ctx.session, mailing_list, ctx.sender):
         raise ctx.refuse("not_subscribed", list=mailing_list.address)
     if not ctx.claim_confirmation(UNSUBSCRIBE, ctx.sender, mailing_list):
-        return Result(Status.WAITING, ctx.say("confirmation_already_sent", address=ctx.sender))
-    pending = tokens.issue(ctx.session, ctx.runtime, UNSUBSCRIBE, ctx.sender, mailing_list)
-    ask_confirmation(ctx.session, ctx.runtime, mailing_list, pending, "confirm_unsubscribe",
-                     ctx.sender, ctx.in_reply_to)
-    return Result(Status.WAITING, ctx.say("confirmation_sent", address=ctx.sender))
+        return repeated_in_mail(ctx)
+    asked = request_confirmation(ctx, Request(UNSUBSCRIBE, ctx.sender, mailing_list,
+                                              "confirm_unsubscribe", ctx.sender))
+    return asked_result(ctx, asked, "confirmation_sent", ctx.sender)
+
+
+def request_delivery_change(ctx: CommandContext, mailing_list: MailingList,
+                            mode: DeliveryMode) -> Result:
+    """SET list MODE: carried out once the member's own address confirms, since a forged
+    From: could otherwise silence anyone's delivery."""
+    member = members.find_member(ctx.session, mailing_list, ctx.sender)
+    if member is None:
+        raise ctx.refuse("not_subscribed", list=mailing_list.address)
+    if member.delivery_mode is mode and member.bounce_suspended_at is None:
+        return Result(Status.DONE, ctx.say("delivery_set", list=mailing_list.address,
+                                           mode=mode.value.upper()))
+    if not ctx.claim_confirmation(f"{SET_DELIVERY}:{mode.value}", ctx.sender, mailing_list):
+        return repeated_in_mail(ctx)
+    asked = request_confirmation(ctx, Request(
+        SET_DELIVERY, ctx.sender, mailing_list, "confirm_delivery", ctx.sender,
+        {"mode": mode.value}, same=("mode",), values={"mode": mode.value.upper()}))
+    return asked_result(ctx, asked, "confirmation_sent", ctx.sender)
 
 
 def request_owner_change(ctx: CommandContext, mailing_list: MailingList, action: str,
                          address: str, name: str = "") -> Result:
     """An owner's ADD or DEL: confirmed by the owner's own address before it is done."""
     if not ctx.claim_confirmation(action, address, mailing_list):
-        return Result(Status.WAITING, ctx.say("confirmation_already_sent", address=ctx.sender))
-    pending = tokens.issue(ctx.session, ctx.runtime, action, address, mailing_list,
-                           {"name": name, "owner": ctx.sender})
+        return repeated_in_mail(ctx)
     template = "confirm_add" if action == OWNER_ADD else "confirm_del"
-    ask_confirmation(ctx.session, ctx.runtime, mailing_list, pending, template, ctx.sender,
-                     ctx.in_reply_to, owner=ctx.sender)
-    return Result(Status.WAITING, ctx.say("owner_confirmation_sent", address=ctx.sender))
+    asked = request_confirmation(ctx, Request(
+        action, address, mailing_list, template, ctx.sender, {"name": name, "owner": ctx.sender},
+        same=("owner",), values={"owner": ctx.sender}))
+    return asked_result(ctx, asked, "owner_confirmation_sent", ctx.sender)
 
 
 # What confirmations do ---------------------------------------------------------------------
@@ -255,6 +334,25 @@ def owner_del_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Re
     _goodbye(session, runtime, mailing_list, address)
     return Result(Status.DONE, _say(mailing_list, "removed", address=address,
                                     list=mailing_list.address))
+
+
+@on_active_list
+def delivery_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
+    mailing_list, address = c.mailing_list, c.pending.address
+    assert mailing_list is not None
+    member = members.find_member(session, mailing_list, address)
+    if member is None:
+        return Result(Status.REFUSED, _say(mailing_list, "not_subscribed",
+                                           list=mailing_list.address))
+    mode = DeliveryMode(str(c.pending.payload.get("mode", DeliveryMode.MAIL.value)))
+    member.delivery_mode = mode
+    if mode is DeliveryMode.MAIL and member.bounce_suspended_at is not None:
+        # Asking for mail again is how a member ends a bounce suspension (Mailman does too).
+        restore(member)
+    audit.record(session, c.confirmed_by, "member.set", mailing_list, address,
+                 delivery_mode=mode.value)
+    return Result(Status.DONE, _say(mailing_list, "delivery_set", list=mailing_list.address,
+                                    mode=mode.value.upper()))
 
 
 def ask_to_join(session: Session, runtime: Runtime, mailing_list: MailingList, address: str,

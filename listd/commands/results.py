@@ -22,3 +22,6 @@ class Result:
     # The person who sent the mail was told by a mail of its own (a welcome, a goodbye), so a
     # reply to a confirmation need not repeat it.
     notified: bool = False
+    # The command's answer is a confirmation request mailed to the sender (or one that already
+    # waits): a reply saying so would only be a second mail, in the name of whoever forged it.
+    confirmation: bool = False

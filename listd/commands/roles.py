@@ -11,10 +11,16 @@ from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy.orm import Session
 
-from listd import members, tokens
+from listd import members
 from listd.commands import phrases
 from listd.commands.context import CommandContext
-from listd.commands.membership import ask_confirmation, on_active_list
+from listd.commands.membership import (
+    Request,
+    asked_result,
+    on_active_list,
+    repeated_in_mail,
+    request_confirmation,
+)
 from listd.commands.results import Result, Status
 from listd.models import MailingList, Role
 from listd.runtime import Runtime
@@ -54,15 +60,15 @@ class _ManageRole:
             raise ctx.refuse("not_role", **values)
         if not adding and _last_owner(ctx.session, mailing_list, address, self.role):
             raise ctx.refuse("last_owner", **values)
-        ctx.spend_confirmation()
-        pending = tokens.issue(ctx.session, ctx.runtime, ROLE_ADD if adding else ROLE_DEL,
-                               address, mailing_list,
-                               {"role": self.role.value, "owner": ctx.sender,
-                                "name": " ".join(rest[2:]) if adding else ""})
-        ask_confirmation(ctx.session, ctx.runtime, mailing_list, pending,
-                         "confirm_role_add" if adding else "confirm_role_del", ctx.sender,
-                         ctx.in_reply_to, owner=ctx.sender, role=values["role"])
-        return Result(Status.WAITING, ctx.say("owner_confirmation_sent", address=ctx.sender))
+        action = ROLE_ADD if adding else ROLE_DEL
+        if not ctx.claim_confirmation(f"{action}:{self.role.value}", address, mailing_list):
+            return repeated_in_mail(ctx)
+        asked = request_confirmation(ctx, Request(
+            action, address, mailing_list, "confirm_role_add" if adding else "confirm_role_del",
+            ctx.sender, {"role": self.role.value, "owner": ctx.sender,
+                         "name": " ".join(rest[2:]) if adding else ""},
+            same=("role", "owner"), values={"owner": ctx.sender, "role": values["role"]}))
+        return asked_result(ctx, asked, "owner_confirmation_sent", ctx.sender)
 
 
 class Owner(_ManageRole):

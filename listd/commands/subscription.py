@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from listd import audit, members
-from listd.bounce.scoring import restore
 from listd.commands import membership
 from listd.commands.context import CommandContext
-from listd.commands.results import Result, Status
+from listd.commands.results import Result
 from listd.commands.token_kinds import answer_token
 from listd.models import DeliveryMode
 
@@ -48,14 +46,4 @@ class SetDelivery:
         if len(rest) != 1 or rest[0].lower() not in modes:
             raise ctx.refuse("usage", usage="SET list MAIL|DIGEST|NOMAIL")
         mode = modes[rest[0].lower()]
-        member = members.find_member(ctx.session, mailing_list, ctx.sender)
-        if member is None:
-            raise ctx.refuse("not_subscribed", list=mailing_list.address)
-        member.delivery_mode = mode
-        if mode is DeliveryMode.MAIL and member.bounce_suspended_at is not None:
-            # Asking for mail again is how a member ends a bounce suspension (Mailman does too).
-            restore(member)
-        audit.record(ctx.session, ctx.sender, "member.set", mailing_list, ctx.sender,
-                     delivery_mode=mode.value)
-        return Result(Status.DONE, ctx.say("delivery_set", list=mailing_list.address,
-                                           mode=mode.value.upper()))
+        return membership.request_delivery_change(ctx, mailing_list, mode)

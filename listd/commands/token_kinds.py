@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from listd.commands import held_posts
 from listd.commands.context import CommandContext
 from listd.commands.results import Result, Status
-from listd.confirmations import confirm
+from listd.confirmations import Answering, confirm
 from listd.errors import UserError
 from listd.models import MailingList, PendingAction
 from listd.posting import moderation
@@ -47,8 +47,8 @@ class PendingActionToken:
     def answer(self, ctx: CommandContext, token: str, within_list: MailingList | None
                ) -> Result:
         # Signature, list, expiry and single use are checked by confirm() itself.
-        return confirm(ctx.session, ctx.runtime, token, ctx.sender, ctx.language,
-                       within_list=within_list)
+        return confirm(ctx.session, ctx.runtime, token, Answering(ctx.sender, ctx.automatic),
+                       ctx.language, within_list=within_list)
 
 
 class HeldPostToken:

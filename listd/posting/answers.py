@@ -14,10 +14,10 @@ from email.message import Message
 from sqlalchemy.orm import Session
 
 from listd.addresses import header_address, try_normalize
+from listd.automatic_mail import assess, header
 from listd.errors import UserError
 from listd.models import HeldMessage, MailingList
 from listd.posting import moderation
-from listd.posting.automatic import header, is_automatic_answer
 from listd.runtime import Runtime
 
 
@@ -43,7 +43,7 @@ class Answer:
     @classmethod
     def of(cls, envelope_sender: str, message: Message) -> Answer:
         address = header_address(header(message, "From")) or try_normalize(envelope_sender)
-        return cls(address=address, automatic=is_automatic_answer(envelope_sender, message))
+        return cls(address=address, automatic=bool(assess(message, envelope_sender)))
 
 
 def authorize(session: Session, held: HeldMessage, answer: Answer) -> str:

@@ -8,15 +8,17 @@ from dataclasses import replace
 from sqlalchemy.orm import Session
 
 from listd import audit
+from listd.automatic_mail import assess
 from listd.deliverability.arc import seals_for
 from listd.deliverability.authentication import AuthResults, verify_incoming
 from listd.distribute.post import accept_post
 from listd.posting import notices
-from listd.posting.automatic import is_automatic_answer
+from listd.posting.answer_loop import read_rhythm, record_quick_answer
 from listd.posting.decision import Decision, Verdict
 from listd.posting.moderation import hold_post
 from listd.posting.pipeline import evaluate
 from listd.posting.post import AUTHENTICATED_DOORS, Post, read_post
+from listd.posting.rules.answer_loop import AnswerLoop
 from listd.processing.delivery import Delivery, Outcome
 from listd.runtime import Runtime
 
@@ -30,6 +32,7 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
                      delivery.sender, runtime.config.robot, delivery.inbound.id)
     if delivery.inbound.peer.startswith(AUTHENTICATED_DOORS):
         post = replace(post, submitted_by=delivery.inbound.peer)
+    post = _with_rhythm(session, runtime, delivery, post)
     authentication = arrival_authentication(runtime, delivery, post)
     if authentication is not None:
         post = replace(post, authentication=authentication)
@@ -45,9 +48,12 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
                      **audit_detail)
         return Outcome(f"accepted from {poster}", queued_mail=True)
     if verdict.decision is Decision.HOLD:
+        loop = verdict.rule == AnswerLoop.name
         held = hold_post(session, runtime, mailing_list, message_id=delivery.inbound.message_id,
-                         raw=delivery.raw, sender=poster, subject=post.subject, verdict=verdict)
-        told = _tell_poster_held(session, delivery, post)
+                         raw=delivery.raw, sender=poster, subject=post.subject, verdict=verdict,
+                         notify=not loop or AnswerLoop.first_hold(post))
+        # A responder in a loop would answer the notice too.
+        told = not loop and _tell_poster_held(session, delivery, post)
         return Outcome(f"held as #{held.id} ({about})"
                        + ("" if told else "; the poster was not told"), queued_mail=True)
     if verdict.decision is Decision.REJECT:
@@ -59,6 +65,17 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
     audit.record(session, audit.SYSTEM_ACTOR, "post.discarded", mailing_list, poster,
                  **audit_detail)
     return Outcome(f"discarded ({about})")
+
+
+def _with_rhythm(session: Session, runtime: Runtime, delivery: Delivery, post: Post) -> Post:
+    """POST with its answer rhythm read (the loop breaker's facts), a quick answer recorded."""
+    mailing_list = delivery.mailing_list
+    assert mailing_list is not None
+    now = runtime.clock.now()
+    rhythm = read_rhythm(session, mailing_list, delivery.message, post.posters, now)
+    if rhythm.quick:
+        record_quick_answer(session, mailing_list, post.poster, now)
+    return replace(post, rhythm=rhythm)
 
 
 def arrival_authentication(runtime: Runtime, delivery: Delivery,
@@ -84,7 +101,7 @@ def _tell_poster_held(session: Session, delivery: Delivery, post: Post) -> bool:
     mailing_list = delivery.mailing_list
     assert mailing_list is not None
     if not post.poster or post.auto_reply or not post.settings.held_notice or \
-            is_automatic_answer(delivery.sender, delivery.message):
+            assess(delivery.message, delivery.sender):
         return False
     notices.send_list_notice(
         session, mailing_list, "held_waiting", [post.poster], in_reply_to=post.message_id,

@@ -66,8 +66,9 @@ def moderators_of(session: Session, mailing_list: MailingList) -> list[str]:
 
 def hold_post(session: Session, runtime: Runtime, mailing_list: MailingList, *,
               message_id: int, raw: bytes, sender: str, subject: str,
-              verdict: Verdict) -> HeldMessage:
-    """Keep the post with its reason and send every moderator one notice with the post."""
+              verdict: Verdict, notify: bool = True) -> HeldMessage:
+    """Keep the post with its reason and send every moderator one notice with the post
+    (unless NOTIFY is False: the moderators were told of this run of posts already)."""
     now = runtime.clock.now()
     days = ListSettings.of(mailing_list).held_expire_days
     held = HeldMessage(list_id=mailing_list.id, message_id=message_id, sender=sender,
@@ -76,6 +77,16 @@ def hold_post(session: Session, runtime: Runtime, mailing_list: MailingList, *,
                        expires_at=now + dt.timedelta(days=days))
     session.add(held)
     session.flush()
+    if notify:
+        _notify_moderators(session, runtime, mailing_list, held, raw, verdict)
+    audit.record(session, audit.SYSTEM_ACTOR, "post.held", mailing_list, sender,
+                 held_id=held.id, rule=verdict.rule, reason=verdict.reason, notified=notify)
+    return held
+
+
+def _notify_moderators(session: Session, runtime: Runtime, mailing_list: MailingList,
+                       held: HeldMessage, raw: bytes, verdict: Verdict) -> None:
+    sender, subject = held.sender, held.subject
     reply_to = notices.confirm_address(mailing_list, held.token)
     notices.send_list_notice(
         session, mailing_list, "moderation_notice", moderators_of(session, mailing_list),
@@ -84,9 +95,6 @@ def hold_post(session: Session, runtime: Runtime, mailing_list: MailingList, *,
         held_id=held.id, expires=held.expires_at.isoformat(sep=" ", timespec="minutes"),
         confirm_address=reply_to, token=held.token,
         robot=notices.robot_address(mailing_list, runtime.config.robot))
-    audit.record(session, audit.SYSTEM_ACTOR, "post.held", mailing_list, sender,
-                 held_id=held.id, rule=verdict.rule, reason=verdict.reason)
-    return held
 
 
 def find_held(session: Session, held_id: int) -> HeldMessage:

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from listd import header_values
 from listd.addresses import header_address, try_normalize
+from listd.automatic_mail import assess, header
 from listd.bounce.message import PARSE_ERRORS
 from listd.deliverability.authentication import AuthResults
 from listd.models import AddressPattern, InboundMessage, MailingList, Member, Role, StoredMessage
-from listd.posting.automatic import header, is_marked_auto_reply
+from listd.posting.answer_loop import AnswerRhythm
 from listd.posting.patterns import PatternKind, first_match
 from listd.settings import ListSettings
 
@@ -58,6 +59,8 @@ class Post:
     auto_reply: bool = False
     # From: names an owner or moderator of the list.
     claims_owner: bool = False
+    # Whether it answers, within seconds, a copy the list sent the poster (the loop breaker).
+    rhythm: AnswerRhythm = field(default_factory=AnswerRhythm)
     # DKIM/SPF/DMARC results on arrival, when they were computed (see intake.py).
     authentication: AuthResults | None = None
     # The signed-in door that submitted the post on its poster's behalf ("api:KEY"), which
@@ -140,7 +143,7 @@ def read_post(session: Session, mailing_list: MailingList, message: EmailMessage
         banned_by=first_match(patterns[PatternKind.BAN], posters),
         seen_before=message_id is not None and _seen_before(
             session, mailing_list, message_id, inbound_id),
-        auto_reply=is_marked_auto_reply(headers),
+        auto_reply=assess(headers).marked_auto_reply,
         claims_owner=claims_owner,
     )
 

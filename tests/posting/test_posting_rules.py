@@ -38,7 +38,7 @@ def with_settings(**values: object) -> ListSettings:
 
 
 def test_rule_names_are_stable_and_unique() -> None:
-    assert list(RULES_BY_NAME) == ["banned", "duplicate", "auto-reply", "emergency",
+    assert list(RULES_BY_NAME) == ["banned", "duplicate", "auto-reply", "answer-loop", "emergency",
                                    "administrivia", "max-size", "max-recipients",
                                    "owner-authentication", "moderated", "posting-policy"]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from pathlib import Path
 
+from listd.clock import OffsetClock
 from listd.config import Config
 from listd.serve import Daemon
 from tests.support.client import in_thread, send
@@ -51,3 +53,19 @@ def body(written: Written) -> str:
     part = written.message.get_body(preferencelist=("plain",))
     assert part is not None
     return str(part.get_content())
+
+
+# How long a person takes to read a confirmation request before answering it; an answer that
+# comes sooner is taken for an auto-responder's (automatic_mail.QUICKEST_PERSON).
+READING = dt.timedelta(minutes=1)
+
+
+def reads_it(daemon: Daemon) -> None:
+    """A person reads the mail before answering: listd's clock moves on by READING."""
+    clock = daemon.runtime.clock
+    assert isinstance(clock, OffsetClock)
+    clock.advance(READING)
+
+
+def is_confirmation(written: Written) -> bool:
+    return "-confirm+" in str(written.message["From"])

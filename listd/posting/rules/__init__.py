@@ -2,7 +2,8 @@
 
 Each rule has a stable `name` (used in logs, the audit log and held posts' records) and a
 `check(post)` that returns a Verdict, or None to let the next rule look. The order matters:
-what must never reach moderators (banned, duplicates, auto-replies) goes first, then what
+what must never reach moderators (banned, duplicates, auto-replies) goes first, then the
+loop breaker (held, and the owners told once), then what
 holds everything (emergency), then the policy.
 """
 
@@ -13,6 +14,7 @@ from typing import ClassVar, Protocol
 from listd.posting.decision import Verdict
 from listd.posting.post import Post
 from listd.posting.rules.administrivia import Administrivia
+from listd.posting.rules.answer_loop import AnswerLoop
 from listd.posting.rules.auto_reply import AutoReply
 from listd.posting.rules.banned import Banned
 from listd.posting.rules.duplicate import Duplicate
@@ -34,6 +36,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Banned(),
     Duplicate(),
     AutoReply(),
+    AnswerLoop(),
     Emergency(),
     Administrivia(),
     MaxSize(),
