@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from listd import audit
-from listd.addresses import normalize_address, split_list_address
+from listd.addresses import RESERVED_SUFFIXES, normalize_address, split_list_address
 from listd.clock import utcnow
 from listd.config import Config
 from listd.errors import AlreadyExists, NotFound, UserError
@@ -22,7 +22,6 @@ from listd.settings import COLUMN_SETTINGS, ListSettings, parse_setting
 LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 # Local-part suffixes that address a list's robot, owners, bounces…; a list name ending in
 # one would make its own addresses ambiguous.
-RESERVED_SUFFIXES = ("-request", "-owner", "-bounces", "-confirm", "-join", "-leave")
 
 
 def ensure_domain(session: Session, name: str) -> Domain:

@@ -7,6 +7,7 @@ from typing import Any
 import click
 from sqlalchemy import case, func, select, update
 
+from listd.addresses import scheme_address
 from listd.cli.context import App, emit, json_option, pass_app
 from listd.clock import utcnow
 from listd.database import affected_rows
@@ -102,7 +103,7 @@ def _post_counts(session: Any, outbound_ids: list[int]) -> list[dict[str, Any]]:
             .where(OutboundEntry.outbound_id.in_(outbound_ids))
             .group_by(OutboundEntry.outbound_id, OutboundEntry.state)).all():
         counts[outbound_id][state.value] = count
-    return [{"id": i, "kind": kind, "list": f"{name}@{domain}" if name else None,
+    return [{"id": i, "kind": kind, "list": scheme_address(name, domain) if name else None,
              "created_at": _iso(created), "expanded": expanded, "counts": counts[i]}
             for i, kind, expanded, created, name, domain in heads]
 

@@ -14,6 +14,9 @@ from listd.bounce.autoreply import is_auto_reply
 from listd.config import Config
 from listd.smtp_in.routing import DestinationKind, parse_local_part
 
+# Role addresses of any list server: mail from them is automatic.
+_ROBOT_KINDS = (DestinationKind.BOUNCES, DestinationKind.REQUEST, DestinationKind.OWNER)
+
 LIST_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 ROBOT_SENDERS = frozenset({"mailer-daemon", "postmaster", "listserv", "majordomo", "sympa",
                            "mailman", "noreply", "no-reply", "do-not-reply", "donotreply"})
@@ -59,8 +62,8 @@ def no_reply_reason(message: EmailMessage, envelope_sender: str,
         if _ours(address, config):
             return NoReply.OWN_MAIL
         local = address.rpartition("@")[0]
-        if local in ROBOT_SENDERS or local.endswith(("-bounces", "-request", "-owner")) \
-                or "-bounces+" in local:
+        if local in ROBOT_SENDERS or \
+                parse_local_part(local, "", config.robot).kind in _ROBOT_KINDS:
             return NoReply.ROBOT_SENDER
     return None
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from listd import members, tokens
+from listd.addresses import AddressKind, scheme_address
 from listd.commands import phrases
 from listd.commands.outgoing import RobotAddresses, send
 from listd.commands.results import Result, Status
@@ -112,8 +113,8 @@ def _welcome(session: Session, runtime: Runtime, mailing_list: MailingList,
     text = render("welcome", mailing_list.language, list=mailing_list.address,
                   address=member.address, who=member.display_name or member.address,
                   subject=mailing_list.subject, description=mailing_list.description,
-                  request=addresses.request, leave=f"{mailing_list.name}-leave@"
-                                                   f"{mailing_list.domain.name}")
+                  request=addresses.request, leave=scheme_address(
+                      mailing_list.name, mailing_list.domain.name, AddressKind.LEAVE))
     send(session, runtime, addresses, to=[member.address], text=text, kind="welcome",
          mailing_list=mailing_list)
 
@@ -122,7 +123,8 @@ def _goodbye(session: Session, runtime: Runtime, mailing_list: MailingList,
              address: str) -> None:
     addresses = RobotAddresses.of(runtime, mailing_list)
     text = render("goodbye", mailing_list.language, list=mailing_list.address, address=address,
-                  join=f"{mailing_list.name}-join@{mailing_list.domain.name}")
+                  join=scheme_address(mailing_list.name, mailing_list.domain.name,
+                                      AddressKind.JOIN))
     send(session, runtime, addresses, to=[address], text=text, kind="goodbye",
          mailing_list=mailing_list)
 
