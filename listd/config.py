@@ -169,10 +169,14 @@ class Config:
         if self.list_templates:
             base = Path(self.source).parent if self.source != "(defaults)" else Path.cwd()
             return base / self.list_templates
-        return Path(__file__).resolve().parent.parent / "conf" / "list-templates"
+        return BUILTIN_LIST_TEMPLATES
 
     def serves(self, domain: str) -> bool:
         return domain.lower() in self.domains
+
+
+# The templates that ship in the package (newsletter, discussion, moderated, private).
+BUILTIN_LIST_TEMPLATES = Path(__file__).resolve().parent / "list-templates"
 
 
 def load_config(path: str | os.PathLike[str] | None = None,

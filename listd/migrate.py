@@ -8,7 +8,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# Inside the package, so an installed wheel carries them (alembic wants a directory path).
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

@@ -69,6 +69,7 @@ def fail(message: str) -> None:
 
 
 @click.group(cls=ListdGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="listd", prog_name="listd", message="%(prog)s %(version)s")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="LISTD_CONFIG",
               help="The YAML config file (default: $LISTD_CONFIG, else conf/listd.yaml).")
 @click.pass_context
