@@ -28,6 +28,7 @@ COMMANDS = {
     "serve": "listd.cli.serve",
     "dkim": "listd.cli.dkim",
     "doctor": "listd.cli.doctor",
+    "postfix": "listd.cli.postfix",
 }
 
 
