@@ -139,3 +139,22 @@ def test_a_database_without_schema_is_reported(tmp_path: Path) -> None:
     result = CLI(blank)("list", "ls")
     assert result.exit_code == 1
     assert "run 'listd db upgrade'" in result.stderr
+
+
+def test_listd_own_addresses_are_refused_as_members(listd_cli: CLI) -> None:
+    request_news(listd_cli)
+    listd_cli.ok("list", "approve", NEWS)
+    listd_cli.ok("list", "request", "club@lists.example.org", "--owner", "alice@example.org")
+    for address in (NEWS, "news-owner@lists.example.org", "listd@lists.example.org",
+                    "news-bounces+x@lists.example.org", "club@lists.example.org",
+                    "listd-confirm+t@lists.example.org"):
+        result = listd_cli("member", "add", NEWS, address)
+        assert result.exit_code == 1, address
+        assert result.stderr == (f"listd: error: {address} is one of listd's own addresses "
+                                 "and cannot be a member of a list\n")
+    imported = listd_cli("member", "import", NEWS, "-",
+                         input="news-request@lists.example.org\nbob@example.org Bob\n")
+    assert "1 added, 0 already members, 1 refused" in imported.stdout
+    assert "one of listd's own addresses" in imported.stderr
+    # An address at the same domain that names no list is a person's.
+    listd_cli.ok("member", "add", NEWS, "jeanne@lists.example.org")
