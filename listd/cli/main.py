@@ -29,6 +29,7 @@ COMMANDS = {
     "dkim": "listd.cli.dkim",
     "doctor": "listd.cli.doctor",
     "postfix": "listd.cli.postfix",
+    "import": "listd.cli.importer",
 }
 
 
