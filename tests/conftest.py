@@ -123,7 +123,7 @@ class CLI:
     def __call__(self, *args: str, input: str | bytes | None = None) -> Result:
         runner = CliRunner()
         return runner.invoke(cli, ["--config", str(self.config_file), *args], input=input,
-                             catch_exceptions=False)
+                             catch_exceptions=False, prog_name="listd")
 
     def ok(self, *args: str, input: str | bytes | None = None) -> Result:
         result = self(*args, input=input)

@@ -158,3 +158,16 @@ def test_listd_own_addresses_are_refused_as_members(listd_cli: CLI) -> None:
     assert "one of listd's own addresses" in imported.stderr
     # An address at the same domain that names no list is a person's.
     listd_cli.ok("member", "add", NEWS, "jeanne@lists.example.org")
+
+
+def test_usage_errors_are_one_line_and_exit_1(listd_cli: CLI) -> None:
+    for args, message in [
+        (("held", "approve", "abc"),
+         "Invalid value for 'ID': 'abc' is not a valid integer (see 'listd held approve "
+         "--help')"),
+        (("doctor",), "Missing argument 'DOMAIN' (see 'listd doctor --help')"),
+        (("frobnicate",), "No such command 'frobnicate' (see 'listd --help')"),
+    ]:
+        result = listd_cli(*args)
+        assert (result.exit_code, result.stderr) == (1, f"listd: error: {message}\n"), args
+    assert listd_cli("--help").exit_code == 0

@@ -44,6 +44,20 @@ class ListdGroup(click.Group):
         command: click.Command = importlib.import_module(module).command
         return command
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Usage errors too are one line `listd: error: …` and exit 1, as every other error."""
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "listd"
+            fail(f"{exc.format_message().rstrip('.')} (see '{where} --help')")
+        except click.ClickException as exc:
+            fail(exc.format_message())
+        except click.Abort:
+            fail("aborted")
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
