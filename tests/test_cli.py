@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sqlalchemy import func, select
+
+from listd.database import Database
+from listd.models import AuditEntry, Member
 from tests.conftest import CLI
 
 NEWS = "news@lists.example.org"
@@ -171,3 +175,30 @@ def test_usage_errors_are_one_line_and_exit_1(listd_cli: CLI) -> None:
         result = listd_cli(*args)
         assert (result.exit_code, result.stderr) == (1, f"listd: error: {message}\n"), args
     assert listd_cli("--help").exit_code == 0
+
+
+def test_reopen_delete_and_a_refused_name_requested_again(listd_cli: CLI, db: Database
+                                                          ) -> None:
+    request_news(listd_cli)
+    listd_cli.ok("list", "reject", NEWS)
+    # The refused name is free again.
+    request_news(listd_cli)
+    listd_cli.ok("list", "approve", NEWS)
+    listd_cli.ok("list", "close", NEWS)
+    assert "is now active" in listd_cli.ok("list", "reopen", NEWS).stdout
+    listd_cli.ok("member", "add", NEWS, "jeanne@example.org")
+
+    refused = listd_cli("list", "delete", NEWS)
+    assert (refused.exit_code, refused.stderr) == (1, (
+        f"listd: error: deleting {NEWS} removes its 2 members, 0 held posts and 0 queued "
+        "mails; run again with --yes\n"))
+    deleted = listd_cli.ok("list", "delete", NEWS, "--yes")
+    assert deleted.stdout == f"list {NEWS} deleted with its 2 members, 0 held posts and " \
+                             "0 queued mails\n"
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Member)) == 0
+        assert session.scalar(select(AuditEntry.action).where(
+            AuditEntry.subject == NEWS).order_by(AuditEntry.id.desc()).limit(1)) == \
+            "list.deleted"
+    assert listd_cli("list", "show", NEWS).stderr == f"listd: error: no list {NEWS}\n"
+    request_news(listd_cli)

@@ -1,4 +1,4 @@
-"""`listd list request|approve|reject|close|ls|show|set`."""
+"""`listd list request|approve|reject|close|reopen|delete|ls|show|set`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import click
 from listd import lifecycle, lists
 from listd.cli import patterns
 from listd.cli.context import App, emit, json_option, pass_app
+from listd.errors import UserError
 from listd.models import ListStatus
 
 
@@ -43,6 +44,23 @@ def _transition_command(name: str, verb: str, action: lists.Transition) -> None:
 
 
 _transition_command("close", "close (keeping its data)", lists.close_list)
+_transition_command("reopen", "reopen (a closed list takes mail again)", lists.reopen_list)
+
+
+@command.command("delete")
+@click.argument("address")
+@click.option("--yes", is_flag=True, help="Really delete: members, held posts and queue go.")
+@click.option("--purge", is_flag=True, help="Also drop the record of the mail it received.")
+@pass_app
+def delete(app: App, address: str, yes: bool, purge: bool) -> None:
+    """Delete list ADDRESS with its members, held posts and outbound queue."""
+    with app.db.session() as session:
+        if not yes:
+            contents = lists.list_contents(session, address)
+            raise UserError(f"deleting {contents.address} removes its {contents.describe()}; "
+                            "run again with --yes")
+        deleted = lists.delete_list(session, address, purge=purge)
+    click.echo(f"list {deleted.address} deleted with its {deleted.describe()}")
 
 
 @command.command("approve")
