@@ -100,7 +100,7 @@ def request_list(session: Session, config: Config, address: str, owners: Iterabl
     elif existing is not None:
         raise AlreadyExists(f"list {name}@{domain_name} already exists")
     mailing_list = MailingList(name=name, domain=domain, template=template,
-                               subject=subject or chosen.description,
+                               subject=subject,
                                description=chosen.description,
                                language=config.language, settings=dict(chosen.settings),
                                status=ListStatus.PENDING, requested_by=requested_by)

@@ -78,6 +78,8 @@ async def test_subscribe_confirm_by_reply_and_welcome(daemon: Daemon, db: Databa
     assert str(welcome.message["Subject"]) == f"Welcome to {NEWS}"
     assert "Hello Jeanne Dupont," in body(welcome)
     assert welcome.sender == f"news-bounces@{DOMAIN}"
+    # A newsletter's subscribers cannot post: the welcome does not invite them to.
+    assert "To post" not in body(welcome) and "Only the owners post" in body(welcome)
     found = member(db, JEANNE)
     assert found is not None and found.display_name == "Jeanne Dupont"
     await settle(db)
@@ -448,3 +450,15 @@ async def test_the_same_request_twice_in_one_mail_gets_one_confirmation(
     assert len(confirmations) == 1
     reply = next(w for w in received if w not in confirmations)
     assert "same request is earlier in this mail" in reply.message.get_content()
+
+
+async def test_info_shows_the_description_once_and_no_template_text_as_subject(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter")
+    with db.session() as session:
+        assert find_list(session, NEWS).subject == ""
+    await mail(daemon, JEANNE, ROBOT, "INFO news\n")
+    (reply,) = await wait_for_mail(config, JEANNE, 1)
+    text = body(reply)
+    assert f"{NEWS}: news\n" in text
+    assert text.count("Announcements from the owners") == 1

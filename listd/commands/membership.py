@@ -113,10 +113,17 @@ def _welcome(session: Session, runtime: Runtime, mailing_list: MailingList,
     text = render("welcome", mailing_list.language, list=mailing_list.address,
                   address=member.address, who=member.display_name or member.address,
                   subject=mailing_list.subject, description=mailing_list.description,
-                  request=addresses.request, leave=scheme_address(
+                  request=addresses.request, posting=_posting_line(mailing_list),
+                  leave=scheme_address(
                       mailing_list.name, mailing_list.domain.name, AddressKind.LEAVE))
     send(session, runtime, addresses, to=[member.address], text=text, kind="welcome",
          mailing_list=mailing_list)
+
+
+def _posting_line(mailing_list: MailingList) -> str:
+    read_only = ListSettings.of(mailing_list).posting == "owners"
+    return _say(mailing_list, "welcome_read_only" if read_only else "welcome_post",
+                list=mailing_list.address)
 
 
 def _goodbye(session: Session, runtime: Runtime, mailing_list: MailingList,
