@@ -202,3 +202,21 @@ def test_reopen_delete_and_a_refused_name_requested_again(listd_cli: CLI, db: Da
             "list.deleted"
     assert listd_cli("list", "show", NEWS).stderr == f"listd: error: no list {NEWS}\n"
     request_news(listd_cli)
+
+
+def test_only_db_upgrade_creates_a_database_and_it_says_which_config(tmp_path: Path) -> None:
+    config_file = tmp_path / "elsewhere.yaml"
+    database = tmp_path / "new" / "listd.db"
+    config_file.write_text(f"database: sqlite:///{database}\ndomains: [lists.example.org]\n")
+    cli = CLI(config_file)
+    refused = cli("list", "ls")
+    assert (refused.exit_code, refused.stderr) == (1, (
+        f"listd: error: no database at {database} (config file {config_file}); "
+        "run 'listd db upgrade' to create it\n"))
+    assert not database.exists()
+    created = cli.ok("db", "upgrade").stdout.splitlines()
+    assert created == [f"using config file {config_file}; database sqlite:///{database}",
+                       "created the listd schema (revision 0001)"]
+    again = cli.ok("db", "upgrade").stdout.splitlines()
+    assert again[1] == "the schema is already up to date (revision 0001)"
+    assert cli.ok("list", "ls").exit_code == 0
