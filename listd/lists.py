@@ -221,7 +221,10 @@ def describe_list(session: Session, mailing_list: MailingList) -> dict[str, Any]
         "moderators": counts.get(Role.MODERATOR, 0),
         "requested_by": mailing_list.requested_by,
         "created_at": mailing_list.created_at.isoformat(timespec="seconds"),
-        "settings": {name: getattr(settings, name) for name in settings.__dataclass_fields__},
+        "settings": {**{name: getattr(settings, name)
+                        for name in settings.__dataclass_fields__},
+                     # The prefix posts get, not the stored "default" (None).
+                     "subject_prefix": settings.prefix_for(mailing_list.name)},
     }
 
 

@@ -220,3 +220,18 @@ def test_only_db_upgrade_creates_a_database_and_it_says_which_config(tmp_path: P
     again = cli.ok("db", "upgrade").stdout.splitlines()
     assert again[1] == "the schema is already up to date (revision 0001)"
     assert cli.ok("list", "ls").exit_code == 0
+
+
+def test_show_gives_effective_values_and_empty_listings_say_so(listd_cli: CLI) -> None:
+    assert listd_cli.ok("list", "ls", "--pending").stdout == "no pending lists\n"
+    request_news(listd_cli)
+    listd_cli.ok("list", "approve", NEWS)
+    listd_cli.ok("list", "set", NEWS, "footer", "Read us at example.org")
+    shown = listd_cli.ok("list", "show", NEWS).stdout
+    assert "  subject_prefix: [news]\n" in shown
+    assert "  | Read us at example.org\n" in shown
+    assert "  | To unsubscribe send an email to news-leave@lists.example.org" in shown
+    assert listd_cli.ok("bounce", "ls", NEWS).stdout == \
+        f"no member of {NEWS} has a bounce score\n"
+    assert listd_cli.ok("member", "ls", NEWS, "--role", "moderator").stdout == \
+        f"no moderators on {NEWS}\n"

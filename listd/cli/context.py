@@ -81,10 +81,13 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 
 def emit(rows: Sequence[dict[str, Any]] | dict[str, Any], as_json: bool,
-         render: Callable[[Any], str]) -> None:
-    """Print RESULT as JSON, or as lines made by RENDER for a person."""
+         render: Callable[[Any], str], empty: str = "nothing to show") -> None:
+    """Print RESULT as JSON, or as lines made by RENDER for a person (EMPTY when none)."""
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        return
+    if not rows:
+        click.echo(empty)
         return
     items = [rows] if isinstance(rows, dict) else rows
     for item in items:

@@ -34,4 +34,5 @@ def ls(app: App, as_json: bool) -> None:
             counts[mailing_list.domain.name] = counts.get(mailing_list.domain.name, 0) + 1
         rows = [{"domain": name, "lists": counts.get(name, 0)}
                 for name in sorted(served_domains(session, app.config))]
-    emit(rows, as_json, lambda r: f"{r['domain']}  ({r['lists']} lists)")
+    emit(rows, as_json, lambda r: f"{r['domain']}  ({r['lists']} lists)",
+         empty="no domains yet: add one with 'listd domain add DOMAIN'")

@@ -95,7 +95,8 @@ def ls(app: App, pending: bool, as_json: bool) -> None:
         rows = [{"address": m.address, "status": m.status.value, "template": m.template,
                  "subject": m.subject} for m in found]
     emit(rows, as_json, lambda r: f"{r['address']:40} {r['status']:9} {r['template']:12} "
-                                  f"{r['subject']}")
+                                  f"{r['subject']}",
+         empty="no pending lists" if pending else "no lists yet")
 
 
 @command.command("show")
@@ -104,14 +105,22 @@ def ls(app: App, pending: bool, as_json: bool) -> None:
 @pass_app
 def show(app: App, address: str, as_json: bool) -> None:
     """Show a list's state, owners and settings."""
+    from listd.distribute.render import ListView, footer_text
+
     with app.db.session() as session:
-        info = lists.describe_list(session, lists.find_list(session, address))
+        mailing_list = lists.find_list(session, address)
+        info = lists.describe_list(session, mailing_list)
+        # What posts actually carry, not the stored override (None, "").
+        info["footer_as_sent"] = footer_text(ListView.of(mailing_list, app.config), False)
 
     def render(row: dict[str, object]) -> str:
         settings = row.pop("settings")
+        footer = str(row.pop("footer_as_sent"))
         lines = [f"{key}: {value}" for key, value in row.items()]
         lines.append("settings:")
         lines += [f"  {key}: {value}" for key, value in settings.items()]  # type: ignore[attr-defined]
+        lines.append("footer, as posts carry it:")
+        lines += [f"  | {line}" for line in footer.splitlines()]
         return "\n".join(lines)
 
     emit(info, as_json, render)

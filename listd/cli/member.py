@@ -63,7 +63,8 @@ def ls(app: App, address: str, role: str | None, as_json: bool) -> None:
         rows = [members.describe_member(m) for m in
                 members.list_members(session, mailing_list, Role(role) if role else None)]
     emit(rows, as_json, lambda r: f"{r['address']:40} {r['role']:10} {r['delivery']:7} "
-                                  f"{r['status']:9} {r['name']}")
+                                  f"{r['status']:9} {r['name']}",
+         empty=f"no {role or 'member'}s on {address}")
 
 
 @command.command("import")
