@@ -13,6 +13,7 @@ from listd.members import find_member
 from listd.models import DeliveryMode, Member
 from listd.runtime import Runtime
 from listd.serve import Daemon
+from tests.conftest import CLI
 from tests.support.lists import make_list
 from tests.support.outbox import outcomes, settle
 from tests.support.robot import (
@@ -462,3 +463,15 @@ async def test_info_shows_the_description_once_and_no_template_text_as_subject(
     text = body(reply)
     assert f"{NEWS}: news\n" in text
     assert text.count("Announcements from the owners") == 1
+
+
+async def test_mail_the_robot_cannot_answer_is_shown_by_queue_status(
+        daemon: Daemon, db: Database, config: Config, listd_cli: CLI) -> None:
+    # swaks's default sender: root@ the machine's short hostname, not an address to reply to.
+    await mail(daemon, "root@myhost", ROBOT, "HELP\n")
+    await settle(db)
+    assert written_to(config, "root@myhost") == []
+    status = listd_cli.ok("queue", "status").stdout
+    assert "recent mail the robot did not answer:" in status
+    assert (f"<{ROBOT}>: not answered: no usable sender address (envelope <root@myhost>, "
+            "From: root@myhost)") in status
