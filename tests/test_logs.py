@@ -8,7 +8,10 @@ import pytest
 
 from listd.config import Config
 from listd.database import Database
+from listd.distribute.delivery import DeliveryWorker
+from listd.distribute.transport import make_transport
 from listd.logs import AIOSMTPD_LOGGER, quiet_protocol_log
+from listd.runtime import Runtime
 from listd.serve import Daemon
 from tests.support.client import dialogue, in_thread
 from tests.support.lists import make_list
@@ -35,3 +38,11 @@ async def test_an_smtp_session_logs_listd_lines_not_aiosmtpd_chatter(
     assert any(r.name == "listd.smtp_in" and "refused" in r.getMessage()
                for r in caplog.records)
     assert not any("0 recorded" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_idle_delivery_round_logs_nothing(db: Database, config: Config,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    worker = DeliveryWorker(Runtime.create(config, db), make_transport(config.outbound))
+    caplog.set_level(logging.INFO, logger="listd.distribute")
+    worker._log([])
+    assert caplog.records == []
