@@ -42,8 +42,7 @@ RECEPTION = {"mail": DeliveryMode.MAIL, "digest": DeliveryMode.DIGEST,
              "nomail": DeliveryMode.NOMAIL}
 # Parameters that are Sympa's bookkeeping, not a setting anyone chose.
 BOOKKEEPING = {"creation", "update", "serial", "status", "host", "owner", "editor", "subject",
-               "family_name", "latest_instantiation", "info", "owner_include",
-               "editor_include"}
+               "family_name", "latest_instantiation", "info"}
 
 
 @dataclass(frozen=True)
