@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export LISTD_CONFIG ?= conf/listd.yaml
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench wheel wheel-smoke clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,16 @@ lint: install
 	$(BIN)/ruff check listd tests bench migrations
 	$(BIN)/mypy listd
 
+# dist/listd-VERSION-py3-none-any.whl: migrations, list templates and texts are inside it.
+wheel: install
+	$(BIN)/python -m build --wheel --outdir dist .
+
+# The wheel in a fresh venv, run from another directory (what .ci/run does).
+wheel-smoke: install
+	PYTHON=$(BIN)/python .ci/wheel-smoke
+
 bench: install
 	$(BIN)/python bench/listener.py
 
 clean:
-	rm -rf $(VENV) var *.egg-info
+	rm -rf $(VENV) var *.egg-info build dist

@@ -23,14 +23,14 @@ from scratch_db import scratch_database
 from sqlalchemy import func, select
 
 from listd import lists, migrate
-from listd.config import Config, OutboundConfig, SmtpInConfig
+from listd.config import BUILTIN_LIST_TEMPLATES, Config, OutboundConfig, SmtpInConfig
 from listd.database import Database
 from listd.models import Member, Role
 from listd.runtime import Runtime
 from listd.serve import Daemon
 
 DOMAIN = "lists.example.org"
-TEMPLATES = Path(__file__).resolve().parent.parent / "conf" / "list-templates"
+TEMPLATES = BUILTIN_LIST_TEMPLATES
 
 
 def send(port: int, sender: str, recipient: str, body: str) -> None:

@@ -202,10 +202,14 @@ class Config:
         if self.list_templates:
             base = Path(self.source).parent if self.source != "(defaults)" else Path.cwd()
             return base / self.list_templates
-        return Path(__file__).resolve().parent.parent / "conf" / "list-templates"
+        return BUILTIN_LIST_TEMPLATES
 
     def serves(self, domain: str) -> bool:
         return domain.lower() in self.domains
+
+
+# The templates that ship in the package (newsletter, discussion, moderated, private).
+BUILTIN_LIST_TEMPLATES = Path(__file__).resolve().parent / "list-templates"
 
 
 def load_config(path: str | os.PathLike[str] | None = None,
@@ -248,6 +252,7 @@ def _apply_env(data: dict[str, Any], key: str, raw: str) -> None:
     # LISTD_SMTP_IN__PORT=2526 sets smtp_in.port; the value is read as YAML so "true", "25"
     # and "[a, b]" get their natural types.
     path = key[len(ENV_PREFIX):].lower().split("__")
+    _check_env_path(key, path)
     target = data
     for part in path[:-1]:
         target = target.setdefault(part, {})
@@ -258,6 +263,22 @@ def _apply_env(data: dict[str, Any], key: str, raw: str) -> None:
     except yaml.YAMLError:
         value = raw
     target[path[-1]] = value
+
+
+def _check_env_path(key: str, path: list[str]) -> None:
+    """A misspelt variable is named as such, not as an unknown key of the config file."""
+    section: Any = Config
+    for depth, part in enumerate(path):
+        if not dataclasses.is_dataclass(section):
+            return  # a free-form value (a mapping) below a known key: checked when built
+        names = [f.name for f in dataclasses.fields(section) if f.name != "source"]
+        if part not in names:
+            near = difflib.get_close_matches(part, names, n=1)
+            spelt = "__".join([*path[:depth], near[0]]).upper() if near else ""
+            hint = f" (did you mean {ENV_PREFIX}{spelt}?)" if near else ""
+            raise ConfigError(f"environment variable {key}: listd has no setting "
+                              f"'{'.'.join(path[:depth + 1])}'{hint}")
+        section = typing.get_type_hints(section)[part]
 
 
 def _build(cls: type, data: Any, prefix: str, source: str) -> Any:

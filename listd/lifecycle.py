@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from listd import audit, lists
-from listd.addresses import try_normalize
+from listd.addresses import AddressKind, scheme_address, try_normalize
 from listd.commands import phrases
 from listd.compose import compose
 from listd.config import Config
@@ -29,7 +29,7 @@ class NotListmaster(UserError):
 
 
 def robot_address(config: Config, mailing_list: MailingList) -> str:
-    return f"{config.robot}@{mailing_list.domain.name}"
+    return scheme_address(config.robot, mailing_list.domain.name)
 
 
 def _send(session: Session, config: Config, mailing_list: MailingList, notice: str,
@@ -42,13 +42,14 @@ def _send(session: Session, config: Config, mailing_list: MailingList, notice: s
                   owner=owner_address(mailing_list), **values)
     message = compose(sender=robot, to=", ".join(recipients), subject=text.subject,
                       body=text.body, reply_to=reply_to)
-    enqueue_mail(session, sender=f"{config.robot}-bounces@{mailing_list.domain.name}",
+    enqueue_mail(session, sender=scheme_address(config.robot, mailing_list.domain.name,
+                                                 AddressKind.BOUNCES),
                  recipients=recipients, message=message)
 
 
 def robot_confirm_address(config: Config, mailing_list: MailingList, token: str) -> str:
     """Where a listmaster answers: the list itself takes no mail until it is approved."""
-    return f"{config.robot}-confirm+{token}@{mailing_list.domain.name}"
+    return scheme_address(config.robot, mailing_list.domain.name, AddressKind.CONFIRM, token)
 
 
 def owners_of(session: Session, mailing_list: MailingList) -> list[str]:

@@ -4,25 +4,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from listd import audit
-from listd.addresses import normalize_address, split_list_address
+from listd.addresses import RESERVED_SUFFIXES, normalize_address, split_list_address
 from listd.clock import utcnow
 from listd.config import Config
 from listd.errors import AlreadyExists, NotFound, UserError
 from listd.list_templates import load_template
 from listd.members import addresses_with_role
-from listd.models import Domain, ListStatus, MailingList, Member, Role
+from listd.models import (
+    Domain,
+    HeldMessage,
+    InboundMessage,
+    ListStatus,
+    MailingList,
+    Member,
+    OutboundMessage,
+    Role,
+)
 from listd.settings import COLUMN_SETTINGS, ListSettings, parse_setting
 
 LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 # Local-part suffixes that address a list's robot, owners, bounces…; a list name ending in
 # one would make its own addresses ambiguous.
-RESERVED_SUFFIXES = ("-request", "-owner", "-bounces", "-confirm", "-join", "-leave")
 
 
 def ensure_domain(session: Session, name: str) -> Domain:
@@ -83,11 +92,15 @@ def request_list(session: Session, config: Config, address: str, owners: Iterabl
         raise UserError("a list needs at least one owner")
     chosen = load_template(config.list_templates_dir, template)
     domain = ensure_domain(session, domain_name)
-    if session.scalar(select(MailingList).where(MailingList.domain_id == domain.id,
-                                                MailingList.name == name)) is not None:
+    existing = session.scalar(select(MailingList).where(MailingList.domain_id == domain.id,
+                                                        MailingList.name == name))
+    if existing is not None and existing.status is ListStatus.REJECTED:
+        # A refused request holds nothing anyone wants: the name is free to ask for again.
+        delete_list(session, existing.address, requested_by)
+    elif existing is not None:
         raise AlreadyExists(f"list {name}@{domain_name} already exists")
     mailing_list = MailingList(name=name, domain=domain, template=template,
-                               subject=subject or chosen.description,
+                               subject=subject,
                                description=chosen.description,
                                language=config.language, settings=dict(chosen.settings),
                                status=ListStatus.PENDING, requested_by=requested_by)
@@ -130,6 +143,53 @@ def reopen_list(session: Session, address: str, actor: str = audit.CLI_ACTOR) ->
     return _transition(session, address, (ListStatus.CLOSED,), ListStatus.ACTIVE, actor)
 
 
+@dataclass(frozen=True)
+class ListContents:
+    """What deleting a list takes with it."""
+
+    address: str
+    members: int
+    held: int
+    queued: int
+    inbound: int
+
+    def describe(self) -> str:
+        return (f"{self.members} members, {self.held} held posts and {self.queued} queued "
+                f"mails")
+
+
+def list_contents(session: Session, address: str) -> ListContents:
+    mailing_list = find_list(session, address)
+
+    def count(model: Any) -> int:
+        return session.scalar(select(func.count()).select_from(model)
+                              .where(model.list_id == mailing_list.id)) or 0
+
+    return ListContents(mailing_list.address, count(Member), count(HeldMessage),
+                        count(OutboundMessage), count(InboundMessage))
+
+
+def delete_list(session: Session, address: str, actor: str = audit.CLI_ACTOR,
+                purge: bool = False) -> ListContents:
+    """Delete a list with its members, held posts, pending actions and outbound queue.
+
+    The record of what arrived (inbound messages) and the audit log are kept, detached from
+    the list, unless PURGE: then the arrivals go too.
+    """
+    contents = list_contents(session, address)
+    mailing_list = find_list(session, address)
+    session.execute(delete(OutboundMessage).where(OutboundMessage.list_id == mailing_list.id))
+    if purge:
+        session.execute(delete(InboundMessage).where(InboundMessage.list_id == mailing_list.id))
+    audit.record(session, actor, "list.deleted", None, contents.address, purge=purge,
+                 members=contents.members, held=contents.held, queued=contents.queued)
+    list_id = mailing_list.id
+    session.expunge(mailing_list)
+    # The database's ON DELETE CASCADE takes members, held posts, patterns, pending actions.
+    session.execute(delete(MailingList).where(MailingList.id == list_id))
+    return contents
+
+
 def set_list_setting(session: Session, address: str, key: str, value: Any,
                      actor: str = audit.CLI_ACTOR) -> MailingList:
     mailing_list = find_list(session, address)
@@ -161,7 +221,10 @@ def describe_list(session: Session, mailing_list: MailingList) -> dict[str, Any]
         "moderators": counts.get(Role.MODERATOR, 0),
         "requested_by": mailing_list.requested_by,
         "created_at": mailing_list.created_at.isoformat(timespec="seconds"),
-        "settings": {name: getattr(settings, name) for name in settings.__dataclass_fields__},
+        "settings": {**{name: getattr(settings, name)
+                        for name in settings.__dataclass_fields__},
+                     # The prefix posts get, not the stored "default" (None).
+                     "subject_prefix": settings.prefix_for(mailing_list.name)},
     }
 
 

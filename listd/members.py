@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -10,12 +10,14 @@ from sqlalchemy import Table, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from listd import audit
-from listd.addresses import InvalidAddress, normalize_address
+from listd.addresses import InvalidAddress, is_scheme_address, normalize_address
 from listd.clock import utcnow
 from listd.errors import AlreadyExists, NotFound, UserError
-from listd.models import DeliveryMode, MailingList, Member, MemberStatus, Role
+from listd.models import DeliveryMode, Domain, MailingList, Member, MemberStatus, Role
 
 IMPORT_BATCH = 5000
+# The robot's local part when the caller has no config at hand (config.robot's default).
+DEFAULT_ROBOT = "listd"
 
 
 def find_member(session: Session, mailing_list: MailingList, address: str,
@@ -25,16 +27,59 @@ def find_member(session: Session, mailing_list: MailingList, address: str,
 
 
 def add_member(session: Session, mailing_list: MailingList, address: str, name: str = "",
-               role: Role = Role.SUBSCRIBER, actor: str = audit.CLI_ACTOR) -> Member:
+               role: Role = Role.SUBSCRIBER, actor: str = audit.CLI_ACTOR,
+               delivery: DeliveryMode = DeliveryMode.MAIL, robot: str = DEFAULT_ROBOT
+               ) -> Member:
     normalized = normalize_address(address)
+    if own_addresses(session, mailing_list, robot)(normalized):
+        raise UserError(_own_address_refused(normalized))
     if find_member(session, mailing_list, normalized, role) is not None:
         raise AlreadyExists(f"{normalized} is already {role.value} of {mailing_list.address}")
     member = Member(list_id=mailing_list.id, address=normalized, display_name=name.strip(),
-                    role=role)
+                    role=role, delivery_mode=delivery)
     session.add(member)
     session.flush()
     audit.record(session, actor, "member.added", mailing_list, normalized, role=role.value)
     return member
+
+
+def own_addresses(session: Session, mailing_list: MailingList,
+                  robot: str = DEFAULT_ROBOT) -> Callable[[str], bool]:
+    """Whether an address is one of listd's own: a list, its -owner@, -bounces+…@, the robot.
+
+    Such an address is never a member: each copy would come back to listd as a post, a
+    command or a bounce (a list made a member of itself is a loop).
+    """
+    served = set(session.scalars(select(Domain.name))) | {mailing_list.domain.name}
+    names: dict[str, set[str]] = {}
+
+    def lists_in(domain: str) -> set[str]:
+        if domain not in names:
+            names[domain] = set(session.scalars(
+                select(MailingList.name).join(Domain).where(Domain.name == domain)))
+        return names[domain]
+
+    return lambda address: is_scheme_address(address, robot, served,
+                                             lists_in(address.rpartition("@")[2]))
+
+
+def _own_address_refused(address: str) -> str:
+    return f"{address} is one of listd's own addresses and cannot be a member of a list"
+
+
+def update_member(session: Session, mailing_list: MailingList, member: Member, *,
+                  name: str | None = None, delivery: DeliveryMode | None = None,
+                  actor: str = audit.CLI_ACTOR) -> None:
+    """Change a member's name or delivery mode (an import, an owner's correction)."""
+    changed: dict[str, str] = {}
+    if name is not None and name.strip() != member.display_name:
+        member.display_name = changed["name"] = name.strip()
+    if delivery is not None and delivery is not member.delivery_mode:
+        member.delivery_mode = delivery
+        changed["delivery_mode"] = delivery.value
+    if changed:
+        audit.record(session, actor, "member.updated", mailing_list, member.address,
+                     **changed)
 
 
 def remove_member(session: Session, mailing_list: MailingList, address: str,
@@ -92,9 +137,11 @@ def parse_import_line(line: str) -> tuple[str, str] | None:
 
 
 def import_members(session: Session, mailing_list: MailingList, lines: Iterable[str],
-                   role: Role = Role.SUBSCRIBER, actor: str = audit.CLI_ACTOR) -> ImportReport:
+                   role: Role = Role.SUBSCRIBER, actor: str = audit.CLI_ACTOR,
+                   robot: str = DEFAULT_ROBOT) -> ImportReport:
     """Add every valid address; report each refused line with its number and the reason."""
     report = ImportReport()
+    ours = own_addresses(session, mailing_list, robot)
     existing = set(session.scalars(select(Member.address).where(
         Member.list_id == mailing_list.id, Member.role == role)))
     batch: list[dict[str, object]] = []
@@ -108,6 +155,9 @@ def import_members(session: Session, mailing_list: MailingList, lines: Iterable[
             address = normalize_address(raw_address)
         except InvalidAddress as exc:
             report.refused.append((number, line.rstrip("\n"), str(exc)))
+            continue
+        if ours(address):
+            report.refused.append((number, line.rstrip("\n"), _own_address_refused(address)))
             continue
         if address in existing:
             report.already_members += 1

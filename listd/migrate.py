@@ -6,9 +6,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# Inside the package, so an installed wheel carries them (alembic wants a directory path).
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -18,6 +20,12 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     cfg.set_main_option("version_locations", str(MIGRATIONS / "versions"))
     cfg.attributes["engine"] = engine
     return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema's revision, or None for a database listd has not set up yet."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from listd.addresses import scheme_address
 from listd.clock import utcnow
 
 NAMING = {
@@ -132,7 +133,7 @@ class MailingList(Base):
 
     @property
     def address(self) -> str:
-        return f"{self.name}@{self.domain.name}"
+        return scheme_address(self.name, self.domain.name)
 
 
 class Member(Base):

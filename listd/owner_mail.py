@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from listd import audit
+from listd.addresses import AddressKind, scheme_address
 from listd.distribute.queue import enqueue_mail
 from listd.members import addresses_with_role
 from listd.models import Role
@@ -28,13 +29,13 @@ def forward_to_owners(session: Session, runtime: Runtime, delivery: Delivery) ->
         recipients = list(runtime.config.listmasters)
         local = runtime.config.robot
         who = "listmasters"
-    own_address = f"{local}-owner@{destination.domain}"
+    own_address = scheme_address(local, destination.domain, AddressKind.OWNER)
     if any(own_address in str(v).lower() for v in _x_loops(delivery)):
         return Outcome(f"kept, not forwarded: already went through {own_address} (X-Loop)")
     if not recipients:
         return Outcome(f"kept, not forwarded: {own_address} has no {who}")
     raw = f"X-Loop: {own_address}\r\n".encode() + delivery.raw
-    enqueue_mail(session, sender=f"{local}-bounces@{destination.domain}",
+    enqueue_mail(session, sender=scheme_address(local, destination.domain, AddressKind.BOUNCES),
                  recipients=recipients, message=raw, kind="forward",
                  list_id=mailing_list.id if mailing_list is not None else None)
     audit.record(session, audit.SYSTEM_ACTOR, "owner.forwarded", mailing_list,

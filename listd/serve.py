@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 
+from listd import startup
 from listd.api.webhook_sender import WebhookWorker
 from listd.database import Database, DatabaseError
 from listd.distribute.claims import release_dead_claims
@@ -67,6 +68,11 @@ class Daemon:
         assert self.web is not None
         return self.web.port
 
+    def _startup_notices(self) -> list[str]:
+        config = self.runtime.config
+        with self.runtime.db.reading() as session:
+            return startup.config_notices(config) + startup.dkim_notices(session, config)
+
     async def start(self) -> None:
         runtime = self.runtime
         released = await runtime.db.run(self._release_dead_claims)
@@ -82,6 +88,8 @@ class Daemon:
                               ) from None
         log.info("listening on %s:%d (%s), outbound via %s", settings.host, self.port,
                  "LMTP" if settings.lmtp else "SMTP", runtime.config.outbound.mode)
+        for notice in await runtime.db.run_read(self._startup_notices):
+            log.warning("%s", notice)
         workers: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = [
             InboundWorker(runtime).run,
             ExpanderWorker(runtime).run,

@@ -16,7 +16,13 @@ from sqlalchemy import create_engine, text
 from listd import migrate
 from listd.cli.main import cli
 from listd.clock import OffsetClock
-from listd.config import Config, HttpConfig, OutboundConfig, SmtpInConfig
+from listd.config import (
+    BUILTIN_LIST_TEMPLATES,
+    Config,
+    HttpConfig,
+    OutboundConfig,
+    SmtpInConfig,
+)
 from listd.database import Database
 from listd.runtime import Runtime
 from listd.serve import Daemon
@@ -73,7 +79,7 @@ def config(database_url: str, tmp_path: Path, dns_server: DnsServer) -> Config:
         http=HttpConfig(host="127.0.0.1", port=0, base_url="http://lists.example.org"),
         outbound=OutboundConfig(mode="maildir", path=str(tmp_path / "outbox")),
         source=str(tmp_path / "listd.yaml"),
-        list_templates=str(Path(__file__).resolve().parent.parent / "conf" / "list-templates"),
+        list_templates=str(BUILTIN_LIST_TEMPLATES),
     )
 
 
@@ -117,7 +123,7 @@ class CLI:
     def __call__(self, *args: str, input: str | bytes | None = None) -> Result:
         runner = CliRunner()
         return runner.invoke(cli, ["--config", str(self.config_file), *args], input=input,
-                             catch_exceptions=False)
+                             catch_exceptions=False, prog_name="listd")
 
     def ok(self, *args: str, input: str | bytes | None = None) -> Result:
         result = self(*args, input=input)

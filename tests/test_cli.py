@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sqlalchemy import func, select
+
+from listd.database import Database
+from listd.models import AuditEntry, Member
 from tests.conftest import CLI
 
 NEWS = "news@lists.example.org"
@@ -139,3 +143,95 @@ def test_a_database_without_schema_is_reported(tmp_path: Path) -> None:
     result = CLI(blank)("list", "ls")
     assert result.exit_code == 1
     assert "run 'listd db upgrade'" in result.stderr
+
+
+def test_listd_own_addresses_are_refused_as_members(listd_cli: CLI) -> None:
+    request_news(listd_cli)
+    listd_cli.ok("list", "approve", NEWS)
+    listd_cli.ok("list", "request", "club@lists.example.org", "--owner", "alice@example.org")
+    for address in (NEWS, "news-owner@lists.example.org", "listd@lists.example.org",
+                    "news-bounces+x@lists.example.org", "club@lists.example.org",
+                    "listd-confirm+t@lists.example.org"):
+        result = listd_cli("member", "add", NEWS, address)
+        assert result.exit_code == 1, address
+        assert result.stderr == (f"listd: error: {address} is one of listd's own addresses "
+                                 "and cannot be a member of a list\n")
+    imported = listd_cli("member", "import", NEWS, "-",
+                         input="news-request@lists.example.org\nbob@example.org Bob\n")
+    assert "1 added, 0 already members, 1 refused" in imported.stdout
+    assert "one of listd's own addresses" in imported.stderr
+    # An address at the same domain that names no list is a person's.
+    listd_cli.ok("member", "add", NEWS, "jeanne@lists.example.org")
+
+
+def test_usage_errors_are_one_line_and_exit_1(listd_cli: CLI) -> None:
+    for args, message in [
+        (("held", "approve", "abc"),
+         "Invalid value for 'ID': 'abc' is not a valid integer (see 'listd held approve "
+         "--help')"),
+        (("doctor",), "Missing argument 'DOMAIN' (see 'listd doctor --help')"),
+        (("frobnicate",), "No such command 'frobnicate' (see 'listd --help')"),
+    ]:
+        result = listd_cli(*args)
+        assert (result.exit_code, result.stderr) == (1, f"listd: error: {message}\n"), args
+    assert listd_cli("--help").exit_code == 0
+
+
+def test_reopen_delete_and_a_refused_name_requested_again(listd_cli: CLI, db: Database
+                                                          ) -> None:
+    request_news(listd_cli)
+    listd_cli.ok("list", "reject", NEWS)
+    # The refused name is free again.
+    request_news(listd_cli)
+    listd_cli.ok("list", "approve", NEWS)
+    listd_cli.ok("list", "close", NEWS)
+    assert "is now active" in listd_cli.ok("list", "reopen", NEWS).stdout
+    listd_cli.ok("member", "add", NEWS, "jeanne@example.org")
+
+    refused = listd_cli("list", "delete", NEWS)
+    assert (refused.exit_code, refused.stderr) == (1, (
+        f"listd: error: deleting {NEWS} removes its 2 members, 0 held posts and 0 queued "
+        "mails; run again with --yes\n"))
+    deleted = listd_cli.ok("list", "delete", NEWS, "--yes")
+    assert deleted.stdout == f"list {NEWS} deleted with its 2 members, 0 held posts and " \
+                             "0 queued mails\n"
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Member)) == 0
+        assert session.scalar(select(AuditEntry.action).where(
+            AuditEntry.subject == NEWS).order_by(AuditEntry.id.desc()).limit(1)) == \
+            "list.deleted"
+    assert listd_cli("list", "show", NEWS).stderr == f"listd: error: no list {NEWS}\n"
+    request_news(listd_cli)
+
+
+def test_only_db_upgrade_creates_a_database_and_it_says_which_config(tmp_path: Path) -> None:
+    config_file = tmp_path / "elsewhere.yaml"
+    database = tmp_path / "new" / "listd.db"
+    config_file.write_text(f"database: sqlite:///{database}\ndomains: [lists.example.org]\n")
+    cli = CLI(config_file)
+    refused = cli("list", "ls")
+    assert (refused.exit_code, refused.stderr) == (1, (
+        f"listd: error: no database at {database} (config file {config_file}); "
+        "run 'listd db upgrade' to create it\n"))
+    assert not database.exists()
+    created = cli.ok("db", "upgrade").stdout.splitlines()
+    assert created[:2] == [f"using config file {config_file}; database sqlite:///{database}",
+                           "created the listd schema (revision 0001)"]
+    again = cli.ok("db", "upgrade").stdout.splitlines()
+    assert again[1] == "the schema is already up to date (revision 0001)"
+    assert cli.ok("list", "ls").exit_code == 0
+
+
+def test_show_gives_effective_values_and_empty_listings_say_so(listd_cli: CLI) -> None:
+    assert listd_cli.ok("list", "ls", "--pending").stdout == "no pending lists\n"
+    request_news(listd_cli)
+    listd_cli.ok("list", "approve", NEWS)
+    listd_cli.ok("list", "set", NEWS, "footer", "Read us at example.org")
+    shown = listd_cli.ok("list", "show", NEWS).stdout
+    assert "  subject_prefix: [news]\n" in shown
+    assert "  | Read us at example.org\n" in shown
+    assert "  | To unsubscribe send an email to news-leave@lists.example.org" in shown
+    assert listd_cli.ok("bounce", "ls", NEWS).stdout == \
+        f"no member of {NEWS} has a bounce score\n"
+    assert listd_cli.ok("member", "ls", NEWS, "--role", "moderator").stdout == \
+        f"no moderators on {NEWS}\n"

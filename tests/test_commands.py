@@ -13,6 +13,7 @@ from listd.members import find_member
 from listd.models import DeliveryMode, Member
 from listd.runtime import Runtime
 from listd.serve import Daemon
+from tests.conftest import CLI
 from tests.support.lists import make_list
 from tests.support.outbox import outcomes, settle
 from tests.support.robot import (
@@ -77,6 +78,8 @@ async def test_subscribe_confirm_by_reply_and_welcome(daemon: Daemon, db: Databa
     assert str(welcome.message["Subject"]) == f"Welcome to {NEWS}"
     assert "Hello Jeanne Dupont," in body(welcome)
     assert welcome.sender == f"news-bounces@{DOMAIN}"
+    # A newsletter's subscribers cannot post: the welcome does not invite them to.
+    assert "To post" not in body(welcome) and "Only the owners post" in body(welcome)
     found = member(db, JEANNE)
     assert found is not None and found.display_name == "Jeanne Dupont"
     await settle(db)
@@ -461,3 +464,27 @@ async def test_the_same_request_twice_in_one_mail_gets_one_confirmation(
     # One confirmation, and no reply besides: it would only say that a confirmation was sent.
     assert len(received) == 1 and is_confirmation(received[0])
     assert "CONFIRM" in str(received[0].message["Subject"])
+
+
+async def test_info_shows_the_description_once_and_no_template_text_as_subject(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter")
+    with db.session() as session:
+        assert find_list(session, NEWS).subject == ""
+    await mail(daemon, JEANNE, ROBOT, "INFO news\n")
+    (reply,) = await wait_for_mail(config, JEANNE, 1)
+    text = body(reply)
+    assert f"{NEWS}: news\n" in text
+    assert text.count("Announcements from the owners") == 1
+
+
+async def test_mail_the_robot_cannot_answer_is_shown_by_queue_status(
+        daemon: Daemon, db: Database, config: Config, listd_cli: CLI) -> None:
+    # swaks's default sender: root@ the machine's short hostname, not an address to reply to.
+    await mail(daemon, "root@myhost", ROBOT, "HELP\n")
+    await settle(db)
+    assert written_to(config, "root@myhost") == []
+    status = listd_cli.ok("queue", "status").stdout
+    assert "recent mail the robot did not answer:" in status
+    assert (f"<{ROBOT}>: not answered: no usable sender address (envelope <root@myhost>, "
+            "From: root@myhost)") in status

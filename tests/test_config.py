@@ -38,6 +38,20 @@ def test_environment_overrides_single_keys(tmp_path: Path) -> None:
     assert config.domains == ("a.example.org", "b.example.org")
 
 
+@pytest.mark.parametrize(("variable", "message"), [
+    ("LISTD_SMTP_IN__PROT", "environment variable LISTD_SMTP_IN__PROT: listd has no setting "
+                            "'smtp_in.prot' (did you mean LISTD_SMTP_IN__PORT?)"),
+    ("LISTD_DATABSE", "environment variable LISTD_DATABSE: listd has no setting 'databse' "
+                      "(did you mean LISTD_DATABASE?)"),
+])
+def test_a_misspelt_environment_variable_is_named(tmp_path: Path, variable: str,
+                                                  message: str) -> None:
+    path = write(tmp_path, "database: sqlite:///a.db\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={variable: "25"})
+    assert str(caught.value) == message
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("smtp_in: {prot: 25}\n", "unknown key 'smtp_in.prot' (did you mean 'smtp_in.port'?)"),
     ("databse: sqlite:///x.db\n", "unknown key 'databse' (did you mean 'database'?)"),

@@ -121,3 +121,11 @@ def test_wire_body_dot_stuffs_and_the_maildir_undoes_it() -> None:
     wire = wire_body(raw)
     assert wire == b"Subject: x\r\n\r\n..leading dot\r\nmiddle\r\n...two\r\nend\r\n.\r\n"
     assert unstuffed(wire) == raw + b"\n"
+
+
+def test_a_custom_footer_is_set_apart_from_the_body_by_a_blank_line() -> None:
+    import dataclasses
+
+    view = dataclasses.replace(NEWSLETTER, settings=ListSettings(footer="Our footer"))
+    body = parse(render_post(POST, view).raw).get_content().replace("\r\n", "\n")
+    assert "Body.\n\nOur footer\n\n____" in body

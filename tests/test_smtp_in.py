@@ -244,3 +244,36 @@ async def test_200_concurrent_sessions_all_get_answers(daemon: Daemon, db: Datab
         assert session.scalar(select(func.count()).select_from(InboundMessage)) == 200
         ids = set(session.scalars(select(StoredMessage.message_id)))
     assert ids == {f"<c{n}@example.org>" for n in range(200)}
+
+
+async def test_lhlo_advertises_what_listd_does_and_the_banner_says_lmtp(
+        db: Database, config: Config) -> None:
+    lmtp = dataclasses.replace(config, smtp_in=dataclasses.replace(config.smtp_in, lmtp=True))
+    make_list(db, lmtp, NEWS)
+    daemon = Daemon(Runtime.create(lmtp, db))
+    await daemon.start()
+    try:
+        # PIPELINING: the whole transaction in one write, as Postfix's LMTP client sends it.
+        replies = await in_thread(dialogue, daemon.port, [
+            b"LHLO mta.example.org\r\n",
+            (b"MAIL FROM:<a@example.org>\r\n" + f"RCPT TO:<{NEWS}>\r\n".encode() +
+             b"RCPT TO:<ghost@lists.example.org>\r\nDATA\r\n", 4),
+            (b"Subject: piped\r\n\r\nhi\r\n.\r\n", 1), b"NOOP\r\n", b"QUIT\r\n"])
+    finally:
+        await daemon.stop()
+    banner, lhlo, *rest = replies
+    assert banner.startswith("220 ") and "ESMTP" not in banner and "LMTP" in banner
+    extensions = [line[4:] for line in lhlo.splitlines()]
+    assert {"PIPELINING", "ENHANCEDSTATUSCODES"} <= set(extensions)
+    assert not any(e.startswith("AUTH") for e in extensions)
+    assert [r[:9] for r in rest] == ["250 2.0.0", "250 2.1.5", "550 5.1.1", "354 End d",
+                                     "250 2.0.0", "250 2.0.0", "221 2.0.0"]
+
+
+async def test_esmtp_replies_all_carry_enhanced_codes(daemon: Daemon) -> None:
+    replies = await in_thread(dialogue, daemon.port, [
+        b"EHLO client.example.org\r\n", b"FROB\r\n", b"RSET extra\r\n", b"RSET\r\n",
+        b"QUIT\r\n"])
+    assert "ENHANCEDSTATUSCODES" in replies[1]
+    codes = [r.split(" ")[1] for r in replies[2:]]
+    assert codes == ["5.5.2", "5.5.4", "2.0.0", "2.0.0"]

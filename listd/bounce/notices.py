@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from listd.addresses import AddressKind, scheme_address
 from listd.members import addresses_with_role
 from listd.models import MailingList, Role
 from listd.posting.notices import send_list_notice
@@ -18,9 +19,9 @@ def owner_addresses(session: Session, mailing_list: MailingList) -> list[str]:
 def list_addresses(mailing_list: MailingList) -> dict[str, str]:
     domain = mailing_list.domain.name
     return {"list": mailing_list.address, "list_name": mailing_list.name,
-            "request": f"{mailing_list.name}-request@{domain}",
-            "owner": f"{mailing_list.name}-owner@{domain}",
-            "bounces": f"{mailing_list.name}-bounces@{domain}"}
+            "request": scheme_address(mailing_list.name, domain, AddressKind.REQUEST),
+            "owner": scheme_address(mailing_list.name, domain, AddressKind.OWNER),
+            "bounces": scheme_address(mailing_list.name, domain, AddressKind.BOUNCES)}
 
 
 def send_notice(session: Session, mailing_list: MailingList, template: str,

@@ -54,7 +54,8 @@ def ls(app: App, address: str, reports: bool, as_json: bool) -> None:
             return
         rows = bouncing_members(session, address)
     emit(rows, as_json, lambda r: f"{r['address']:40} score {r['score']:<4g} {r['status']:9} "
-                                  f"last {r['last_bounce'] or '-':19} {r['reason'] or ''}")
+                                  f"last {r['last_bounce'] or '-':19} {r['reason'] or ''}",
+         empty=f"no member of {address} has a bounce score")
 
 
 @command.command("reset")

@@ -1,4 +1,4 @@
-"""`listd list request|approve|reject|close|ls|show|set`."""
+"""`listd list request|approve|reject|close|reopen|delete|ls|show|set`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import click
 from listd import lifecycle, lists
 from listd.cli import patterns
 from listd.cli.context import App, emit, json_option, pass_app
+from listd.errors import UserError
 from listd.models import ListStatus
 
 
@@ -43,6 +44,23 @@ def _transition_command(name: str, verb: str, action: lists.Transition) -> None:
 
 
 _transition_command("close", "close (keeping its data)", lists.close_list)
+_transition_command("reopen", "reopen (a closed list takes mail again)", lists.reopen_list)
+
+
+@command.command("delete")
+@click.argument("address")
+@click.option("--yes", is_flag=True, help="Really delete: members, held posts and queue go.")
+@click.option("--purge", is_flag=True, help="Also drop the record of the mail it received.")
+@pass_app
+def delete(app: App, address: str, yes: bool, purge: bool) -> None:
+    """Delete list ADDRESS with its members, held posts and outbound queue."""
+    with app.db.session() as session:
+        if not yes:
+            contents = lists.list_contents(session, address)
+            raise UserError(f"deleting {contents.address} removes its {contents.describe()}; "
+                            "run again with --yes")
+        deleted = lists.delete_list(session, address, purge=purge)
+    click.echo(f"list {deleted.address} deleted with its {deleted.describe()}")
 
 
 @command.command("approve")
@@ -77,7 +95,8 @@ def ls(app: App, pending: bool, as_json: bool) -> None:
         rows = [{"address": m.address, "status": m.status.value, "template": m.template,
                  "subject": m.subject} for m in found]
     emit(rows, as_json, lambda r: f"{r['address']:40} {r['status']:9} {r['template']:12} "
-                                  f"{r['subject']}")
+                                  f"{r['subject']}",
+         empty="no pending lists" if pending else "no lists yet")
 
 
 @command.command("show")
@@ -86,14 +105,22 @@ def ls(app: App, pending: bool, as_json: bool) -> None:
 @pass_app
 def show(app: App, address: str, as_json: bool) -> None:
     """Show a list's state, owners and settings."""
+    from listd.distribute.render import ListView, footer_text
+
     with app.db.session() as session:
-        info = lists.describe_list(session, lists.find_list(session, address))
+        mailing_list = lists.find_list(session, address)
+        info = lists.describe_list(session, mailing_list)
+        # What posts actually carry, not the stored override (None, "").
+        info["footer_as_sent"] = footer_text(ListView.of(mailing_list, app.config), False)
 
     def render(row: dict[str, object]) -> str:
         settings = row.pop("settings")
+        footer = str(row.pop("footer_as_sent"))
         lines = [f"{key}: {value}" for key, value in row.items()]
         lines.append("settings:")
         lines += [f"  {key}: {value}" for key, value in settings.items()]  # type: ignore[attr-defined]
+        lines.append("footer, as posts carry it:")
+        lines += [f"  | {line}" for line in footer.splitlines()]
         return "\n".join(lines)
 
     emit(info, as_json, render)

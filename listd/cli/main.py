@@ -31,6 +31,8 @@ COMMANDS = {
     "doctor": "listd.cli.doctor",
     "api-key": "listd.cli.api_key",
     "webhook": "listd.cli.webhook",
+    "postfix": "listd.cli.postfix",
+    "import": "listd.cli.importer",
 }
 
 
@@ -44,6 +46,20 @@ class ListdGroup(click.Group):
             return None
         command: click.Command = importlib.import_module(module).command
         return command
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Usage errors too are one line `listd: error: …` and exit 1, as every other error."""
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "listd"
+            fail(f"{exc.format_message().rstrip('.')} (see '{where} --help')")
+        except click.ClickException as exc:
+            fail(exc.format_message())
+        except click.Abort:
+            fail("aborted")
+        sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -72,6 +88,7 @@ def fail(message: str) -> None:
 
 
 @click.group(cls=ListdGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="listd", prog_name="listd", message="%(prog)s %(version)s")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="LISTD_CONFIG",
               help="The YAML config file (default: $LISTD_CONFIG, else conf/listd.yaml).")
 @click.pass_context

@@ -32,7 +32,8 @@ def add(app: App, address: str, member_address: str, name: str, role: str) -> No
     """Add ADDR to list ADDRESS (no confirmation: the admin vouches for it)."""
     with app.db.session() as session:
         mailing_list = find_list(session, address)
-        member = members.add_member(session, mailing_list, member_address, name, Role(role))
+        member = members.add_member(session, mailing_list, member_address, name, Role(role),
+                                    robot=app.config.robot)
         click.echo(f"{member.address} added to {mailing_list.address} as {role}")
 
 
@@ -62,7 +63,8 @@ def ls(app: App, address: str, role: str | None, as_json: bool) -> None:
         rows = [members.describe_member(m) for m in
                 members.list_members(session, mailing_list, Role(role) if role else None)]
     emit(rows, as_json, lambda r: f"{r['address']:40} {r['role']:10} {r['delivery']:7} "
-                                  f"{r['status']:9} {r['name']}")
+                                  f"{r['status']:9} {r['name']}",
+         empty=f"no {role or 'member'}s on {address}")
 
 
 @command.command("import")
@@ -74,7 +76,8 @@ def import_(app: App, address: str, source: IO[str], role: str) -> None:
     """Add members to ADDRESS from SOURCE (a file or -), one `address Full Name` a line."""
     with app.db.session() as session:
         mailing_list = find_list(session, address)
-        report = members.import_members(session, mailing_list, source, Role(role))
+        report = members.import_members(session, mailing_list, source, Role(role),
+                                        robot=app.config.robot)
     for number, line, reason in report.refused:
         click.echo(f"line {number}: refused {line!r}: {reason}", err=True)
     click.echo(f"{report.added} added, {report.already_members} already members, "

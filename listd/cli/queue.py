@@ -7,6 +7,7 @@ from typing import Any
 import click
 from sqlalchemy import case, func, select, update
 
+from listd.addresses import scheme_address
 from listd.cli.context import App, emit, json_option, pass_app
 from listd.clock import utcnow
 from listd.database import affected_rows
@@ -27,6 +28,10 @@ RETRYABLE = (OutboundState.DEFERRED, OutboundState.FAILED)
 @click.group("queue")
 def command() -> None:
     """The inbound and outbound queues."""
+
+
+# The outcome of robot mail that got no reply (commands/handlers.py).
+NOT_ANSWERED = "not answered: "
 
 
 def _iso(value: Any) -> str | None:
@@ -58,6 +63,11 @@ def status(app: App, as_json: bool) -> None:
                    InboundMessage.outcome)
             .where(InboundMessage.state.in_([InboundState.UNHANDLED, InboundState.SHUNTED]))
             .order_by(InboundMessage.id.desc()).limit(20)).all()
+        unanswered = session.execute(
+            select(InboundMessage.id, InboundMessage.recipient, InboundMessage.received_at,
+                   InboundMessage.outcome)
+            .where(InboundMessage.outcome.like(f"{NOT_ANSWERED}%"))
+            .order_by(InboundMessage.id.desc()).limit(10)).all()
     report = {
         "inbound": {s.value: inbound.get(s, 0) for s in InboundState},
         "outbound": {s.value: outbound.get(s, 0) for s in OutboundState},
@@ -66,6 +76,9 @@ def status(app: App, as_json: bool) -> None:
         "posts": posts,
         "kept": [{"id": i, "recipient": r, "state": s.value, "outcome": o}
                  for i, r, s, o in kept],
+        # Mail to the robot that got no reply, and why: what a newcomer's test mail hits.
+        "not_answered": [{"id": i, "recipient": r, "received_at": _iso(at), "outcome": o}
+                         for i, r, at, o in unanswered],
     }
 
     def render(r: dict[str, Any]) -> str:
@@ -80,6 +93,11 @@ def status(app: App, as_json: bool) -> None:
                          f"{counts or 'no recipients yet'}{more}")
         for item in r["kept"]:
             lines.append(f"  #{item['id']} {item['state']} <{item['recipient']}>: "
+                         f"{item['outcome']}")
+        if r["not_answered"]:
+            lines.append("recent mail the robot did not answer:")
+        for item in r["not_answered"]:
+            lines.append(f"  #{item['id']} {item['received_at']} <{item['recipient']}>: "
                          f"{item['outcome']}")
         return "\n".join(lines)
 
@@ -102,7 +120,7 @@ def _post_counts(session: Any, outbound_ids: list[int]) -> list[dict[str, Any]]:
             .where(OutboundEntry.outbound_id.in_(outbound_ids))
             .group_by(OutboundEntry.outbound_id, OutboundEntry.state)).all():
         counts[outbound_id][state.value] = count
-    return [{"id": i, "kind": kind, "list": f"{name}@{domain}" if name else None,
+    return [{"id": i, "kind": kind, "list": scheme_address(name, domain) if name else None,
              "created_at": _iso(created), "expanded": expanded, "counts": counts[i]}
             for i, kind, expanded, created, name, domain in heads]
 

@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd.addresses import InvalidAddress, normalize_address, split_list_address
+from listd.addresses import (
+    InvalidAddress,
+    normalize_address,
+    scheme_address,
+    split_list_address,
+)
 from listd.automatic_mail import Automatic
 from listd.commands import phrases
 from listd.commands.outgoing import RobotAddresses
@@ -74,7 +79,7 @@ class CommandContext:
 
     def find_list(self, text: str) -> MailingList | None:
         """The active list named TEXT ('news' in this domain, or 'news@domain')."""
-        candidate = text if "@" in text else f"{text}@{self.domain}"
+        candidate = text if "@" in text else scheme_address(text, self.domain)
         try:
             name, domain = split_list_address(candidate)
         except InvalidAddress:

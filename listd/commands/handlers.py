@@ -75,7 +75,8 @@ def _answer(session: Session, runtime: Runtime, delivery: Delivery, work: Work,
         return Outcome(f"not answered: {reason.value}")
     sender = from_address or try_normalize(delivery.sender)
     if sender is None:
-        return Outcome(f"not answered: {NoReply.NO_SENDER.value}")
+        return Outcome(f"not answered: {NoReply.NO_SENDER.value} (envelope "
+                       f"<{delivery.sender}>, From: {delivery.message.get('From', '-')!s})")
     limit = runtime.config.robot_mails_per_hour
     over_limit = ratelimit.over_limit(session, sender, runtime.clock.now(), limit)
     limited = f"not answered: {sender} had {limit} robot mails in the last hour"

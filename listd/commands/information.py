@@ -48,7 +48,7 @@ class Info:
         settings = ListSettings.of(mailing_list)
         owners = addresses_with_role(ctx.session, mailing_list, Role.OWNER)
         return Result(Status.DONE, ctx.say(
-            "info", list=mailing_list.address, subject=mailing_list.subject,
+            "info", list=mailing_list.address, subject=mailing_list.subject or mailing_list.name,
             description=mailing_list.description,
             subscription=ctx.say(f"policy_{settings.subscription}"),
             owners=", ".join(owners), request=ctx.addresses.request))

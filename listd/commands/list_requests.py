@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 from sqlalchemy.orm import Session
 
 from listd import lifecycle, tokens
-from listd.addresses import InvalidAddress, normalize_address
+from listd.addresses import InvalidAddress, normalize_address, scheme_address
 from listd.commands import phrases
 from listd.commands.context import CommandContext, Refused
 from listd.commands.results import Result, Status
@@ -57,7 +57,7 @@ def parse_request(args: tuple[str, ...], domain: str) -> ListRequest:
             raise BadRequest(str(exc)) from None
     if not owners:
         raise BadRequest("no owner")
-    address = name if "@" in name else f"{name}@{domain}"
+    address = name if "@" in name else scheme_address(name, domain)
     subject = " ".join(rest).strip().strip(QUOTES).strip()
     return ListRequest(address, template, subject, tuple(dict.fromkeys(owners)))
 

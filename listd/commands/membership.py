@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd import audit, members, tokens
-from listd.addresses import normalize_address
+from listd.addresses import AddressKind, normalize_address, scheme_address
 from listd.bounce.scoring import restore
 from listd.commands import phrases
 from listd.commands.outgoing import RobotAddresses, send
@@ -193,17 +193,25 @@ def _welcome(session: Session, runtime: Runtime, mailing_list: MailingList,
     text = render("welcome", mailing_list.language, list=mailing_list.address,
                   address=member.address, who=member.display_name or member.address,
                   subject=mailing_list.subject, description=mailing_list.description,
-                  request=addresses.request, leave=f"{mailing_list.name}-leave@"
-                                                   f"{mailing_list.domain.name}")
+                  request=addresses.request, posting=_posting_line(mailing_list),
+                  leave=scheme_address(
+                      mailing_list.name, mailing_list.domain.name, AddressKind.LEAVE))
     send(session, runtime, addresses, to=[member.address], text=text, kind="welcome",
          mailing_list=mailing_list)
+
+
+def _posting_line(mailing_list: MailingList) -> str:
+    read_only = ListSettings.of(mailing_list).posting == "owners"
+    return _say(mailing_list, "welcome_read_only" if read_only else "welcome_post",
+                list=mailing_list.address)
 
 
 def _goodbye(session: Session, runtime: Runtime, mailing_list: MailingList,
              address: str) -> None:
     addresses = RobotAddresses.of(runtime, mailing_list)
     text = render("goodbye", mailing_list.language, list=mailing_list.address, address=address,
-                  join=f"{mailing_list.name}-join@{mailing_list.domain.name}")
+                  join=scheme_address(mailing_list.name, mailing_list.domain.name,
+                                      AddressKind.JOIN))
     send(session, runtime, addresses, to=[address], text=text, kind="goodbye",
          mailing_list=mailing_list)
 

@@ -8,6 +8,7 @@ from email.utils import make_msgid
 
 from sqlalchemy.orm import Session
 
+from listd.addresses import AddressKind, scheme_address
 from listd.commands import ratelimit
 from listd.commands.guards import ROBOT_MESSAGE_ID, loop_marker
 from listd.compose import compose
@@ -40,23 +41,23 @@ class RobotAddresses:
     @property
     def request(self) -> str:
         """Where commands go, and where the robot's mail comes from."""
-        suffix = "-request" if self.list_name else ""
-        return f"{self._base}{suffix}@{self.domain}"
+        kind = AddressKind.REQUEST if self.list_name else AddressKind.ROBOT
+        return scheme_address(self._base, self.domain, kind)
 
     @property
     def robot_address(self) -> str:
-        return f"{self.robot}@{self.domain}"
+        return scheme_address(self.robot, self.domain)
 
     @property
     def envelope_sender(self) -> str:
-        return f"{self._base}-bounces@{self.domain}"
+        return scheme_address(self._base, self.domain, AddressKind.BOUNCES)
 
     @property
     def owner(self) -> str:
-        return f"{self._base}-owner@{self.domain}"
+        return scheme_address(self._base, self.domain, AddressKind.OWNER)
 
     def confirm(self, token: str) -> str:
-        return f"{self._base}-confirm+{token}@{self.domain}"
+        return scheme_address(self._base, self.domain, AddressKind.CONFIRM, token)
 
 
 def send(session: Session, runtime: Runtime, addresses: RobotAddresses, *,

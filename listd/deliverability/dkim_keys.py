@@ -120,3 +120,26 @@ def active_key(session: Session, domain: str) -> DkimKey | None:
     return session.scalar(select(DkimKey).where(
         DkimKey.domain == domain.lower(), DkimKey.active.is_(True))
         .order_by(DkimKey.created_at.desc(), DkimKey.id.desc()).limit(1))
+
+
+def active_key_id(session: Session, domain: str) -> int | None:
+    """The id of DOMAIN's signing key: a lookup cheap enough to make for every message."""
+    return session.scalar(select(DkimKey.id).where(
+        DkimKey.domain == domain.lower(), DkimKey.active.is_(True))
+        .order_by(DkimKey.created_at.desc(), DkimKey.id.desc()).limit(1))
+
+
+def ensure_signing_key(session: Session, domain: str, selector: str) -> DkimKey | None:
+    """A first key for a domain that has none (a fresh install, `domain add`), so its mail is
+    signed from the start; None when the domain already has one."""
+    domain = domain.strip().lower().rstrip(".")
+    if session.scalar(select(DkimKey.id).where(DkimKey.domain == domain).limit(1)) is not None:
+        return None
+    return create_key(session, domain, selector, Algorithm.RSA)
+
+
+def publish_instructions(key: DkimKey) -> str:
+    record = dns_record(key)
+    return (f"DKIM key {key.selector} ({key.algorithm}) created for {key.domain}; listd signs "
+            f"its mail with it. Publish this TXT record (then check with `listd doctor "
+            f"{key.domain}`):\n\n{record.zone_line()}\n")

@@ -6,8 +6,8 @@ Distribution renders a post once, then for each message it sends:
     if signer is not None:
         raw = signer.sign(raw) + raw                # prepend the DKIM-Signature header
 
-`DkimKeyring` reads each domain's key from the database once and keeps the parsed key, so a
-fan-out to 100 000 members costs one query per process, not one per message.
+`DkimKeyring` keeps each domain's parsed key and asks the database only which key is current
+(one indexed lookup per outbound message, not per recipient), so a new key signs at once.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dkim
@@ -27,7 +26,8 @@ from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizatio
 from dkim.util import InvalidTagValueList, parse_tag_value
 
 from listd.database import Database
-from listd.deliverability.dkim_keys import Algorithm, active_key, signing_key_bytes
+from listd.deliverability.dkim_keys import Algorithm, active_key_id, signing_key_bytes
+from listd.models import DkimKey
 
 log = logging.getLogger("listd.deliverability")
 
@@ -37,9 +37,6 @@ SIGNED_HEADERS = (
     "from", "subject", "date", "message-id", "to", "cc", "reply-to", "list-id",
     "list-unsubscribe", "list-unsubscribe-post", "list-post", "mime-version", "content-type",
 )
-# How long a domain's key (or its absence) is remembered before the database is asked again,
-# so a key made with `listd dkim keygen` is used by running processes without a restart.
-KEY_CACHE_SECONDS = 300.0
 
 PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 
@@ -147,33 +144,36 @@ class SigningTemplate:
 
 
 class DkimKeyring:
-    """Each domain's signer, loaded from the database on first use and kept for a while.
+    """Each domain's signer: the parsed key is kept, the database says which key is current.
 
-    Thread-safe; the lookup is blocking, so call it from worker threads (Database.run) or
-    accept one short query per domain every KEY_CACHE_SECONDS.
+    Every call asks the database for the id of the domain's active key (one indexed lookup,
+    once per outbound message), so a key made by `listd dkim keygen` in another process signs
+    the very next message; only the parsing of the key, the costly part, is cached. Blocking:
+    call it from worker threads (Database.run), as delivery does.
     """
 
-    def __init__(self, db: Database, *, clock: Callable[[], float] = time.monotonic,
-                 cache_seconds: float = KEY_CACHE_SECONDS) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.clock = clock
-        self.cache_seconds = cache_seconds
-        self._signers: dict[str, tuple[float, DkimSigner | None]] = {}
+        self._signers: dict[str, tuple[int, DkimSigner]] = {}
         self._lock = threading.Lock()
 
     def signer_for(self, domain: str) -> DkimSigner | None:
         domain = domain.lower()
-        now = self.clock()
-        with self._lock:
-            cached = self._signers.get(domain)
-            if cached is not None and cached[0] > now:
-                return cached[1]
         with self.db.reading() as session:
-            key = active_key(session, domain)
-            signer = (DkimSigner.from_pem(key.domain, key.selector, key.algorithm,
-                                          key.private_key) if key is not None else None)
+            key_id = active_key_id(session, domain)
+            if key_id is None:
+                return None
+            with self._lock:
+                cached = self._signers.get(domain)
+            if cached is not None and cached[0] == key_id:
+                return cached[1]
+            key = session.get(DkimKey, key_id)
+            if key is None:
+                return None
+            signer = DkimSigner.from_pem(key.domain, key.selector, key.algorithm,
+                                         key.private_key)
         with self._lock:
-            self._signers[domain] = (now + self.cache_seconds, signer)
+            self._signers[domain] = (key_id, signer)
         return signer
 
 

@@ -248,7 +248,8 @@ class DeliveryWorker:
                          item.outbound_id, item.recipient, result.status.value,
                          result.response[:200])
         self.sent_total += sum(1 for _, r in done if r.status.value == "sent")
-        log.info("delivery: %d recorded (%d sent in all)", len(done), self.sent_total)
+        if done:  # an idle round is not news
+            log.info("delivery: %d recorded (%d sent in all)", len(done), self.sent_total)
 
 
 async def wait_for_any_of(events: Sequence[asyncio.Event], stopping: asyncio.Event,

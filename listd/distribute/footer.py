@@ -78,7 +78,9 @@ def _append(part: MIMEPart, footer: str) -> None:
         cut = ends[-1].start() if ends else len(content)
         new = content[:cut] + addition + content[cut:]
     else:
-        new = content + ("" if content.endswith("\n") or not content else "\n") + footer
+        # A blank line between the body and the footer, so the footer never reads as the
+        # post's last line.
+        new = content.rstrip("\n") + "\n\n" + footer if content.strip() else footer
     charset = part.get_content_charset() or "us-ascii"
     try:
         new.encode(charset)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dkim
 from sqlalchemy.orm import Session
 
+from listd.addresses import AddressKind, scheme_address
 from listd.deliverability.authentication import AuthResults
 from listd.deliverability.signing import strip_broken_signatures
 from listd.distribute.mitigation import mitigated
@@ -36,7 +37,8 @@ def accept_post(session: Session, runtime: Runtime, mailing_list: MailingList, r
     outbound = OutboundMessage(
         list_id=mailing_list.id, source_message_id=source_message_id, kind="post",
         raw=outgoing, verp=True, expanded=False, expanded_through=0,
-        envelope_sender=f"{mailing_list.name}-bounces@{mailing_list.domain.name}",
+        envelope_sender=scheme_address(mailing_list.name, mailing_list.domain.name,
+                                       AddressKind.BOUNCES),
         created_at=runtime.clock.now(),
         arrival_auth=arrival_auth.as_record() if arrival_auth is not None else None)
     session.add(outbound)

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 from listd import header_values
+from listd.addresses import AddressKind, scheme_address
 from listd.config import Config
 from listd.deliverability.unsubscribe import unsubscribe_url
 from listd.distribute.footer import FooterPlacement, add_footer
@@ -60,8 +61,8 @@ class ListView:
                    description=mailing_list.subject, settings=ListSettings.of(mailing_list),
                    base_url=config.http.base_url)
 
-    def address(self, suffix: str = "") -> str:
-        return f"{self.name}{suffix}@{self.domain}"
+    def address(self, kind: AddressKind = AddressKind.POST) -> str:
+        return scheme_address(self.name, self.domain, kind)
 
     @property
     def list_id(self) -> str:
@@ -123,9 +124,9 @@ def _set_list_headers(message: EmailMessage, view: ListView) -> None:
     description = view.description.replace('"', "'").strip()
     message["List-Id"] = f'"{description}" <{view.list_id}>' if description else \
         f"<{view.list_id}>"
-    message["List-Help"] = f"<mailto:{view.address('-request')}?subject=help>"
-    message["List-Subscribe"] = f"<mailto:{view.address('-join')}>"
-    unsubscribe = [f"<mailto:{view.address('-leave')}>"]
+    message["List-Help"] = f"<mailto:{view.address(AddressKind.REQUEST)}?subject=help>"
+    message["List-Subscribe"] = f"<mailto:{view.address(AddressKind.JOIN)}>"
+    unsubscribe = [f"<mailto:{view.address(AddressKind.LEAVE)}>"]
     url = view.unsubscribe_url(PERSONAL_PLACEHOLDER)
     if url:
         unsubscribe.insert(0, f"<{url}>")
@@ -135,7 +136,7 @@ def _set_list_headers(message: EmailMessage, view: ListView) -> None:
     # RFC 2369: NO for a list where subscribers cannot post (a newsletter).
     message["List-Post"] = "NO" if view.settings.posting == "owners" else \
         f"<mailto:{view.address()}>"
-    message["List-Owner"] = f"<mailto:{view.address('-owner')}>"
+    message["List-Owner"] = f"<mailto:{view.address(AddressKind.OWNER)}>"
     if view.settings.archive_url:
         message["List-Archive"] = f"<{view.settings.archive_url}>"
     message["Precedence"] = "list"
@@ -149,7 +150,7 @@ def footer_text(view: ListView, personal: bool) -> str:
         lines += [view.settings.footer.strip(), ""]
     lines.append("_______________________________________________")
     lines.append(f"{view.name} mailing list -- {view.address()}")
-    lines.append(f"To unsubscribe send an email to {view.address('-leave')}")
+    lines.append(f"To unsubscribe send an email to {view.address(AddressKind.LEAVE)}")
     url = view.unsubscribe_url(PERSONAL_PLACEHOLDER) if personal else None
     if url:
         lines.append("or visit")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from listd.addresses import AddressKind, scheme_address, scheme_local_part
 from listd.models import OutboundEntry, OutboundMessage
 
 MAC_LENGTH = 10
@@ -39,9 +40,9 @@ class VerpSigner:
 
     def sender(self, list_name: str, domain: str, entry_id: int) -> str:
         """LIST-bounces+TOKEN@DOMAIN, or LIST-bounces@DOMAIN if that would not fit in 64."""
-        local = f"{list_name}-bounces+{self.token(entry_id)}"
+        local = scheme_local_part(list_name, AddressKind.BOUNCES, self.token(entry_id))
         if len(local) > MAX_LOCAL_PART:
-            return f"{list_name}-bounces@{domain}"
+            return scheme_address(list_name, domain, AddressKind.BOUNCES)
         return f"{local}@{domain}"
 
     def decode(self, token: str) -> int | None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from listd.addresses import AddressKind, scheme_address
 from listd.compose import compose
 from listd.distribute.queue import enqueue_mail
 from listd.models import MailingList
@@ -18,19 +19,20 @@ from listd.templates import render
 
 
 def owner_address(mailing_list: MailingList) -> str:
-    return f"{mailing_list.name}-owner@{mailing_list.domain.name}"
+    return scheme_address(mailing_list.name, mailing_list.domain.name, AddressKind.OWNER)
 
 
 def bounces_address(mailing_list: MailingList) -> str:
-    return f"{mailing_list.name}-bounces@{mailing_list.domain.name}"
+    return scheme_address(mailing_list.name, mailing_list.domain.name, AddressKind.BOUNCES)
 
 
 def confirm_address(mailing_list: MailingList, token: str) -> str:
-    return f"{mailing_list.name}-confirm+{token}@{mailing_list.domain.name}"
+    return scheme_address(mailing_list.name, mailing_list.domain.name, AddressKind.CONFIRM,
+                          token)
 
 
 def robot_address(mailing_list: MailingList, robot: str) -> str:
-    return f"{robot}@{mailing_list.domain.name}"
+    return scheme_address(robot, mailing_list.domain.name)
 
 
 def send_list_notice(session: Session, mailing_list: MailingList, notice: str,

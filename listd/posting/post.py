@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd import header_values
-from listd.addresses import header_address, try_normalize
+from listd.addresses import header_address, scheme_address, try_normalize
 from listd.automatic_mail import assess, header
 from listd.bounce.message import PARSE_ERRORS
 from listd.deliverability.authentication import AuthResults
@@ -128,7 +128,7 @@ def read_post(session: Session, mailing_list: MailingList, message: EmailMessage
     recipients = [a for _, a in getaddresses(_all(headers, "To") + _all(headers, "Cc")) if a]
     return Post(
         list_address=mailing_list.address,
-        robot_address=f"{robot}@{mailing_list.domain.name}",
+        robot_address=scheme_address(robot, mailing_list.domain.name),
         settings=ListSettings.of(mailing_list),
         size=len(raw),
         # One line, no control characters: it is kept (PostgreSQL takes no NUL in text),

@@ -1,74 +1,31 @@
-"""The address scheme: which part of listd a recipient address belongs to.
+"""Which part of listd a recipient address belongs to.
 
-`parse_local_part` is pure; `resolve_recipient` checks the result against the database, so an
-unknown list, a list that is not active and a foreign domain are refused at RCPT.
+The scheme is parsed in listd.addresses (pure); `resolve_recipient` checks the result against
+the database, so an unknown list, a list that is not active and a foreign domain are refused at
+RCPT.
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd.addresses import InvalidAddress, normalize_address
+from listd.addresses import (  # noqa: F401 (re-exported for the router's callers)
+    SUFFIXES,
+    TOKEN_KINDS,
+    AddressKind,
+    Destination,
+    InvalidAddress,
+    normalize_address,
+    parse_local_part,
+)
 from listd.config import Config
 from listd.models import Domain, ListStatus, MailingList
 
-
-class DestinationKind(enum.StrEnum):
-    POST = "post"
-    REQUEST = "request"
-    ROBOT = "robot"
-    OWNER = "owner"
-    BOUNCES = "bounces"
-    CONFIRM = "confirm"
-    JOIN = "join"
-    LEAVE = "leave"
-
-
-# Suffixes of a list's local part, longest match wins; a "+TOKEN" may follow the two that
-# carry one (VERP bounces and confirmations).
-SUFFIXES: dict[str, DestinationKind] = {
-    "-request": DestinationKind.REQUEST,
-    "-owner": DestinationKind.OWNER,
-    "-bounces": DestinationKind.BOUNCES,
-    "-confirm": DestinationKind.CONFIRM,
-    "-join": DestinationKind.JOIN,
-    "-leave": DestinationKind.LEAVE,
-}
-TOKEN_KINDS = (DestinationKind.BOUNCES, DestinationKind.CONFIRM)
-
-
-@dataclass(frozen=True)
-class Destination:
-    kind: DestinationKind
-    # None for the robot's own addresses (robot@, robot-owner@, robot-bounces@).
-    list_name: str | None
-    domain: str
-    token: str | None = None
-
-    @property
-    def list_address(self) -> str | None:
-        return f"{self.list_name}@{self.domain}" if self.list_name else None
-
-
-def parse_local_part(local: str, domain: str, robot: str) -> Destination:
-    """Split a (lowercase) local part into list name, role suffix and token."""
-    base, plus, token = local.partition("+")
-    for suffix, kind in SUFFIXES.items():
-        if base.endswith(suffix) and len(base) > len(suffix):
-            name = base[: -len(suffix)]
-            if plus and kind not in TOKEN_KINDS:
-                break
-            return Destination(kind, None if name == robot else name, domain, token or None)
-    if plus:
-        # A plain list address does not take a +detail: it would be an alias nobody made.
-        return Destination(DestinationKind.POST, None, domain, "+" + token)
-    if base == robot:
-        return Destination(DestinationKind.ROBOT, None, domain)
-    return Destination(DestinationKind.POST, base, domain)
+# The scheme itself lives in listd.addresses; these names are its reading for the router.
+DestinationKind = AddressKind
 
 
 @dataclass(frozen=True)

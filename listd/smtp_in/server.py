@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, AnyStr
 
@@ -36,8 +37,26 @@ REPLIES = {
 TEMPORARY_FAILURE = "451 4.3.0 Temporary failure in listd; please try again later"
 
 
+# LHLO/EHLO advertise ENHANCEDSTATUSCODES (RFC 2034), so every other reply of aiosmtpd's own
+# that lacks one gets the RFC 3463 code for its class.
+_ENHANCED_DEFAULTS = {"221": "2.0.0", "252": "2.5.0", "421": "4.3.2", "454": "4.7.0",
+                      "500": "5.5.2", "501": "5.5.4", "502": "5.5.1", "503": "5.5.1",
+                      "504": "5.5.4", "530": "5.7.0", "552": "5.3.4", "553": "5.1.3",
+                      "554": "5.7.1", "555": "5.5.4"}
+_HAS_ENHANCED = re.compile(r"\d{3}[ -][245]\.\d{1,3}\.\d{1,3}\b")
+EXTENSIONS = ("250-PIPELINING", "250-ENHANCEDSTATUSCODES")
+
+
 def _reply(status: AnyStr) -> AnyStr:
-    return REPLIES.get(status, status) if isinstance(status, str) else status
+    if not isinstance(status, str):
+        return status
+    status = REPLIES.get(status, status)
+    if status == "250 OK":
+        return "250 2.0.0 Ok"
+    code = _ENHANCED_DEFAULTS.get(status[:3])
+    if code is None or status[3:4] != " " or _HAS_ENHANCED.match(status):
+        return status
+    return f"{status[:4]}{code} {status[4:]}"
 
 
 class ListdSMTP(SMTP):
@@ -68,6 +87,13 @@ class InboundHandler:
         self.on_stored = on_stored
         self.lmtp = lmtp
         self.spool = GroupCommitter(db)
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        """EHLO and LHLO: what listd does (PIPELINING, enhanced codes), not an AUTH it lacks."""
+        session.host_name = hostname
+        kept = [r for r in responses if not r.startswith("250-AUTH")]
+        return [*kept[:-1], *EXTENSIONS, kept[-1]]
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
@@ -143,7 +169,8 @@ async def start_listener(config: Config, db: Database,
     def factory() -> SMTP:
         return protocol(handler, data_size_limit=settings.max_message_size,
                         enable_SMTPUTF8=True, decode_data=False, hostname=hostname,
-                        ident="listd ESMTP", timeout=settings.timeout)
+                        ident="listd LMTP" if settings.lmtp else "listd ESMTP",
+                        timeout=settings.timeout)
 
     loop = asyncio.get_running_loop()
     return await loop.create_server(factory, host=settings.host, port=settings.port)

@@ -19,7 +19,7 @@ from listd import migrate
 from listd.api import keys
 from listd.config import load_config
 from listd.database import Database
-from tests.conftest import PG_URL
+from tests.conftest import BUILTIN_LIST_TEMPLATES, PG_URL
 from tests.support.lists import make_list
 from tests.support.process import ServeProcess
 
@@ -47,12 +47,11 @@ def _database_url(tmp: Path) -> Iterator[str]:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A `listd serve` process for the whole module: its API base URL and a site-wide key."""
     tmp = tmp_path_factory.mktemp("openapi")
-    templates = Path(__file__).resolve().parents[2] / "conf" / "list-templates"
     for url in _database_url(tmp):
         config_file = tmp / "listd.yaml"
         config_file.write_text(
             f"database: {url}\ndomains: [lists.example.org]\nsecret: test-secret\n"
-            f"list_templates: {templates}\nsmtp_in: {{host: 127.0.0.1, port: 0}}\n"
+            f"list_templates: {BUILTIN_LIST_TEMPLATES}\nsmtp_in: {{host: 127.0.0.1, port: 0}}\n"
             f"http: {{host: 127.0.0.1, port: 0}}\n"
             f"outbound: {{mode: maildir, path: {tmp / 'outbox'}}}\n")
         config = load_config(str(config_file))

@@ -82,6 +82,19 @@ def test_keygen_stores_the_key_and_prints_a_record_that_verifies(listd_cli: CLI,
         assert verifies(signer.sign(POST) + POST, dns_server)
 
 
+def test_a_running_keyring_signs_with_a_new_key_at_once(db: Database, listd_cli: CLI) -> None:
+    # As in a running daemon: the keyring was asked (no key) before `listd dkim keygen` ran.
+    keyring = DkimKeyring(db)
+    assert keyring.signer_for(DOMAIN) is None
+    listd_cli.ok("dkim", "keygen", DOMAIN, "--selector", "first")
+    first = keyring.signer_for(DOMAIN)
+    assert first is not None and first.selector == "first"
+    assert keyring.signer_for(DOMAIN) is first  # the parsed key is kept while it is current
+    listd_cli.ok("dkim", "keygen", DOMAIN, "--selector", "second")
+    second = keyring.signer_for(DOMAIN)
+    assert second is not None and second.selector == "second"
+
+
 def test_the_keyring_knows_a_domain_without_a_key(db: Database) -> None:
     assert DkimKeyring(db).signer_for("nokey.example") is None
 
