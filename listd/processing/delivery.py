@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from functools import cached_property
 
 from sqlalchemy.orm import Session
 
 from listd.models import InboundMessage, InboundState, MailingList
+from listd.posting.prepared import PreparedPost
 from listd.runtime import Runtime
 from listd.smtp_in.routing import Destination
 
@@ -24,17 +24,26 @@ class Delivery:
     raw: bytes
     destination: Destination
     mailing_list: MailingList | None
+    # Worked out before the write transaction by the inbound worker (preparation.py).
+    parsed: EmailMessage | None = None
+    prepared_post: PreparedPost | None = None
 
-    @cached_property
+    @property
     def message(self) -> EmailMessage:
-        # policy.default gives str headers and get_body(); defects are recorded, not raised.
-        parsed = BytesParser(policy=policy.default).parsebytes(self.raw)
-        assert isinstance(parsed, EmailMessage)
-        return parsed
+        if self.parsed is None:
+            self.parsed = parse_message(self.raw)
+        return self.parsed
 
     @property
     def sender(self) -> str:
         return self.inbound.envelope_sender
+
+
+def parse_message(raw: bytes) -> EmailMessage:
+    # policy.default gives str headers and get_body(); defects are recorded, not raised.
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,33 @@
-"""The inbound worker: process each stored message once, in one transaction with its effects."""
+"""The inbound workers: process each stored message once, in one transaction with its effects.
+
+Each message goes through three steps (see claims.py and preparation.py): a claim, committed
+at once; the slow work (parsing, DNS, rendering) outside any write transaction, in a thread
+of the preparation pool, within the message's time budget; and a short transaction in which
+its handler decides and records, the row is marked done and the next row is claimed.
+`processing.workers` such lanes run side by side, so a slow message holds up only its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd.models import InboundMessage, InboundState, MailingList, StoredMessage
+from listd.models import InboundMessage, InboundState
+from listd.processing import claims
 from listd.processing.delivery import Delivery, Outcome
 from listd.processing.handlers import HANDLERS
+from listd.processing.preparation import Preparation, load_delivery, prepare
 from listd.runtime import Runtime
-from listd.smtp_in.routing import DestinationKind, parse_local_part
+from listd.smtp_in.routing import DestinationKind
 
 log = logging.getLogger("listd.processing")
 
 MAX_ATTEMPTS = 5
-# Rows processed in one transaction: a commit costs more than most handlers' work.
+# Rows process_batch handles in one call (each in its own short transaction).
 BATCH_SIZE = 16
 # With no wake-up signal (mail stored by another process or by `listd inject`), look this often.
 IDLE_POLL_SECONDS = 1.0
@@ -28,32 +37,24 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
-def claim_due(session: Session, now: dt.datetime, limit: int) -> list[InboundMessage]:
-    # The rows stay locked until this transaction ends: another process skips them, and a
-    # crash rolls everything back so each message is processed again from the start, once.
-    return list(session.scalars(
-        select(InboundMessage)
-        .where(InboundMessage.state == InboundState.QUEUED,
-               InboundMessage.next_attempt_at <= now)
-        .order_by(InboundMessage.id).limit(limit).with_for_update(skip_locked=True)))
-
-
-def build_delivery(session: Session, runtime: Runtime, row: InboundMessage) -> Delivery:
-    raw = session.execute(select(StoredMessage.raw)
-                          .where(StoredMessage.id == row.message_id)).scalar_one()
-    local, _, domain = row.recipient.rpartition("@")
-    destination = parse_local_part(local, domain, runtime.config.robot)
-    mailing_list = session.get(MailingList, row.list_id) if row.list_id else None
-    return Delivery(inbound=row, raw=raw, destination=destination, mailing_list=mailing_list)
+def build_delivery(session: Session, runtime: Runtime, row: InboundMessage,
+                   preparation: Preparation | None = None) -> Delivery:
+    delivery = load_delivery(session, runtime, row)
+    if preparation is not None:
+        # A failure while preparing is this row's failure of processing.
+        preparation.raise_failure()
+        delivery.parsed = preparation.message
+        delivery.prepared_post = preparation.post
+    return delivery
 
 
 def process_row(session: Session, runtime: Runtime, row: InboundMessage,
-                now: dt.datetime) -> Outcome:
+                now: dt.datetime, preparation: Preparation | None = None) -> Outcome:
     """Hand ROW to its handler inside a savepoint, so a failure undoes only this row's work."""
     row.attempts += 1
     try:
         with session.begin_nested():
-            delivery = build_delivery(session, runtime, row)
+            delivery = build_delivery(session, runtime, row, preparation)
             outcome = HANDLERS[DestinationKind(row.destination)](session, runtime, delivery)
     except Exception as exc:
         # Ours, not the sender's: keep the mail, log the traceback, retry, then shunt.
@@ -72,12 +73,39 @@ def process_row(session: Session, runtime: Runtime, row: InboundMessage,
     return outcome
 
 
-def process_batch(runtime: Runtime, limit: int = BATCH_SIZE) -> list[Outcome]:
-    """Process up to LIMIT due inbound rows in one transaction (one commit for all)."""
+def claim(runtime: Runtime, token: str) -> int | None:
+    """Claim the next due inbound row for TOKEN, in a transaction of its own."""
+    with runtime.db.session() as session:
+        return claims.claim_next(session, runtime.clock.now(), token, runtime.config.processing)
+
+
+def finish(runtime: Runtime, inbound_id: int, token: str, preparation: Preparation,
+           claim_another: bool) -> tuple[Outcome | None, int | None]:
+    """Process the claimed row with what was prepared, and (one commit for both) claim the
+    next one if CLAIM_ANOTHER. The outcome is None if the claim was lost meanwhile."""
     now = runtime.clock.now()
     with runtime.db.session() as session:
-        return [process_row(session, runtime, row, now)
-                for row in claim_due(session, now, limit)]
+        row = claims.claimed_row(session, inbound_id, token)
+        outcome = process_row(session, runtime, row, now, preparation) if row else None
+        if row is None:
+            log.warning("queue_id=%d taken over by another worker; its work here is dropped",
+                        inbound_id)
+        following = claims.claim_next(session, now, token, runtime.config.processing) \
+            if claim_another else None
+    return outcome, following
+
+
+def process_batch(runtime: Runtime, limit: int = BATCH_SIZE) -> list[Outcome]:
+    """Process up to LIMIT due inbound rows, one after the other, in this thread."""
+    token = claims.new_token(runtime.worker_id)
+    outcomes: list[Outcome] = []
+    inbound_id = claim(runtime, token)
+    while inbound_id is not None:
+        outcome, inbound_id = finish(runtime, inbound_id, token, prepare(runtime, inbound_id),
+                                     claim_another=len(outcomes) + 1 < limit)
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
 
 
 def process_one(runtime: Runtime) -> Outcome | None:
@@ -87,23 +115,54 @@ def process_one(runtime: Runtime) -> Outcome | None:
 
 
 class InboundWorker:
+    """`processing.workers` lanes; each claims a row, prepares it in the preparation pool (off
+    the database writer), and finishes it through the database's one place for writes."""
+
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.lanes = max(1, runtime.config.processing.workers)
+        self.preparing = ThreadPoolExecutor(max_workers=self.lanes,
+                                            thread_name_prefix="listd-prepare")
 
     async def run(self, stopping: asyncio.Event) -> None:
-        signal = self.runtime.signals.inbound
+        try:
+            await asyncio.gather(*(self._lane(stopping) for _ in range(self.lanes)))
+        finally:
+            self.preparing.shutdown(wait=False, cancel_futures=True)
+
+    async def _lane(self, stopping: asyncio.Event) -> None:
+        runtime = self.runtime
+        token = claims.new_token(runtime.worker_id)
+        inbound_id: int | None = None
         while not stopping.is_set():
-            signal.clear()
             try:
-                outcomes = await self.runtime.db.run(process_batch, self.runtime)
+                if inbound_id is None:
+                    runtime.signals.inbound.clear()
+                    inbound_id = await runtime.db.run(claim, runtime, token)
+                if inbound_id is None:
+                    await wait_for_any(runtime.signals.inbound, stopping, IDLE_POLL_SECONDS)
+                    continue
+                inbound_id = await self._work_on(inbound_id, token, stopping)
             except Exception:
                 log.exception("inbound worker: database failure; retrying shortly")
-                outcomes = []
-            if outcomes:
-                if any(outcome.queued_mail for outcome in outcomes):
-                    self.runtime.signals.mail_queued()
-                continue
-            await wait_for_any(signal, stopping, IDLE_POLL_SECONDS)
+                inbound_id = None
+                await wait_for_any(asyncio.Event(), stopping, IDLE_POLL_SECONDS)
+        if inbound_id is not None:
+            await runtime.db.run(self._release, inbound_id, token)
+
+    async def _work_on(self, inbound_id: int, token: str, stopping: asyncio.Event) -> int | None:
+        loop = asyncio.get_running_loop()
+        preparation = await loop.run_in_executor(self.preparing, prepare, self.runtime,
+                                                 inbound_id)
+        outcome, following = await self.runtime.db.run(
+            finish, self.runtime, inbound_id, token, preparation, not stopping.is_set())
+        if outcome is not None and outcome.queued_mail:
+            self.runtime.signals.mail_queued()
+        return following
+
+    def _release(self, inbound_id: int, token: str) -> None:
+        with self.runtime.db.session() as session:
+            claims.release(session, inbound_id, token)
 
 
 async def wait_for_any(signal: asyncio.Event, stopping: asyncio.Event, timeout: float) -> None:
