@@ -101,7 +101,7 @@ class ProcessingConfig:
     # Inbound messages worked on at once. Parsing, DNS checks and rendering run in this many
     # threads outside the database writer, so one slow message never holds up the others;
     # the short write that ends each message is serialized on SQLite, concurrent on PostgreSQL.
-    workers: int = 4
+    workers: int = 8
     # Seconds one message may cost before it is given up as failed (visible as shunted after
     # its retries): parsing, DNS checks and rendering together.
     time_budget: float = 30.0

@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -79,20 +80,69 @@ def claim(runtime: Runtime, token: str) -> int | None:
         return claims.claim_next(session, runtime.clock.now(), token, runtime.config.processing)
 
 
-def finish(runtime: Runtime, inbound_id: int, token: str, preparation: Preparation,
-           claim_another: bool) -> tuple[Outcome | None, int | None]:
-    """Process the claimed row with what was prepared, and (one commit for both) claim the
-    next one if CLAIM_ANOTHER. The outcome is None if the claim was lost meanwhile."""
+@dataclass(frozen=True)
+class Finishing:
+    """A claimed row, prepared, waiting for the transaction that records it."""
+
+    inbound_id: int
+    token: str
+    preparation: Preparation
+    # Claim the lane's next row in the same commit.
+    claim_another: bool
+
+
+Finished = tuple[Outcome | None, int | None]
+
+
+def finish(runtime: Runtime, items: list[Finishing]) -> list[Finished]:
+    """Record ITEMS in one transaction (one commit): each claimed row is processed with what
+    was prepared for it, and its lane's next row claimed. An outcome is None where the claim
+    was lost meanwhile (another worker took the row over after the lease)."""
     now = runtime.clock.now()
+    results: list[Finished] = []
     with runtime.db.session() as session:
-        row = claims.claimed_row(session, inbound_id, token)
-        outcome = process_row(session, runtime, row, now, preparation) if row else None
-        if row is None:
-            log.warning("queue_id=%d taken over by another worker; its work here is dropped",
-                        inbound_id)
-        following = claims.claim_next(session, now, token, runtime.config.processing) \
-            if claim_another else None
-    return outcome, following
+        for item in items:
+            row = claims.claimed_row(session, item.inbound_id, item.token)
+            if row is None:
+                log.warning("queue_id=%d taken over by another worker; its work here is "
+                            "dropped", item.inbound_id)
+            outcome = process_row(session, runtime, row, now, item.preparation) if row else None
+            following = claims.claim_next(session, now, item.token, runtime.config.processing) \
+                if item.claim_another else None
+            results.append((outcome, following))
+    return results
+
+
+class Finisher:
+    """Finishes the rows of all lanes that are ready together, in one transaction, as the
+    spool's group commit stores arrivals: under load the cost of a commit is shared."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.waiting: list[tuple[Finishing, asyncio.Future[Finished]]] = []
+        self.draining: asyncio.Task[None] | None = None
+
+    async def finish(self, item: Finishing) -> Finished:
+        future: asyncio.Future[Finished] = asyncio.get_running_loop().create_future()
+        self.waiting.append((item, future))
+        if self.draining is None or self.draining.done():
+            self.draining = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, []
+            try:
+                results = await self.runtime.db.run(finish, self.runtime,
+                                                    [item for item, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
 
 
 def process_batch(runtime: Runtime, limit: int = BATCH_SIZE) -> list[Outcome]:
@@ -101,8 +151,9 @@ def process_batch(runtime: Runtime, limit: int = BATCH_SIZE) -> list[Outcome]:
     outcomes: list[Outcome] = []
     inbound_id = claim(runtime, token)
     while inbound_id is not None:
-        outcome, inbound_id = finish(runtime, inbound_id, token, prepare(runtime, inbound_id),
-                                     claim_another=len(outcomes) + 1 < limit)
+        item = Finishing(inbound_id, token, prepare(runtime, inbound_id),
+                         claim_another=len(outcomes) + 1 < limit)
+        [(outcome, inbound_id)] = finish(runtime, [item])
         if outcome is not None:
             outcomes.append(outcome)
     return outcomes
@@ -123,6 +174,7 @@ class InboundWorker:
         self.lanes = max(1, runtime.config.processing.workers)
         self.preparing = ThreadPoolExecutor(max_workers=self.lanes,
                                             thread_name_prefix="listd-prepare")
+        self.finisher = Finisher(runtime)
 
     async def run(self, stopping: asyncio.Event) -> None:
         try:
@@ -145,20 +197,30 @@ class InboundWorker:
                 inbound_id = await self._work_on(inbound_id, token, stopping)
             except Exception:
                 log.exception("inbound worker: database failure; retrying shortly")
+                await self._release_quietly(inbound_id, token)
                 inbound_id = None
                 await wait_for_any(asyncio.Event(), stopping, IDLE_POLL_SECONDS)
-        if inbound_id is not None:
-            await runtime.db.run(self._release, inbound_id, token)
+        await self._release_quietly(inbound_id, token)
 
     async def _work_on(self, inbound_id: int, token: str, stopping: asyncio.Event) -> int | None:
         loop = asyncio.get_running_loop()
         preparation = await loop.run_in_executor(self.preparing, prepare, self.runtime,
                                                  inbound_id)
-        outcome, following = await self.runtime.db.run(
-            finish, self.runtime, inbound_id, token, preparation, not stopping.is_set())
+        outcome, following = await self.finisher.finish(
+            Finishing(inbound_id, token, preparation, claim_another=not stopping.is_set()))
         if outcome is not None and outcome.queued_mail:
             self.runtime.signals.mail_queued()
         return following
+
+    async def _release_quietly(self, inbound_id: int | None, token: str) -> None:
+        """Give the lane's claim back (else it waits for the lease); best effort."""
+        if inbound_id is None:
+            return
+        try:
+            await self.runtime.db.run(self._release, inbound_id, token)
+        except Exception:
+            log.exception("queue_id=%d: the claim could not be given back; it lapses after "
+                          "the lease", inbound_id)
 
     def _release(self, inbound_id: int, token: str) -> None:
         with self.runtime.db.session() as session:
