@@ -130,6 +130,19 @@ class DnsConfig:
 
 
 @dataclass(frozen=True)
+class ProcessingConfig:
+    # Inbound messages worked on at once. Parsing, DNS checks and rendering run in this many
+    # threads outside the database writer, so one slow message never holds up the others;
+    # the short write that ends each message is serialized on SQLite, concurrent on PostgreSQL.
+    workers: int = 8
+    # Seconds one message may cost before it is given up as failed (visible as shunted after
+    # its retries): parsing, DNS checks and rendering together.
+    time_budget: float = 30.0
+    # Seconds the DNS checks of one message (DKIM, SPF, DMARC policy) may take in all.
+    dns_budget: float = 8.0
+
+
+@dataclass(frozen=True)
 class DmarcConfig:
     # Mitigate (as the list's dmarc_mitigation says) every post, whatever its domain publishes.
     always: bool = False
@@ -189,6 +202,7 @@ class Config:
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
+    processing: ProcessingConfig = field(default_factory=ProcessingConfig)
     dmarc: DmarcConfig = field(default_factory=DmarcConfig)
     dkim: DkimConfig = field(default_factory=DkimConfig)
     arc: ArcConfig = field(default_factory=ArcConfig)

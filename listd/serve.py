@@ -25,6 +25,7 @@ from listd.distribute.expand import ExpanderWorker
 from listd.distribute.transport import make_transport
 from listd.errors import UserError
 from listd.maintenance import MaintenanceWorker
+from listd.processing import claims as inbound_claims
 from listd.processing.worker import InboundWorker
 from listd.runtime import Runtime
 from listd.smtp_in.server import start_listener
@@ -114,6 +115,10 @@ class Daemon:
 
     def _release_dead_claims(self) -> int:
         with self.runtime.db.session() as session:
+            taken = inbound_claims.release_dead_claims(session, self.runtime.worker_id)
+            if taken:
+                log.info("took back %d inbound messages claimed by a process that is gone",
+                         taken)
             return release_dead_claims(session, self.runtime.worker_id)
 
     async def stop(self) -> None:

@@ -32,7 +32,7 @@ import dns.asyncresolver
 import dns.resolver
 
 from listd.config import DnsConfig
-from listd.deliverability.domains import organizational_domain
+from listd.deliverability.domains import ascii_domain, organizational_domain
 from listd.deliverability.resolver import (
     Answer,
     LookupStatus,
@@ -117,7 +117,7 @@ def _policy(value: str | None) -> Policy | None:
 
 def candidate_names(domain: str) -> list[str]:
     """The names to try, the domain first, then up to its organizational domain."""
-    domain = domain.lower().rstrip(".")
+    domain = ascii_domain(domain)
     organizational = organizational_domain(domain)
     names = [domain]
     labels = domain.split(".")

@@ -1,30 +1,54 @@
-"""Organizational domains (RFC 7489 3.2), by a small heuristic instead of the Public Suffix List.
+"""Organizational domains (RFC 7489 3.2) by the Public Suffix List, and DMARC alignment.
 
-listd only needs them for relaxed DMARC alignment and for the DMARC policy fallback, where a
-wrong guess errs towards the safe side: two-label domains (example.org) and three-label ones
-under a known second-level public suffix (example.co.uk, example.com.au) are organizational.
+The list comes with the `publicsuffixlist` package (no network at run time), both its ICANN
+and its private section: `victim.github.io` and `attacker.github.io` are two organizations,
+as `victim.me.uk` and `attacker.me.uk` are. A guess by label counts would make the second
+name "align" with the first and let a signature by the attacker pass DMARC for the victim.
+
+Names are compared as A-labels (`xn--…`): a DKIM d= is always ASCII, while a From: domain may
+arrive in Unicode (SMTPUTF8).
 """
 
 from __future__ import annotations
 
-# Second-level labels that, under a two-letter country code, are public suffixes themselves.
-PUBLIC_SECOND_LEVELS = frozenset({
-    "ac", "co", "com", "edu", "gov", "gob", "govt", "mil", "ne", "net", "or", "org", "nic",
-    "ltd", "plc", "sch", "nhs", "police", "gv", "go", "in", "nom", "asso", "gouv",
-})
+from functools import cache
+
+import dns.name
+from publicsuffixlist import PublicSuffixList
+
+
+@cache
+def _suffixes() -> PublicSuffixList:
+    # A TLD missing from the list (a new one, a test's .example) counts as a public suffix,
+    # as RFC 7489 asks for names the list does not know.
+    return PublicSuffixList(accept_unknown=True)
+
+
+def ascii_domain(domain: str) -> str:
+    """DOMAIN lower-cased, without the final dot, in A-labels; unchanged if not valid IDNA
+    (then it can only ever equal itself)."""
+    domain = domain.strip().lower().rstrip(".")
+    if domain.isascii():
+        return domain
+    try:
+        return dns.name.from_unicode(domain).to_text(omit_final_dot=True).lower()
+    except (dns.name.IDNAException, dns.name.EmptyLabel, dns.name.LabelTooLong,
+            dns.name.NameTooLong, UnicodeError):
+        return domain
 
 
 def organizational_domain(domain: str) -> str:
-    labels = domain.lower().rstrip(".").split(".")
-    if len(labels) <= 2:
-        return ".".join(labels)
-    keep = 3 if len(labels[-1]) == 2 and labels[-2] in PUBLIC_SECOND_LEVELS else 2
-    return ".".join(labels[-keep:])
+    """The registered domain DOMAIN belongs to: its public suffix plus one label. A public
+    suffix itself (co.uk), or a single label, is its own organizational domain."""
+    domain = ascii_domain(domain)
+    return _suffixes().privatesuffix(domain) or domain
 
 
 def aligned(domain: str, from_domain: str, *, strict: bool) -> bool:
     """Whether an authenticated DOMAIN (DKIM d=, SPF MAIL FROM) aligns with the From domain."""
-    domain, from_domain = domain.lower().rstrip("."), from_domain.lower().rstrip(".")
+    domain, from_domain = ascii_domain(domain), ascii_domain(from_domain)
+    if not domain or not from_domain:
+        return False
     if strict:
         return domain == from_domain
     return organizational_domain(domain) == organizational_domain(from_domain)

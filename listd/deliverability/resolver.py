@@ -19,6 +19,14 @@ import dns.reversename
 
 from listd.config import DnsConfig
 
+# No usable answer: the resolver failed, or NAME cannot even be asked (a From: domain that is
+# not valid IDNA, an empty or overlong label). Each is a FAILED answer, never an exception
+# escaping into a lookup thread, so the caller gets its answer at once instead of its timeout.
+UNANSWERABLE = (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.YXDOMAIN,
+                dns.resolver.NoResolverConfiguration, dns.name.EmptyLabel,
+                dns.name.LabelTooLong, dns.name.NameTooLong, dns.name.IDNAException,
+                UnicodeError)
+
 # How long "no such record" is remembered when the answer carries no SOA to say so.
 DEFAULT_NEGATIVE_TTL = 300
 
@@ -74,11 +82,7 @@ def lookup(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> Answer:
         result = resolver.resolve(name, rdtype, search=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer) as exc:
         return _absent(name, rdtype, exc)
-    except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.YXDOMAIN,
-            dns.resolver.NoResolverConfiguration, dns.name.EmptyLabel,
-            dns.name.LabelTooLong, dns.name.NameTooLong, dns.name.IDNAException) as exc:
-        # IDNAException: a name from a header that is not valid IDNA ("☃.example") can
-        # have no records; it is a failed lookup, not an error of the caller.
+    except UNANSWERABLE as exc:
         return Answer(name, rdtype, LookupStatus.FAILED, error=_describe(exc))
     return _found(name, rdtype, result)
 
@@ -88,11 +92,7 @@ async def lookup_async(resolver: dns.asyncresolver.Resolver, name: str, rdtype: 
         result = await resolver.resolve(name, rdtype, search=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer) as exc:
         return _absent(name, rdtype, exc)
-    except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.YXDOMAIN,
-            dns.resolver.NoResolverConfiguration, dns.name.EmptyLabel,
-            dns.name.LabelTooLong, dns.name.NameTooLong, dns.name.IDNAException) as exc:
-        # IDNAException: a name from a header that is not valid IDNA ("☃.example") can
-        # have no records; it is a failed lookup, not an error of the caller.
+    except UNANSWERABLE as exc:
         return Answer(name, rdtype, LookupStatus.FAILED, error=_describe(exc))
     return _found(name, rdtype, result)
 
@@ -130,4 +130,6 @@ def _absent(name: str, rdtype: str, exc: Exception) -> Answer:
 def _describe(exc: Exception) -> str:
     if isinstance(exc, dns.exception.Timeout):
         return "DNS timeout"
+    if isinstance(exc, dns.name.IDNAException | UnicodeError):
+        return f"not a valid domain name (IDNA): {exc}"
     return f"DNS failure: {exc}"

@@ -1,8 +1,9 @@
 """DMARC mitigation of an accepted post, before it is rendered for the list.
 
 The poster's domain policy is looked up through the daemon's resolver (cached for the record's
-TTL; a lookup is bounded by `dns.timeout`, since this runs inside the inbound worker's
-transaction). A failed or slow lookup counts as p=reject: mitigating a post that did not need
+TTL; a lookup is bounded by the DNS time the caller has left, at most `dns.timeout`). The
+inbound worker does this before its write transaction, never inside it.
+A failed or slow lookup counts as p=reject: mitigating a post that did not need
 it costs a rewritten From, not mitigating one that did costs its delivery.
 """
 
@@ -19,8 +20,10 @@ from listd.distribute.render import WRITE_POLICY, ListView, parse
 log = logging.getLogger("listd.distribute")
 
 
-def mitigated(raw: bytes, view: ListView, resolver: DmarcResolver, config: Config) -> bytes:
-    """RAW as the list may resend it: unchanged, From munged, or wrapped (dmarc_mitigation)."""
+def mitigated(raw: bytes, view: ListView, resolver: DmarcResolver, config: Config, *,
+              dns_timeout: float | None = None) -> bytes:
+    """RAW as the list may resend it: unchanged, From munged, or wrapped (dmarc_mitigation).
+    The policy lookup waits DNS_TIMEOUT seconds at most (default dns.timeout)."""
     setting = view.settings.dmarc_mitigation
     message = parse(raw)
     message_id = str(message.get("Message-ID", "")).strip() or "(no Message-ID)"
@@ -31,7 +34,8 @@ def mitigated(raw: bytes, view: ListView, resolver: DmarcResolver, config: Confi
     if domain is None:
         lookup = PolicyLookup("", Policy.UNKNOWN, "From does not name exactly one author")
     else:
-        lookup = resolver.policy_within(domain, config.dns.timeout)
+        lookup = resolver.policy_within(
+            domain, config.dns.timeout if dns_timeout is None else dns_timeout)
     mitigation = decide(lookup, setting, config.dmarc.always_domains, always=config.dmarc.always)
     log.info("%s: DMARC %s for %s (%s)", message_id, mitigation.mode, view.address(),
              mitigation.reason)

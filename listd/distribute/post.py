@@ -11,29 +11,43 @@ from listd.deliverability.signing import strip_broken_signatures
 from listd.distribute.mitigation import mitigated
 from listd.distribute.render import ListView, render_post
 from listd.models import MailingList, OutboundMessage
+from listd.processing.budget import Budget
 from listd.runtime import Runtime
+
+
+def render_for_list(runtime: Runtime, view: ListView, raw: bytes,
+                    budget: Budget | None = None) -> bytes:
+    """RAW as VIEW's list resends it: DMARC-mitigated, rendered, the author's signature kept
+    only where listd changed nothing it covers. Parses and renders, and may ask DNS (the
+    poster's DMARC policy, within BUDGET's DNS time): call it outside the write transaction.
+    """
+    dns_timeout = budget.dns_left(runtime.config.dns.timeout) if budget is not None else None
+    resendable = mitigated(raw, view, runtime.dmarc, runtime.config, dns_timeout=dns_timeout)
+    if budget is not None:
+        budget.check("applying DMARC mitigation")
+    rendered = render_post(resendable, view)
+    if budget is not None:
+        budget.check("rendering the post for the list")
+    try:
+        return strip_broken_signatures(raw, rendered.raw)
+    except dkim.DKIMException:
+        # Headers dkimpy cannot parse carry no signature it could check either.
+        return rendered.raw
 
 
 def accept_post(session: Session, runtime: Runtime, mailing_list: MailingList, raw: bytes,
                 source_message_id: int | None = None, *,
-                arrival_auth: AuthResults | None = None) -> OutboundMessage:
-    """Render RAW for MAILING_LIST and queue it for every member who receives posts.
+                arrival_auth: AuthResults | None = None,
+                outgoing: bytes | None = None) -> OutboundMessage:
+    """Queue RAW for every member of MAILING_LIST who receives posts, as OUTGOING (from
+    `render_for_list`, made before the transaction); without OUTGOING it is rendered here.
 
-    Cheap inside the caller's transaction: a DMARC policy lookup (cached, bounded by
-    dns.timeout), one render and one row. The recipients are queued by the expander
-    (expand.py) in batches, after the commit; wake it with `runtime.signals.outbound.set()`
-    once the transaction is committed. ARRIVAL_AUTH, the post's authentication results when
-    it arrived, is kept for ARC sealing.
+    One row; the recipients are queued by the expander (expand.py) in batches, after the
+    commit; wake it with `runtime.signals.outbound.set()` once the transaction is committed.
+    ARRIVAL_AUTH, the post's authentication results when it arrived, is kept for ARC sealing.
     """
-    view = ListView.of(mailing_list, runtime.config)
-    resendable = mitigated(raw, view, runtime.dmarc, runtime.config)
-    rendered = render_post(resendable, view)
-    try:
-        # The author's own signature stays only where listd changed nothing it covers.
-        outgoing = strip_broken_signatures(raw, rendered.raw)
-    except dkim.DKIMException:
-        # Headers dkimpy cannot parse carry no signature it could check either.
-        outgoing = rendered.raw
+    if outgoing is None:
+        outgoing = render_for_list(runtime, ListView.of(mailing_list, runtime.config), raw)
     outbound = OutboundMessage(
         list_id=mailing_list.id, source_message_id=source_message_id, kind="post",
         raw=outgoing, verp=True, expanded=False, expanded_through=0,

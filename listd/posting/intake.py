@@ -11,29 +11,56 @@ from listd import audit
 from listd.automatic_mail import assess
 from listd.deliverability.arc import seals_for
 from listd.deliverability.authentication import AuthResults, verify_incoming
-from listd.distribute.post import accept_post
+from listd.distribute.post import accept_post, render_for_list
+from listd.distribute.render import ListView
 from listd.posting import notices
 from listd.posting.answer_loop import read_rhythm, record_quick_answer
 from listd.posting.decision import Decision, Verdict
 from listd.posting.moderation import hold_post
 from listd.posting.pipeline import evaluate
 from listd.posting.post import AUTHENTICATED_DOORS, Post, read_post
+from listd.posting.prepared import PreparedPost
 from listd.posting.rules.answer_loop import AnswerLoop
+from listd.processing.budget import Budget
 from listd.processing.delivery import Delivery, Outcome
 from listd.runtime import Runtime
 
 log = logging.getLogger("listd.posting")
 
 
-def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:
+def prepare_post(session: Session, runtime: Runtime, delivery: Delivery,
+                 budget: Budget) -> PreparedPost:
+    """The slow part of taking a post, for the inbound worker to do before its write
+    transaction: DNS checks of who sent it (within BUDGET) and its rendering for the list.
+    SESSION is only read from."""
     mailing_list = delivery.mailing_list
     assert mailing_list is not None
-    post = read_post(session, mailing_list, delivery.message, delivery.raw,
+    post = _read(session, runtime, delivery)
+    budget.check("reading the post")
+    authentication = arrival_authentication(runtime, delivery, post, budget)
+    budget.check("checking who sent the post")
+    outgoing = render_for_list(runtime, ListView.of(mailing_list, runtime.config),
+                               delivery.raw, budget)
+    return PreparedPost(authentication=authentication, outgoing=outgoing)
+
+
+def _read(session: Session, runtime: Runtime, delivery: Delivery) -> Post:
+    assert delivery.mailing_list is not None
+    post = read_post(session, delivery.mailing_list, delivery.message, delivery.raw,
                      delivery.sender, runtime.config.robot, delivery.inbound.id)
     if delivery.inbound.peer.startswith(AUTHENTICATED_DOORS):
         post = replace(post, submitted_by=delivery.inbound.peer)
-    post = _with_rhythm(session, runtime, delivery, post)
-    authentication = arrival_authentication(runtime, delivery, post)
+    return post
+
+
+def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:
+    mailing_list = delivery.mailing_list
+    assert mailing_list is not None
+    # Prepared by the inbound worker outside this transaction; here only for other callers.
+    prepared = delivery.prepared_post or prepare_post(
+        session, runtime, delivery, Budget.of(runtime.config.processing))
+    post = _with_rhythm(session, runtime, delivery, _read(session, runtime, delivery))
+    authentication = prepared.authentication
     if authentication is not None:
         post = replace(post, authentication=authentication)
     verdict = evaluate(post)
@@ -43,7 +70,7 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
                     "message_id": post.message_id}
     if verdict.decision is Decision.ACCEPT:
         accept_post(session, runtime, mailing_list, delivery.raw, delivery.inbound.message_id,
-                    arrival_auth=authentication)
+                    arrival_auth=authentication, outgoing=prepared.outgoing)
         audit.record(session, audit.SYSTEM_ACTOR, "post.accepted", mailing_list, poster,
                      **audit_detail)
         return Outcome(f"accepted from {poster}", queued_mail=True)
@@ -78,11 +105,11 @@ def _with_rhythm(session: Session, runtime: Runtime, delivery: Delivery, post: P
     return replace(post, rhythm=rhythm)
 
 
-def arrival_authentication(runtime: Runtime, delivery: Delivery,
-                           post: Post) -> AuthResults | None:
+def arrival_authentication(runtime: Runtime, delivery: Delivery, post: Post,
+                           budget: Budget) -> AuthResults | None:
     """Who really sent the post (DKIM, SPF, DMARC), computed only where it is used: for a
     post claiming an owner's From on a list that requires authentication, and for ARC
-    sealing. Bounded by dns.timeout per check, as it runs inside the worker's transaction."""
+    sealing. Within BUDGET's DNS time (past it, temperror results)."""
     config = runtime.config
     mailing_list = delivery.mailing_list
     assert mailing_list is not None
@@ -92,7 +119,8 @@ def arrival_authentication(runtime: Runtime, delivery: Delivery,
         return None
     peer = delivery.inbound.peer or None
     return verify_incoming(delivery.raw, envelope_sender=delivery.sender, client_ip=peer,
-                           config=config, dmarc=runtime.dmarc, timeout=config.dns.timeout * 3)
+                           config=config, dmarc=runtime.dmarc,
+                           timeout=budget.dns_left(config.dns.timeout * 3))
 
 
 def _tell_poster_held(session: Session, delivery: Delivery, post: Post) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from listd.addresses import try_normalize
 from listd.bounce.message import header, parse_headers_text
 from listd.models import InboundMessage, InboundState, MailingList
+from listd.posting.prepared import PreparedPost
 from listd.runtime import Runtime
 from listd.smtp_in.routing import Destination
 
@@ -27,13 +28,15 @@ class Delivery:
     raw: bytes
     destination: Destination
     mailing_list: MailingList | None
+    # Worked out before the write transaction by the inbound worker (preparation.py).
+    parsed: EmailMessage | None = None
+    prepared_post: PreparedPost | None = None
 
-    @cached_property
+    @property
     def message(self) -> EmailMessage:
-        # policy.default gives str headers and get_body(); defects are recorded, not raised.
-        parsed = BytesParser(policy=policy.default).parsebytes(self.raw)
-        assert isinstance(parsed, EmailMessage)
-        return parsed
+        if self.parsed is None:
+            self.parsed = parse_message(self.raw)
+        return self.parsed
 
     @cached_property
     def headers(self) -> EmailMessage:
@@ -61,6 +64,13 @@ class Delivery:
     @property
     def sender(self) -> str:
         return self.inbound.envelope_sender
+
+
+def parse_message(raw: bytes) -> EmailMessage:
+    # policy.default gives str headers and get_body(); defects are recorded, not raised.
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 @dataclass(frozen=True)

@@ -1,55 +1,57 @@
-"""The inbound worker: process each stored message once, in one transaction with its effects."""
+"""The inbound workers: process each stored message once, in one transaction with its effects.
+
+Each message goes through three steps (see claims.py and preparation.py): a claim, committed
+at once; the slow work (parsing, DNS, rendering) outside any write transaction, in a thread
+of the preparation pool, within the message's time budget; and a short transaction in which
+its handler decides and records, the row is marked done and the next row is claimed.
+`processing.workers` such lanes run side by side, so a slow message holds up only its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd.models import InboundMessage, InboundState, MailingList, StoredMessage
+from listd.models import InboundMessage
+from listd.processing import claims
 from listd.processing.delivery import Delivery, Outcome
 from listd.processing.failures import after_failure
 from listd.processing.handlers import HANDLERS
+from listd.processing.preparation import Preparation, load_delivery, prepare
 from listd.runtime import Runtime
-from listd.smtp_in.routing import DestinationKind, parse_local_part
+from listd.smtp_in.routing import DestinationKind
 
 log = logging.getLogger("listd.processing")
 
-# Rows processed in one transaction: a commit costs more than most handlers' work.
+# Rows process_batch handles in one call (each in its own short transaction).
 BATCH_SIZE = 16
 # With no wake-up signal (mail stored by another process or by `listd inject`), look this often.
 IDLE_POLL_SECONDS = 1.0
 
 
-def claim_due(session: Session, now: dt.datetime, limit: int) -> list[InboundMessage]:
-    # The rows stay locked until this transaction ends: another process skips them, and a
-    # crash rolls everything back so each message is processed again from the start, once.
-    return list(session.scalars(
-        select(InboundMessage)
-        .where(InboundMessage.state == InboundState.QUEUED,
-               InboundMessage.next_attempt_at <= now)
-        .order_by(InboundMessage.id).limit(limit).with_for_update(skip_locked=True)))
-
-
-def build_delivery(session: Session, runtime: Runtime, row: InboundMessage) -> Delivery:
-    raw = session.execute(select(StoredMessage.raw)
-                          .where(StoredMessage.id == row.message_id)).scalar_one()
-    local, _, domain = row.recipient.rpartition("@")
-    destination = parse_local_part(local, domain, runtime.config.robot)
-    mailing_list = session.get(MailingList, row.list_id) if row.list_id else None
-    return Delivery(inbound=row, raw=raw, destination=destination, mailing_list=mailing_list)
+def build_delivery(session: Session, runtime: Runtime, row: InboundMessage,
+                   preparation: Preparation | None = None) -> Delivery:
+    delivery = load_delivery(session, runtime, row)
+    if preparation is not None:
+        # A failure while preparing is this row's failure of processing.
+        preparation.raise_failure()
+        delivery.parsed = preparation.message
+        delivery.prepared_post = preparation.post
+    return delivery
 
 
 def process_row(session: Session, runtime: Runtime, row: InboundMessage,
-                now: dt.datetime) -> Outcome:
+                now: dt.datetime, preparation: Preparation | None = None) -> Outcome:
     """Hand ROW to its handler inside a savepoint, so a failure undoes only this row's work."""
     row.attempts += 1
     try:
         with session.begin_nested():
-            delivery = build_delivery(session, runtime, row)
+            delivery = build_delivery(session, runtime, row, preparation)
             outcome = HANDLERS[DestinationKind(row.destination)](session, runtime, delivery)
     except Exception as exc:
         # The mail's fault or ours, each ends in an outcome someone sees (failures.py).
@@ -63,12 +65,89 @@ def process_row(session: Session, runtime: Runtime, row: InboundMessage,
     return outcome
 
 
-def process_batch(runtime: Runtime, limit: int = BATCH_SIZE) -> list[Outcome]:
-    """Process up to LIMIT due inbound rows in one transaction (one commit for all)."""
-    now = runtime.clock.now()
+def claim(runtime: Runtime, token: str) -> int | None:
+    """Claim the next due inbound row for TOKEN, in a transaction of its own."""
     with runtime.db.session() as session:
-        return [process_row(session, runtime, row, now)
-                for row in claim_due(session, now, limit)]
+        return claims.claim_next(session, runtime.clock.now(), token, runtime.config.processing)
+
+
+@dataclass(frozen=True)
+class Finishing:
+    """A claimed row, prepared, waiting for the transaction that records it."""
+
+    inbound_id: int
+    token: str
+    preparation: Preparation
+    # Claim the lane's next row in the same commit.
+    claim_another: bool
+
+
+Finished = tuple[Outcome | None, int | None]
+
+
+def finish(runtime: Runtime, items: list[Finishing]) -> list[Finished]:
+    """Record ITEMS in one transaction (one commit): each claimed row is processed with what
+    was prepared for it, and its lane's next row claimed. An outcome is None where the claim
+    was lost meanwhile (another worker took the row over after the lease)."""
+    now = runtime.clock.now()
+    results: list[Finished] = []
+    with runtime.db.session() as session:
+        for item in items:
+            row = claims.claimed_row(session, item.inbound_id, item.token)
+            if row is None:
+                log.warning("queue_id=%d taken over by another worker; its work here is "
+                            "dropped", item.inbound_id)
+            outcome = process_row(session, runtime, row, now, item.preparation) if row else None
+            following = claims.claim_next(session, now, item.token, runtime.config.processing) \
+                if item.claim_another else None
+            results.append((outcome, following))
+    return results
+
+
+class Finisher:
+    """Finishes the rows of all lanes that are ready together, in one transaction, as the
+    spool's group commit stores arrivals: under load the cost of a commit is shared."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.waiting: list[tuple[Finishing, asyncio.Future[Finished]]] = []
+        self.draining: asyncio.Task[None] | None = None
+
+    async def finish(self, item: Finishing) -> Finished:
+        future: asyncio.Future[Finished] = asyncio.get_running_loop().create_future()
+        self.waiting.append((item, future))
+        if self.draining is None or self.draining.done():
+            self.draining = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, []
+            try:
+                results = await self.runtime.db.run(finish, self.runtime,
+                                                    [item for item, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+
+def process_batch(runtime: Runtime, limit: int = BATCH_SIZE) -> list[Outcome]:
+    """Process up to LIMIT due inbound rows, one after the other, in this thread."""
+    token = claims.new_token(runtime.worker_id)
+    outcomes: list[Outcome] = []
+    inbound_id = claim(runtime, token)
+    while inbound_id is not None:
+        item = Finishing(inbound_id, token, prepare(runtime, inbound_id),
+                         claim_another=len(outcomes) + 1 < limit)
+        [(outcome, inbound_id)] = finish(runtime, [item])
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
 
 
 def process_one(runtime: Runtime) -> Outcome | None:
@@ -78,23 +157,65 @@ def process_one(runtime: Runtime) -> Outcome | None:
 
 
 class InboundWorker:
+    """`processing.workers` lanes; each claims a row, prepares it in the preparation pool (off
+    the database writer), and finishes it through the database's one place for writes."""
+
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.lanes = max(1, runtime.config.processing.workers)
+        self.preparing = ThreadPoolExecutor(max_workers=self.lanes,
+                                            thread_name_prefix="listd-prepare")
+        self.finisher = Finisher(runtime)
 
     async def run(self, stopping: asyncio.Event) -> None:
-        signal = self.runtime.signals.inbound
+        try:
+            await asyncio.gather(*(self._lane(stopping) for _ in range(self.lanes)))
+        finally:
+            self.preparing.shutdown(wait=False, cancel_futures=True)
+
+    async def _lane(self, stopping: asyncio.Event) -> None:
+        runtime = self.runtime
+        token = claims.new_token(runtime.worker_id)
+        inbound_id: int | None = None
         while not stopping.is_set():
-            signal.clear()
             try:
-                outcomes = await self.runtime.db.run(process_batch, self.runtime)
+                if inbound_id is None:
+                    runtime.signals.inbound.clear()
+                    inbound_id = await runtime.db.run(claim, runtime, token)
+                if inbound_id is None:
+                    await wait_for_any(runtime.signals.inbound, stopping, IDLE_POLL_SECONDS)
+                    continue
+                inbound_id = await self._work_on(inbound_id, token, stopping)
             except Exception:
                 log.exception("inbound worker: database failure; retrying shortly")
-                outcomes = []
-            if outcomes:
-                if any(outcome.queued_mail for outcome in outcomes):
-                    self.runtime.signals.mail_queued()
-                continue
-            await wait_for_any(signal, stopping, IDLE_POLL_SECONDS)
+                await self._release_quietly(inbound_id, token)
+                inbound_id = None
+                await wait_for_any(asyncio.Event(), stopping, IDLE_POLL_SECONDS)
+        await self._release_quietly(inbound_id, token)
+
+    async def _work_on(self, inbound_id: int, token: str, stopping: asyncio.Event) -> int | None:
+        loop = asyncio.get_running_loop()
+        preparation = await loop.run_in_executor(self.preparing, prepare, self.runtime,
+                                                 inbound_id)
+        outcome, following = await self.finisher.finish(
+            Finishing(inbound_id, token, preparation, claim_another=not stopping.is_set()))
+        if outcome is not None and outcome.queued_mail:
+            self.runtime.signals.mail_queued()
+        return following
+
+    async def _release_quietly(self, inbound_id: int | None, token: str) -> None:
+        """Give the lane's claim back (else it waits for the lease); best effort."""
+        if inbound_id is None:
+            return
+        try:
+            await self.runtime.db.run(self._release, inbound_id, token)
+        except Exception:
+            log.exception("queue_id=%d: the claim could not be given back; it lapses after "
+                          "the lease", inbound_id)
+
+    def _release(self, inbound_id: int, token: str) -> None:
+        with self.runtime.db.session() as session:
+            claims.release(session, inbound_id, token)
 
 
 async def wait_for_any(signal: asyncio.Event, stopping: asyncio.Event, timeout: float) -> None:

@@ -275,3 +275,35 @@ def test_the_setting_is_off_by_default_so_owners_post_as_before(db: Database,
     make_list(db, config, NEWS)
     with db.reading() as session:
         assert ListSettings.of(find_list(session, NEWS)).require_owner_authentication is False
+
+
+async def test_a_signature_by_a_neighbour_under_a_public_suffix_does_not_pass_for_the_owner(
+        start: Callable[..., object], db: Database, config: Config, sink: Sink,
+        zone: Zone) -> None:
+    """attacker.me.uk and victim.me.uk are two registrants under the public suffix me.uk: a
+    DKIM signature by the one is no DMARC pass for the other's From."""
+    owner = "owner@victim.me.uk"
+    make_list(db, config, NEWS, template="newsletter", owners=(owner,),
+              subscribers=MEMBERS[:1], require_owner_authentication=True)
+    attacker_key, victim_key = (private_key(Algorithm.RSA, "attacker"),
+                                private_key(Algorithm.RSA, "victim"))
+    zone["_dmarc.victim.me.uk"] = {"TXT": ['"v=DMARC1; p=reject"']}
+    zone["a._domainkey.attacker.me.uk"] = {"TXT": [txt_record(Algorithm.RSA, attacker_key)]}
+    zone["v._domainkey.mail.victim.me.uk"] = {"TXT": [txt_record(Algorithm.RSA, victim_key)]}
+    daemon = await start()  # type: ignore[misc]
+
+    forged = post("Forged", sender=owner)
+    forged = DkimSigner.from_pem("attacker.me.uk", "a", Algorithm.RSA,
+                                 attacker_key).sign(forged) + forged
+    await in_thread(send, daemon.port, owner, [NEWS], forged)
+    [row] = await wait_until(lambda: held(db), timeout=20, what="the forged post held")
+    assert row.rule == "owner-authentication"
+    assert "DKIM passed for attacker.me.uk" in row.reason and "DMARC fail" in row.reason
+
+    # The owner's own organization signing from a subdomain aligns (relaxed): it goes out.
+    genuine = post("Genuine", sender=owner)
+    genuine = DkimSigner.from_pem("mail.victim.me.uk", "v", Algorithm.RSA,
+                                  victim_key).sign(genuine) + genuine
+    await in_thread(send, daemon.port, owner, [NEWS], genuine)
+    [mail] = await wait_until(lambda: sink.to(MEMBERS[0]), timeout=20, what="the post")
+    assert "Genuine" in mail.message["Subject"] and len(held(db)) == 1

@@ -72,6 +72,20 @@ async def test_a_dns_server_that_does_not_answer_leads_to_mitigation() -> None:
     assert mitigation.mode == "munge_from" and "unknown" in mitigation.reason
 
 
+@pytest.mark.parametrize("domain", ["\u2603-\u2318.example", "bad\u200d.example"])
+def test_a_domain_that_is_not_valid_idna_is_answered_at_once(domain: str) -> None:
+    """dnspython refuses to encode such a name (IDNAException); the lookup answers "unknown"
+    at once instead of dying in its thread and leaving the caller to wait out its timeout."""
+    import time
+
+    with DnsServer(ZONE) as dns_server:
+        resolver = DmarcResolver(dns_server.config)
+        began = time.monotonic()
+        lookup = resolver.policy_within(domain, 5.0)
+        assert time.monotonic() - began < 1.0
+    assert lookup.policy is Policy.UNKNOWN and "IDNA" in lookup.reason
+
+
 def test_the_decision() -> None:
     from listd.deliverability.dmarc import PolicyLookup
     reject = PolicyLookup("strict.example", Policy.REJECT, "p=reject")

@@ -70,7 +70,7 @@ async def test_discussion_member_accepted_stranger_held_with_one_notice_per_mode
     # Owners are not bothered when the list has moderators; Bob never sees the stranger.
     assert sent_to(config, OWNER) == []
     assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["[club] Meeting"]
-    assert audit_actions(db) == ["post.accepted", "post.held"]
+    assert sorted(audit_actions(db)) == ["post.accepted", "post.held"]
 
 
 async def test_poster_is_recognised_by_envelope_sender_when_from_differs(
@@ -95,7 +95,7 @@ async def test_newsletter_subscriber_post_does_not_go_out_owner_post_does(
     assert "only the owners and moderators" in rejection.message.get_body(
         ("plain",)).get_content()
     assert held_posts(db) == []
-    assert audit_actions(db) == ["post.rejected", "post.accepted"]
+    assert sorted(audit_actions(db)) == ["post.accepted", "post.rejected"]
 
 
 async def test_moderated_list_holds_even_a_member(daemon: Daemon, db: Database,
@@ -159,7 +159,8 @@ async def test_duplicate_message_id_and_banned_address_are_discarded(
     assert second.startswith("discarded (duplicate:")
     assert third.startswith("discarded (banned:")
     assert [w.message["Subject"] for w in sent_to(config, BOB)] == ["[club] Once"]
-    assert audit_actions(db) == ["post.accepted", "post.discarded", "post.discarded"]
+    # Several inbound workers: the three may be recorded in any order.
+    assert sorted(audit_actions(db)) == ["post.accepted", "post.discarded", "post.discarded"]
 
 
 async def test_mail_to_the_owner_addresses_is_forwarded(daemon: Daemon, db: Database,

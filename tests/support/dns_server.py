@@ -4,7 +4,8 @@ It runs in a thread of its own, so synchronous code (the CLI, dkimpy, pyspf) and
 in the test's event loop can both ask it. The zone maps a name to its records by type, in
 zone-file syntax: {"example.org": {"MX": ["10 mx.example.org."], "TXT": ['"v=spf1 -all"']}}.
 It may be changed while the server runs. `silent=True` makes it drop every query (a DNS
-server that does not answer).
+server that does not answer); the queries it drops are still recorded in `queries`, so a test
+can wait until a lookup is pending.
 """
 
 from __future__ import annotations
@@ -70,13 +71,15 @@ class DnsServer:
                 continue
             except OSError:
                 return
-            if self.silent:
-                continue
             try:
                 query = dns.message.from_wire(data)
             except dns.exception.DNSException:
                 continue
-            self._socket.sendto(self._answer(query), peer)
+            question = query.question[0]
+            self.queries.append((question.name.to_text(omit_final_dot=True).lower(),
+                                 dns.rdatatype.to_text(question.rdtype)))
+            if not self.silent:
+                self._socket.sendto(self._answer(query), peer)
 
     def _answer(self, query: dns.message.Message) -> bytes:
         response = dns.message.make_response(query)
@@ -84,7 +87,6 @@ class DnsServer:
         question = query.question[0]
         name = question.name.to_text(omit_final_dot=True).lower()
         rdtype = dns.rdatatype.to_text(question.rdtype)
-        self.queries.append((name, rdtype))
         records = {k.lower().rstrip("."): v for k, v in self.zone.items()}
         if name not in records:
             response.set_rcode(dns.rcode.NXDOMAIN)

@@ -1,0 +1,16 @@
+"""What is worked out for a post before the write transaction that decides and records it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from listd.deliverability.authentication import AuthResults
+
+
+@dataclass(frozen=True)
+class PreparedPost:
+    # Who really sent it (DKIM, SPF, DMARC), where the rules or ARC sealing need it.
+    authentication: AuthResults | None
+    # The post as the list resends it, should the rules accept it: DMARC-mitigated, rendered
+    # with the list's headers and footer, the author's signature kept where still intact.
+    outgoing: bytes

@@ -1,0 +1,89 @@
+"""Which inbound worker has which message: a claim marked on the row, in a short transaction.
+
+A claim is written (claimed_by, claimed_at) and committed before the message is worked on,
+so no transaction stays open while it is parsed, checked in DNS or rendered: on SQLite the
+one writer is free for other mail meanwhile, and on PostgreSQL several workers, in one
+process or many, claim rows side by side (FOR UPDATE SKIP LOCKED). Each claim carries a
+token of its own, so the transaction that ends the work can tell its claim is still there.
+A claim is taken back when its process is gone (at start-up, for this machine) or when it is
+older than the lease (any machine).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from listd.config import ProcessingConfig
+from listd.database import affected_rows
+from listd.distribute.claims import _process_alive  # one test of "is that process alive?"
+from listd.models import InboundMessage, InboundState
+
+_tokens = itertools.count(1)
+
+
+def lease(config: ProcessingConfig) -> dt.timedelta:
+    """How long a claim holds: well past the time budget one message may cost."""
+    return dt.timedelta(seconds=2 * config.time_budget + 60)
+
+
+def new_token(worker_id: str) -> str:
+    """A claim token unique to this process and claim: WORKER_ID (host:pid) and a count."""
+    return f"{worker_id}/{next(_tokens)}"
+
+
+def claim_next(session: Session, now: dt.datetime, token: str,
+               config: ProcessingConfig) -> int | None:
+    """Claim the oldest due, unclaimed inbound row for TOKEN; its id, or None."""
+    row = session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.state == InboundState.QUEUED,
+               InboundMessage.next_attempt_at <= now,
+               or_(InboundMessage.claimed_by.is_(None),
+                   InboundMessage.claimed_at < now - lease(config)))
+        .order_by(InboundMessage.id).limit(1).with_for_update(skip_locked=True)).first()
+    if row is None:
+        return None
+    row.claimed_by, row.claimed_at = token, now
+    return row.id
+
+
+def claimed_row(session: Session, inbound_id: int, token: str) -> InboundMessage | None:
+    """Row INBOUND_ID, locked, if TOKEN's claim on it still stands (the claim is then lifted);
+    None if another worker took it over or it was handled meanwhile."""
+    row = session.scalars(select(InboundMessage).where(
+        InboundMessage.id == inbound_id, InboundMessage.state == InboundState.QUEUED,
+        InboundMessage.claimed_by == token).with_for_update()).first()
+    if row is not None:
+        row.claimed_by, row.claimed_at = None, None
+    return row
+
+
+def release(session: Session, inbound_id: int, token: str) -> None:
+    session.execute(update(InboundMessage).where(
+        InboundMessage.id == inbound_id, InboundMessage.claimed_by == token)
+        .values(claimed_by=None, claimed_at=None), execution_options={"synchronize_session": False})
+
+
+def release_dead_claims(session: Session, worker_id: str) -> int:
+    """Take back the inbound rows claimed by listd processes of this machine that are gone."""
+    host = worker_id.rpartition(":")[0]
+    owners = {claim.partition("/")[0] for claim in session.scalars(
+        select(InboundMessage.claimed_by).distinct().where(
+            InboundMessage.state == InboundState.QUEUED,
+            InboundMessage.claimed_by.like(f"{host}:%"))) if claim}
+    released = 0
+    for owner in owners:
+        pid = owner.rpartition(":")[2]
+        if owner == worker_id or not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        released += affected_rows(session.execute(
+            update(InboundMessage).where(InboundMessage.state == InboundState.QUEUED,
+                                         InboundMessage.claimed_by.like(f"{owner}/%"))
+            .values(claimed_by=None, claimed_at=None),
+            execution_options={"synchronize_session": False}))
+    return released
+

@@ -1,0 +1,89 @@
+"""The slow part of handling an inbound message, done before the write transaction.
+
+Parsing the MIME structure, the DNS checks of a post's sender and its rendering for the list
+can take seconds (a silent resolver, a post of thousands of parts). They run here, in a
+worker thread with a read-only session that never waits for or blocks the database writer,
+within the message's `Budget`; the handler then decides and records in a short transaction
+(worker.py). A failure here is kept and raised again inside that transaction, so it takes
+the same way as any failure of processing (retried, then shunted, all logged).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesFeedParser
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from listd.models import InboundMessage, MailingList, StoredMessage
+from listd.posting.intake import prepare_post
+from listd.posting.prepared import PreparedPost
+from listd.processing.budget import Budget
+from listd.processing.delivery import Delivery
+from listd.runtime import Runtime
+from listd.smtp_in.routing import DestinationKind, parse_local_part
+
+log = logging.getLogger("listd.processing")
+
+# Bytes fed to the parser between two looks at the budget.
+PARSE_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Preparation:
+    message: EmailMessage | None = None
+    post: PreparedPost | None = None
+    failure: Exception | None = None
+
+    def raise_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+
+def parse_within(raw: bytes, budget: Budget) -> EmailMessage:
+    """RAW parsed as `Delivery.message` parses it, giving up once BUDGET is spent."""
+    parser = BytesFeedParser(policy=policy.default)
+    for start in range(0, len(raw), PARSE_CHUNK):
+        parser.feed(raw[start:start + PARSE_CHUNK])
+        budget.check("parsing the message")
+    message = parser.close()
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def load_delivery(session: Session, runtime: Runtime, row: InboundMessage) -> Delivery:
+    raw = session.execute(select(StoredMessage.raw)
+                          .where(StoredMessage.id == row.message_id)).scalar_one()
+    local, _, domain = row.recipient.rpartition("@")
+    destination = parse_local_part(local, domain, runtime.config.robot)
+    mailing_list = session.get(MailingList, row.list_id) if row.list_id else None
+    return Delivery(inbound=row, raw=raw, destination=destination, mailing_list=mailing_list)
+
+
+def prepare(runtime: Runtime, inbound_id: int) -> Preparation:
+    """Everything slow about inbound row INBOUND_ID, worked out from a read-only session."""
+    budget = Budget.of(runtime.config.processing)
+    try:
+        with runtime.db.reading() as session:
+            row = session.get(InboundMessage, inbound_id)
+            if row is None:
+                return Preparation()
+            delivery = load_delivery(session, runtime, row)
+            message = parse_within(delivery.raw, budget)
+            delivery.parsed = message
+            post = prepare_post(session, runtime, delivery, budget) if _is_post(row) \
+                and delivery.mailing_list is not None else None
+    except Exception as exc:
+        log.info("queue_id=%d preparation failed after %.1fs: %r", inbound_id,
+                 budget.elapsed(), exc)
+        return Preparation(failure=exc)
+    return Preparation(message=message, post=post)
+
+
+def _is_post(row: InboundMessage) -> bool:
+    # The null sender's mail to a list address goes to bounce processing, never out.
+    return row.destination == DestinationKind.POST.value and bool(row.envelope_sender)
