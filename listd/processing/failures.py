@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from listd.models import InboundMessage
 from listd.processing.delivery import Delivery, Outcome
 from listd.processing.malformed import handle_unreadable
-from listd.processing.readability import Unreadable
+from listd.processing.readability import TOO_DEEP, Unreadable
 from listd.processing.shunt import shunt
 from listd.runtime import Runtime
 
@@ -78,8 +78,9 @@ def after_failure(session: Session, runtime: Runtime, row: InboundMessage, exc: 
 
 def _as_unreadable(session: Session, runtime: Runtime, exc: Exception,
                    delivery_of: Callable[[], Delivery]) -> Outcome | None:
-    problem = Unreadable("the message", f"it could not be processed: {type(exc).__name__} "
-                         f"({' '.join(str(exc).split())[:200]})")
+    problem = TOO_DEEP if isinstance(exc, RecursionError) else Unreadable(
+        "the message", f"it could not be processed: {type(exc).__name__} "
+                       f"({' '.join(str(exc).split())[:200]})")
     try:
         with session.begin_nested():
             return handle_unreadable(session, runtime, delivery_of(), problem)

@@ -36,6 +36,8 @@ class Unreadable:
 
 
 Check = Callable[[EmailMessage], "Unreadable | None"]
+# What a RecursionError in the email package means, wherever it is met.
+TOO_DEEP = Unreadable("the MIME structure", "its parts are nested too deeply to read")
 
 
 def unreadable(parse: Callable[[], EmailMessage], checks: Sequence[Check]) -> Unreadable | None:
@@ -43,7 +45,7 @@ def unreadable(parse: Callable[[], EmailMessage], checks: Sequence[Check]) -> Un
     try:
         message = parse()
     except RecursionError:
-        return Unreadable("the MIME structure", "its parts are nested too deeply to read")
+        return TOO_DEEP
     except READ_ERRORS as exc:
         return Unreadable("the message", _described(exc))
     for check in checks:
