@@ -199,6 +199,9 @@ class StoredMessage(Base):
     """A message's raw bytes, exactly as received or as listd wrote it."""
 
     __tablename__ = "messages"
+    # Ids are never reused once retention deletes rows (SQLite's AUTOINCREMENT): a held post,
+    # a bounce or a report that names an id must never find a newer message under it.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     raw: Mapped[bytes]
@@ -264,6 +267,8 @@ class OutboundMessage(Base):
     """A message to send: a post rendered once for a list, or a mail listd writes itself."""
 
     __tablename__ = "outbound_messages"
+    # Never reused after retention: a delivery summary is keyed by this id.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"),
@@ -297,6 +302,9 @@ class OutboundEntry(Base):
         Index("ix_outbound_queue_claimed_by", "claimed_by"),
         # The per-minute/hour/day sending quotas count recent sends through this index.
         Index("ix_outbound_queue_sent_at", "sent_at"),
+        # Never reused after retention: a VERP token names the row, and a late bounce must
+        # never land on a newer recipient under the same id.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -46,7 +46,8 @@ def upgrade() -> None:
     sa.Column('message_id', sa.String(length=998), nullable=True),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_messages'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_messages')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_messages_created_at'), ['created_at'], unique=False)
@@ -213,7 +214,8 @@ def upgrade() -> None:
     sa.Column('arrival_auth', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_outbound_messages_list_id_lists'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['source_message_id'], ['messages.id'], name=op.f('fk_outbound_messages_source_message_id_messages'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_messages'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_messages')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbound_messages_expanded'), ['expanded'], unique=False)
@@ -255,7 +257,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_outbound_queue_member_id_members'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['outbound_id'], ['outbound_messages.id'], name=op.f('fk_outbound_queue_outbound_id_outbound_messages'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_queue')),
-    sa.UniqueConstraint('outbound_id', 'recipient', name=op.f('uq_outbound_queue_outbound_id_recipient'))
+    sa.UniqueConstraint('outbound_id', 'recipient', name=op.f('uq_outbound_queue_outbound_id_recipient')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('outbound_queue', schema=None) as batch_op:
         batch_op.create_index('ix_outbound_queue_claimed_by', ['claimed_by'], unique=False)
