@@ -105,7 +105,32 @@ class OutboundConfig:
     # Recipients claimed (and recorded) per database transaction; also bounds the duplicates a
     # crash can cause, since only claimed rows can have been sent without being recorded.
     batch_size: int = 500
+    # Seconds a claim on a queue row holds without being renewed; a sender renews its
+    # process's claims (and checks it still holds the rows) before a chunk once a quarter of
+    # this has passed, so only a process that stopped working loses its rows to the lease.
+    claim_lease: float = 600.0
+    # Every process writes a heartbeat this often (seconds) …
+    heartbeat: float = 2.0
+    # … and takes back the rows claimed by a process whose heartbeat is older than this.
+    takeover_after: float = 15.0
     quota: QuotaConfig = field(default_factory=QuotaConfig)
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """Days each kind of record is kept once it is finished with; 0 keeps it for ever.
+
+    The `retention` job of `listd serve` deletes what is older (hourly). Before delivered queue
+    rows go, their counts are added to the message's delivery summary, so nothing a report
+    needs is lost.
+    """
+
+    # Queue rows that reached an outcome (sent, or failed for good), by their creation.
+    delivered: int = 7
+    # Raw received messages whose processing is done and that no held post needs.
+    inbound: int = 30
+    audit: int = 365
+    bounce_events: int = 365
 
 
 @dataclass(frozen=True)
@@ -200,6 +225,7 @@ class Config:
     list_templates: str | None = None
     smtp_in: SmtpInConfig = field(default_factory=SmtpInConfig)
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
     processing: ProcessingConfig = field(default_factory=ProcessingConfig)

@@ -200,12 +200,16 @@ class StoredMessage(Base):
     """A message's raw bytes, exactly as received or as listd wrote it."""
 
     __tablename__ = "messages"
+    # Ids are never reused once retention deletes rows (SQLite's AUTOINCREMENT): a held post,
+    # a bounce or a report that names an id must never find a newer message under it.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     raw: Mapped[bytes]
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     size: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Indexed for retention, which deletes old raw messages nothing needs any more.
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
 class InboundMessage(Base):
@@ -239,7 +243,9 @@ class HeldMessage(Base):
 
     __tablename__ = "held_messages"
     __table_args__ = (Index("ix_held_messages_list_state", "list_id", "state"),
-                      Index("ix_held_messages_expiry", "state", "expires_at"))
+                      Index("ix_held_messages_expiry", "state", "expires_at"),
+                      # Retention asks, per raw message, whether a held post still needs it.
+                      Index("ix_held_messages_message_id", "message_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
@@ -262,13 +268,15 @@ class OutboundMessage(Base):
     """A message to send: a post rendered once for a list, or a mail listd writes itself."""
 
     __tablename__ = "outbound_messages"
+    # Never reused after retention: a delivery summary is keyed by this id.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"),
                                                 index=True)
     # The post it was rendered from (None for listd's own mail).
     source_message_id: Mapped[int | None] = mapped_column(
-        ForeignKey("messages.id", ondelete="SET NULL"))
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     raw: Mapped[bytes]
     # True: each recipient gets its own VERP envelope sender derived from its queue entry.
@@ -291,6 +299,8 @@ class OutboundEntry(Base):
     __table_args__ = (
         UniqueConstraint("outbound_id", "recipient"),
         Index("ix_outbound_queue_work", "state", "next_attempt_at"),
+        # Heartbeat takeover and lease renewal find one process's claims.
+        Index("ix_outbound_queue_claimed_by", "claimed_by"),
         # The per-minute/hour/day sending quotas count recent sends through this index.
         Index("ix_outbound_queue_sent_at", "sent_at"),
         # A VERP token names an entry id (distribute/verp.py): an id must never be given
@@ -316,6 +326,48 @@ class OutboundEntry(Base):
     sent_at: Mapped[dt.datetime | None]
 
 
+class DeliverySummary(Base):
+    """What became of an outbound message's recipients whose queue rows were purged.
+
+    Retention deletes finished queue rows (and then the message itself); their counts are added
+    here first, in the same transaction, so a post's report stays whole: the report is this
+    row plus whatever rows are still in the queue. No foreign key to outbound_messages, since
+    the summary outlives it.
+    """
+
+    __tablename__ = "delivery_summaries"
+
+    outbound_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"),
+                                                index=True)
+    source_message_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    # When the outbound message was queued.
+    created_at: Mapped[dt.datetime]
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    # Recipients that were deferred at least once before their outcome.
+    deferred: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ProcessHeartbeat(Base):
+    """A running `listd serve`, on any host: its id is what it writes into the rows it claims.
+
+    Each process renews its row every few seconds; the others take back the claims of a
+    process whose row went stale (it died, or lost the database), and delete the row.
+    """
+
+    __tablename__ = "processes"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(253))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class BounceEvent(Base):
     __tablename__ = "bounce_events"
     __table_args__ = (Index("ix_bounce_events_member", "member_id", "received_at"),)
@@ -325,8 +377,9 @@ class BounceEvent(Base):
                                                 index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     address: Mapped[str] = mapped_column(String(320))
+    # Indexed (as report_message_id): purging queue rows and raw messages sets these to NULL.
     outbound_entry_id: Mapped[int | None] = mapped_column(
-        ForeignKey("outbound_queue.id", ondelete="SET NULL"))
+        ForeignKey("outbound_queue.id", ondelete="SET NULL"), index=True)
     # hard | soft | complaint, as classified.
     kind: Mapped[str] = mapped_column(String(16))
     # What it did: scored, recorded (not scored, and why), suspended, unsubscribed, …
@@ -337,8 +390,8 @@ class BounceEvent(Base):
     # relay (answered during delivery) or report (a DSN mailed back).
     source: Mapped[str] = mapped_column(String(16))
     report_message_id: Mapped[int | None] = mapped_column(
-        ForeignKey("messages.id", ondelete="SET NULL"))
-    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
 class AuditEntry(Base):

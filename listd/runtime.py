@@ -10,6 +10,7 @@ from listd.config import Config
 from listd.database import Database, site_secret
 from listd.deliverability.dmarc import DmarcResolver
 from listd.deliverability.signing import DkimKeyring
+from listd.processes import Liveness, new_process_id
 
 
 @dataclass
@@ -35,21 +36,19 @@ class Runtime:
     secret: str
     clock: Clock = field(default_factory=SystemClock)
     signals: Signals = field(default_factory=Signals)
-    # hostname:pid, written into the rows this process claims.
-    worker_id: str = ""
+    # host:pid:random, written into the rows this process claims and into its heartbeat row.
+    worker_id: str = field(default_factory=new_process_id)
     # Built once per process and shared: each keeps a cache (parsed keys, DMARC answers).
     keyring: DkimKeyring = field(init=False)
     dmarc: DmarcResolver = field(init=False)
+    liveness: Liveness = field(init=False)
 
     def __post_init__(self) -> None:
+        self.liveness = Liveness(trusted_for=self.config.outbound.takeover_after / 2)
         self.keyring = DkimKeyring(self.db)
         self.dmarc = DmarcResolver(self.config.dns)
 
     @classmethod
     def create(cls, config: Config, db: Database, clock: Clock | None = None) -> Runtime:
-        import os
-        import socket
-
         return cls(config=config, db=db, secret=site_secret(db, config.secret),
-                   clock=clock or SystemClock(),
-                   worker_id=f"{socket.gethostname()}:{os.getpid()}")
+                   clock=clock or SystemClock())

@@ -19,13 +19,12 @@ from sqlalchemy import inspect
 from listd import startup
 from listd.api.webhook_sender import WebhookWorker
 from listd.database import Database, DatabaseError
-from listd.distribute.claims import release_dead_claims
 from listd.distribute.delivery import DeliveryWorker
 from listd.distribute.expand import ExpanderWorker
 from listd.distribute.transport import make_transport
 from listd.errors import UserError
 from listd.maintenance import MaintenanceWorker
-from listd.processing import claims as inbound_claims
+from listd.processes import HeartbeatWorker
 from listd.processing.worker import InboundWorker
 from listd.runtime import Runtime
 from listd.smtp_in.server import start_listener
@@ -57,6 +56,11 @@ class Daemon:
         self.server: asyncio.Server | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.web: WebServer | None = None
+        self.heartbeat = HeartbeatWorker(runtime)
+        # The heartbeat outlives the other workers: while they finish, the claims they hold
+        # must not look abandoned to the other processes.
+        self.heartbeat_stopping = asyncio.Event()
+        self.heartbeat_task: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -76,7 +80,8 @@ class Daemon:
 
     async def start(self) -> None:
         runtime = self.runtime
-        released = await runtime.db.run(self._release_dead_claims)
+        # The first beat comes before any claim, so no other process takes this one for dead.
+        released = await runtime.db.run(self.heartbeat.beat_once)
         if released:
             log.info("took back %d deliveries claimed by a process that is gone", released)
         settings = runtime.config.smtp_in
@@ -108,18 +113,11 @@ class Daemon:
                                   f"{_reason(exc)} (http.port, or http.enabled: false, in "
                                   f"{runtime.config.source})") from None
             workers.append(self.web.run)
+        self.heartbeat_task = asyncio.create_task(self.heartbeat.run(self.heartbeat_stopping))
         self.tasks = [asyncio.create_task(worker(self.stopping)) for worker in workers]
         # Mail stored while no process was running is waiting: look at once.
         runtime.signals.inbound.set()
         runtime.signals.mail_queued()
-
-    def _release_dead_claims(self) -> int:
-        with self.runtime.db.session() as session:
-            taken = inbound_claims.release_dead_claims(session, self.runtime.worker_id)
-            if taken:
-                log.info("took back %d inbound messages claimed by a process that is gone",
-                         taken)
-            return release_dead_claims(session, self.runtime.worker_id)
 
     async def stop(self) -> None:
         self.stopping.set()
@@ -133,6 +131,9 @@ class Daemon:
             for task in done:
                 if task.exception() is not None:
                     log.error("worker ended with an error", exc_info=task.exception())
+        self.heartbeat_stopping.set()
+        if self.heartbeat_task is not None:
+            await asyncio.gather(self.heartbeat_task, return_exceptions=True)
         log.info("stopped")
 
     async def run_until_signalled(self) -> None:

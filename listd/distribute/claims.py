@@ -2,15 +2,17 @@
 
 A claim marks rows `sending` with this process's id in one transaction (with PostgreSQL,
 `FOR UPDATE SKIP LOCKED` lets several processes claim side by side without waiting or
-overlapping); results are written back hundreds per transaction. If the process dies in
-between, its claims are given back (`release_dead_claims` at the next start on the same
-machine, the lease otherwise), so at most the rows it held can be sent twice.
+overlapping); results are written back as the relay confirms them, a few connections' chunks
+per transaction. If the process dies in between, the others see its heartbeat go stale
+(listd/processes.py) and give its claims back within seconds; a claim that nobody renews
+for the lease is given back too. So a crash can send twice only what was on the wire.
+A result is written only over the writer's own claim (or a row given back meanwhile),
+never over another process's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,8 +32,6 @@ from listd.models import (
     OutboundState,
 )
 
-# A claim older than this belongs to a process that died mid-send; the row is taken over.
-CLAIM_LEASE = dt.timedelta(minutes=10)
 MAX_RESPONSE = 2000
 
 
@@ -44,6 +44,8 @@ class Claimed(NamedTuple):
     member_id: int | None
     attempts: int
     created_at: dt.datetime
+    # When this process claimed it (the lease runs from here, or from the last renewal).
+    claimed_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def claim_due(session: Session, now: dt.datetime, worker_id: str, limit: int) ->
             table.update().where(table.c.id.in_(due))
             .values(state=OutboundState.SENDING, claimed_by=worker_id, claimed_at=now)
             .returning(table.c.id, table.c.outbound_id, table.c.recipient, table.c.member_id,
-                       table.c.attempts, table.c.created_at)).all()
+                       table.c.attempts, table.c.created_at, table.c.claimed_at)).all()
         rows += sorted((Claimed._make(row) for row in found), key=lambda c: c.entry_id)
     return rows
 
@@ -122,11 +124,13 @@ class RelayRefusal:
 
 def record_results(session: Session, now: dt.datetime, give_up_after: dt.timedelta,
                    results: Sequence[tuple[Claimed, SendResult]],
-                   list_of: dict[int, int | None]) -> list[RelayRefusal]:
+                   list_of: dict[int, int | None], worker_id: str) -> list[RelayRefusal]:
     """Write the relay's answers back, one statement per outcome; return the 5xx refusals
     of list mail, which bounce processing records and scores in the same transaction.
 
-    LIST_OF maps an outbound id to its list.
+    LIST_OF maps an outbound id to its list. A row is written only while WORKER_ID still
+    holds its claim, or once it was given back and nobody claimed it again (it was sent:
+    writing so keeps it from going twice); another process's claim is left alone.
     """
     updates: dict[SendStatus, list[tuple[int, int, str]]] = defaultdict(list)
     retries: dict[SendStatus, list[dt.datetime]] = defaultdict(list)
@@ -149,9 +153,9 @@ def record_results(session: Session, now: dt.datetime, give_up_after: dt.timedel
     for status, rows in updates.items():
         times = retries[status] if status is SendStatus.DEFERRED else None
         if connection.dialect.name == "postgresql":
-            _update_postgresql(connection, status, rows, now, times)
+            _update_postgresql(connection, status, rows, now, times, worker_id)
         else:
-            _update_rows(connection, status, rows, now, times)
+            _update_rows(connection, status, rows, now, times, worker_id)
     return bounces
 
 
@@ -159,8 +163,12 @@ def _sets(status: SendStatus) -> list[str]:
     return [f"state = '{_STATE_OF[status].value}'", "claimed_by = NULL", "claimed_at = NULL"]
 
 
+# Still ours, or given back meanwhile and not claimed again.
+_OWNED = "(claimed_by = {me} OR state IN ('queued', 'deferred'))"
+
+
 def _update_rows(connection: Connection, status: SendStatus, rows: list[tuple[int, int, str]],
-                 now: dt.datetime, times: list[dt.datetime] | None) -> None:
+                 now: dt.datetime, times: list[dt.datetime] | None, worker_id: str) -> None:
     """One executemany, straight to the driver: SQLAlchemy's per-row parameter handling costs
     more than SQLite's work here."""
     as_time = OutboundEntry.__table__.c.sent_at.type.bind_processor(connection.dialect) or (
@@ -169,19 +177,21 @@ def _update_rows(connection: Connection, status: SendStatus, rows: list[tuple[in
     params: list[tuple[Any, ...]]
     if status is SendStatus.SENT:
         sets.append("sent_at = ?")
-        params = [(a, r, as_time(now), i) for i, a, r in rows]
+        params = [(a, r, as_time(now), i, worker_id) for i, a, r in rows]
     elif times is not None:
         sets.append("next_attempt_at = ?")
-        params = [(a, r, as_time(t), i) for (i, a, r), t in zip(rows, times, strict=True)]
+        params = [(a, r, as_time(t), i, worker_id)
+                  for (i, a, r), t in zip(rows, times, strict=True)]
     else:
-        params = [(a, r, i) for i, a, r in rows]
+        params = [(a, r, i, worker_id) for i, a, r in rows]
     connection.exec_driver_sql(
-        f"UPDATE outbound_queue SET {', '.join(sets)} WHERE id = ?", params)
+        f"UPDATE outbound_queue SET {', '.join(sets)} "
+        f"WHERE id = ? AND {_OWNED.format(me='?')}", params)
 
 
 def _update_postgresql(connection: Connection, status: SendStatus,
                        rows: list[tuple[int, int, str]], now: dt.datetime,
-                       times: list[dt.datetime] | None) -> None:
+                       times: list[dt.datetime] | None, worker_id: str) -> None:
     """One statement for the whole batch: the rows' values travel as arrays, so PostgreSQL
     does one round trip and one plan instead of one per recipient."""
     ids, attempts, responses = (list(column) for column in zip(*rows, strict=True))
@@ -197,9 +207,11 @@ def _update_postgresql(connection: Connection, status: SendStatus,
         columns += ", %s::timestamp[]"
         names += ", next_attempt_at"
         params.append(times)
+    params.append(worker_id)
     connection.exec_driver_sql(
         f"UPDATE outbound_queue AS q SET {', '.join(sets)} "
-        f"FROM {columns}) AS {names}) WHERE q.id = v.id", tuple(params))
+        f"FROM {columns}) AS {names}) WHERE q.id = v.id AND "
+        f"{_OWNED.format(me='%s')}", tuple(params))
 
 
 def release(session: Session, entry_ids: Sequence[int]) -> None:
@@ -211,47 +223,39 @@ def release(session: Session, entry_ids: Sequence[int]) -> None:
             execution_options={"synchronize_session": False})
 
 
-def release_expired_leases(session: Session, now: dt.datetime) -> int:
+def release_expired_leases(session: Session, now: dt.datetime, lease: dt.timedelta) -> int:
+    """Give back claims nobody renewed for LEASE: their process is alive but stuck."""
+    return _give_back(session, OutboundEntry.claimed_at < now - lease)
+
+
+def renew(session: Session, worker_id: str, now: dt.datetime,
+          entry_ids: Sequence[int]) -> set[int]:
+    """Renew the lease of every row WORKER_ID holds; return which of ENTRY_IDS it still holds
+    (the others were given back, perhaps claimed and sent by another process meanwhile)."""
+    mine = (OutboundEntry.claimed_by == worker_id, OutboundEntry.state == OutboundState.SENDING)
+    session.execute(update(OutboundEntry).where(*mine).values(claimed_at=now),
+                    execution_options={"synchronize_session": False})
+    return set(session.scalars(select(OutboundEntry.id).where(
+        *mine, OutboundEntry.id.in_(entry_ids))))
+
+
+def claimers(session: Session) -> set[str]:
+    """The processes that hold claims now (one index scan of ix_outbound_queue_claimed_by)."""
+    return set(session.scalars(select(OutboundEntry.claimed_by).distinct().where(
+        OutboundEntry.claimed_by.is_not(None), OutboundEntry.state == OutboundState.SENDING)))
+
+
+def release_claims_of(session: Session, owners: set[str]) -> int:
+    """Give back every row that the processes OWNERS (dead ones) had claimed."""
+    return _give_back(session, OutboundEntry.claimed_by.in_(owners)) if owners else 0
+
+
+def _give_back(session: Session, condition: Any) -> int:
     result = session.execute(update(OutboundEntry).where(
-        OutboundEntry.state == OutboundState.SENDING,
-        OutboundEntry.claimed_at < now - CLAIM_LEASE)
+        OutboundEntry.state == OutboundState.SENDING, condition)
         .values(state=OutboundState.QUEUED, claimed_by=None, claimed_at=None),
         execution_options={"synchronize_session": False})
     return affected_rows(result)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def release_dead_claims(session: Session, worker_id: str) -> int:
-    """Give back rows that a dead listd process on this machine had claimed but not finished.
-
-    Claims by processes on other machines are left to the lease: only they know whether they
-    are alive.
-    """
-    host = worker_id.rpartition(":")[0]
-    released = 0
-    owners = session.scalars(select(OutboundEntry.claimed_by).distinct().where(
-        OutboundEntry.state == OutboundState.SENDING,
-        OutboundEntry.claimed_by.like(f"{host}:%"))).all()
-    for owner in owners:
-        pid = owner.rpartition(":")[2] if owner else ""
-        if owner == worker_id or not pid.isdigit() or _process_alive(int(pid)):
-            continue
-        result = session.execute(
-            update(OutboundEntry).where(OutboundEntry.state == OutboundState.SENDING,
-                                        OutboundEntry.claimed_by == owner)
-            .values(state=OutboundState.QUEUED, claimed_by=None, claimed_at=None),
-            execution_options={"synchronize_session": False})
-        released += affected_rows(result)
-    return released
 
 
 def sent_since(session: Session, since: dt.datetime) -> int:

@@ -7,9 +7,12 @@ Three kinds of task share one in-memory window of claimed rows:
   the rate) and sends them pipelined on its own reused connection;
 - the recorder writes the answers back, as many per transaction as have arrived meanwhile.
 
-The window never holds more than about two batches, which bounds both memory and the number
-of recipients a crash can make receive a post twice. One slow or failing recipient holds
-only its own connection's next few jobs, never the queue.
+The window never holds more than about two batches, which bounds memory. A sender waits for
+its chunk's answers to be committed before it sends the next, and the recorder commits
+whatever has arrived at once (a group commit of a few chunks), so a crash can make at most
+one chunk per connection (connections × CHUNK recipients) receive a post twice: what was on
+the wire. One slow or failing recipient holds only its own connection's next few jobs,
+never the queue.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import datetime as dt
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from listd.bounce.events import record_relay_refusals
 from listd.distribute import claims
@@ -34,9 +38,10 @@ from listd.distribute.verp import VerpSigner
 from listd.runtime import Runtime
 
 log = logging.getLogger("listd.distribute")
+T = TypeVar("T")
 
 # Jobs a sender takes at once: enough to keep a pipelined connection full, few enough that
-# the connections share a batch evenly.
+# the connections share a batch evenly. Also what one connection can have sent unrecorded.
 CHUNK = 16
 IDLE_POLL_SECONDS = 1.0
 LEASE_CHECK = dt.timedelta(minutes=1)
@@ -61,6 +66,10 @@ class BodyCache:
         self.items.move_to_end(outbound_id)
         return self.items[outbound_id]
 
+    def peek(self, outbound_id: int) -> Prepared:
+        """The entry, without reordering (safe beside a thread that calls get)."""
+        return self.items[outbound_id]
+
     def add(self, info: OutboundInfo) -> None:
         prepared = self.prepare(info)
         self.items[info.outbound_id] = prepared
@@ -80,13 +89,16 @@ class DeliveryWorker:
         self.transport = transport
         config = runtime.config.outbound
         self.batch_size = max(1, config.batch_size)
-        # Claimed but unrecorded rows, at most: what a crash could send twice.
+        # Claimed but unrecorded rows, at most.
         self.window = 2 * self.batch_size
         self.give_up_after = dt.timedelta(seconds=config.give_up_after)
-        # Claimed rows with their job, built in the database thread (signing is CPU work).
+        self.lease = dt.timedelta(seconds=config.claim_lease)
+        # Claimed rows with their job (signing is CPU work, done off the event loop).
         self.ready: deque[tuple[Claimed, Job]] = deque()
         self.work = asyncio.Event()
+        # Answers waiting for the recorder, and the senders waiting for them to be committed.
         self.results: list[tuple[Claimed, SendResult]] = []
+        self.recorded: list[asyncio.Future[None]] = []
         self.have_results = asyncio.Event()
         self.in_flight = 0
         # Results being written: still outstanding until their transaction commits.
@@ -98,11 +110,13 @@ class DeliveryWorker:
         self.signer = VerpSigner(runtime.secret)
         self.tokens = UnsubscribeTokens(runtime.secret)
         self.next_lease_check = dt.datetime.min
+        # When every claim this process holds was last renewed (claims.renew).
+        self.renewed_at = dt.datetime.min
         self.sent_total = 0
 
     @property
     def outstanding(self) -> int:
-        """Claimed rows not yet recorded: the most a crash now could send twice."""
+        """Claimed rows not yet recorded."""
         return len(self.ready) + self.in_flight + len(self.results) + self.recording
 
     async def run(self, stopping: asyncio.Event) -> None:
@@ -112,79 +126,139 @@ class DeliveryWorker:
             await self._pump(stopping)
         finally:
             self.work.set()
-            await asyncio.gather(*senders, return_exceptions=True)
+            await self._record_until_done(senders)
             leftovers = [c.entry_id for c, _ in self.ready]
             self.ready.clear()
-            done, self.results = self.results, []
-            await self._cycle(done, 0, leftovers)
+            if leftovers:
+                await self._guarded(self._db_release, leftovers)
 
-    # -- the database side: record answers and claim more, in one transaction -------------
+    # -- the database side: record answers first, claim more when none wait ---------------
 
     async def _pump(self, stopping: asyncio.Event) -> None:
         signal = self.runtime.signals.outbound
         while not stopping.is_set():
             signal.clear()
             self.have_results.clear()
-            done, self.results = self.results, []
+            if self.results:
+                # Senders wait for this commit before their next chunk: keep it prompt.
+                await self._record()
+                continue
             # Claim ahead while the connections still have work, within the window.
-            room = min(self.batch_size - len(self.ready),
-                       self.window - self.outstanding - len(done))
-            claimed = await self._cycle(done, max(room, 0), [])
-            if claimed or (done and self.ready):
+            room = min(self.batch_size - len(self.ready), self.window - self.outstanding)
+            if room > 0 and await self._claim(room):
                 continue
             await wait_for_any_of((signal, self.have_results), stopping, IDLE_POLL_SECONDS)
 
-    async def _cycle(self, done: list[tuple[Claimed, SendResult]], wanted: int,
-                     unsent: list[int]) -> int:
-        if not (done or wanted or unsent):
-            return 0
+    async def _record_until_done(self, senders: list[asyncio.Task[None]]) -> None:
+        """While the senders finish their chunks, keep recording what they report."""
+        finished = asyncio.ensure_future(asyncio.gather(*senders, return_exceptions=True))
+        while True:
+            if self.results:
+                await self._record()
+            if finished.done():
+                break
+            self.have_results.clear()
+            arrived = asyncio.ensure_future(self.have_results.wait())
+            await asyncio.wait((finished, arrived), return_when=asyncio.FIRST_COMPLETED)
+            arrived.cancel()
+        if self.results:
+            await self._record()
+
+    async def _record(self) -> None:
+        done, self.results = self.results, []
+        waiting, self.recorded = self.recorded, []
         self.recording = len(done)
         try:
-            claimed = await self.runtime.db.run(self._db_cycle, done, wanted, unsent)
-        except Exception:
-            # Recorded rows stay claimed; the lease gives them back to be sent again.
-            log.exception("delivery: recording %d results / claiming failed", len(done))
-            return 0
+            # On failure the rows stay claimed; takeover or the lease gives them back.
+            await self._guarded(self._db_record, done)
         finally:
             self.recording = 0
+            for future in waiting:
+                if not future.done():
+                    future.set_result(None)
         self._log(done)
-        if claimed:
-            self.work.set()
-        return claimed
 
-    def _db_cycle(self, done: list[tuple[Claimed, SendResult]], wanted: int,
-                  unsent: list[int]) -> int:
+    async def _claim(self, wanted: int) -> int:
+        rows = await self._guarded(self._db_claim, wanted) or []
+        if rows:
+            # Built off the event loop and off the database thread, which the recorder needs:
+            # a personal message is DKIM-signed per recipient (a millisecond of CPU each).
+            jobs = await asyncio.to_thread(lambda: [(row, self._job(row)) for row in rows])
+            self.ready.extend(jobs)
+            self.work.set()
+        return len(rows)
+
+    async def _guarded(self, fn: Callable[..., T], *args: object) -> T | None:
+        try:
+            return await self.runtime.db.run(fn, *args)
+        except Exception:
+            log.exception("delivery: %s failed", fn.__name__.strip("_"))
+            return None
+
+    def _db_record(self, done: list[tuple[Claimed, SendResult]]) -> None:
+        runtime = self.runtime
+        list_of = {oid: self.bodies.peek(oid).info.list_id
+                   for oid in {c.outbound_id for c, _ in done} if oid in self.bodies}
+        with runtime.db.session() as session:
+            refusals = claims.record_results(session, runtime.clock.now(), self.give_up_after,
+                                             done, list_of, runtime.worker_id)
+            record_relay_refusals(session, runtime, refusals)
+
+    def _db_release(self, unsent: list[int]) -> None:
+        with self.runtime.db.session() as session:
+            claims.release(session, unsent)
+
+    def _db_claim(self, wanted: int) -> list[Claimed]:
         runtime = self.runtime
         now = runtime.clock.now()
         rows: list[Claimed] = []
         infos: list[OutboundInfo] = []
         with runtime.db.session() as session:
-            if done:
-                list_of = {oid: self.bodies.get(oid).info.list_id
-                           for oid in {c.outbound_id for c, _ in done} if oid in self.bodies}
-                refusals = claims.record_results(session, now, self.give_up_after, done,
-                                                 list_of)
-                record_relay_refusals(session, runtime, refusals)
-            claims.release(session, unsent)
-            if wanted and now >= self.next_lease_check:
-                self.next_lease_check = now + LEASE_CHECK
-                released = claims.release_expired_leases(session, now)
+            if now >= self.next_lease_check:
+                self.next_lease_check = now + min(LEASE_CHECK, self.lease / 4)
+                released = claims.release_expired_leases(session, now, self.lease)
                 if released:
                     log.warning("took over %d deliveries whose claim had expired", released)
-            if wanted and self.quota.limited:
-                # The rows recorded just above are counted by the query now.
-                wanted = self.quota.allowance(session, now, self.outstanding - len(done),
-                                              wanted)
+            if self.quota.limited:
+                wanted = self.quota.allowance(session, now, self.outstanding, wanted)
             if wanted > 0:
                 rows = claims.claim_due(session, now, runtime.worker_id, wanted)
                 missing = {r.outbound_id for r in rows if r.outbound_id not in self.bodies}
                 infos = claims.load_outbound(session, missing) if missing else []
         for info in infos:
             self.bodies.add(info)
-        # Built here, in the database thread, not in the event loop: a personal message is
-        # DKIM-signed per recipient (a millisecond of CPU each).
-        self.ready.extend([(row, self._job(row)) for row in rows])
-        return len(rows)
+        return rows
+
+    # -- the claims a chunk is sent under ------------------------------------------------
+
+    def _may_have_lost(self, taken: Sequence[tuple[Claimed, Job]], now: dt.datetime) -> bool:
+        """Could another process hold (and send) some of these rows by now?
+
+        Not while this process's heartbeat is known fresh and its claims were renewed within
+        a quarter of the lease: then nobody can have taken them back.
+        """
+        oldest = min(max(item.claimed_at, self.renewed_at) for item, _ in taken)
+        return now - oldest > self.lease / 4 or not self.runtime.liveness.fresh()
+
+    async def _still_ours(self, taken: Sequence[tuple[Claimed, Job]]
+                          ) -> Sequence[tuple[Claimed, Job]]:
+        """TAKEN without the rows whose claim was lost; renews every claim this process holds
+        when it is due, so a batch paced by a quota outlasts the lease safely."""
+        if not self._may_have_lost(taken, self.runtime.clock.now()):
+            return taken
+        ours = await self._guarded(self._db_renew, [item.entry_id for item, _ in taken])
+        kept = [pair for pair in taken if ours is not None and pair[0].entry_id in ours]
+        if len(kept) < len(taken):
+            log.warning("delivery: %d claimed rows not sent: %s", len(taken) - len(kept),
+                        "their claim was lost" if ours is not None else "claims unknown")
+        return kept
+
+    def _db_renew(self, entry_ids: list[int]) -> set[int]:
+        now = self.runtime.clock.now()
+        with self.runtime.db.session() as session:
+            ours = claims.renew(session, self.runtime.worker_id, now, entry_ids)
+        self.renewed_at = now
+        return ours
 
     # -- sending --------------------------------------------------------------------------
 
@@ -227,6 +301,9 @@ class DeliveryWorker:
 
     async def _send(self, connection: Connection,
                     taken: Sequence[tuple[Claimed, Job]]) -> None:
+        taken = await self._still_ours(taken)
+        if not taken:
+            return
         batch = [item for item, _ in taken]
         self.in_flight += len(batch)
         try:
@@ -236,8 +313,16 @@ class DeliveryWorker:
             results = [deferred(f"internal error while sending: {exc!r}")] * len(batch)
         finally:
             self.in_flight -= len(batch)
-        self.results.extend(zip(batch, results, strict=True))
+        await self._recorded(list(zip(batch, results, strict=True)))
+
+    async def _recorded(self, results: list[tuple[Claimed, SendResult]]) -> None:
+        """Hand RESULTS to the recorder and wait for their commit: a connection starts its
+        next chunk only then, so a crash can resend at most one chunk per connection."""
+        committed = asyncio.get_running_loop().create_future()
+        self.results.extend(results)
+        self.recorded.append(committed)
         self.have_results.set()
+        await committed
 
     def _log(self, done: list[tuple[Claimed, SendResult]]) -> None:
         if not log.isEnabledFor(logging.INFO):

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from listd.config import ProcessingConfig
 from listd.database import affected_rows
-from listd.distribute.claims import _process_alive  # one test of "is that process alive?"
 from listd.models import InboundMessage, InboundState
 
 _tokens = itertools.count(1)
@@ -31,7 +30,8 @@ def lease(config: ProcessingConfig) -> dt.timedelta:
 
 
 def new_token(worker_id: str) -> str:
-    """A claim token unique to this process and claim: WORKER_ID (host:pid) and a count."""
+    """A claim token unique to this process and claim: WORKER_ID (the process's heartbeat
+    id) and a count."""
     return f"{worker_id}/{next(_tokens)}"
 
 
@@ -68,22 +68,21 @@ def release(session: Session, inbound_id: int, token: str) -> None:
         .values(claimed_by=None, claimed_at=None), execution_options={"synchronize_session": False})
 
 
-def release_dead_claims(session: Session, worker_id: str) -> int:
-    """Take back the inbound rows claimed by listd processes of this machine that are gone."""
-    host = worker_id.rpartition(":")[0]
-    owners = {claim.partition("/")[0] for claim in session.scalars(
+def claimers(session: Session) -> set[str]:
+    """The processes (their heartbeat ids) holding claims on inbound rows."""
+    return {claim.partition("/")[0] for claim in session.scalars(
         select(InboundMessage.claimed_by).distinct().where(
             InboundMessage.state == InboundState.QUEUED,
-            InboundMessage.claimed_by.like(f"{host}:%"))) if claim}
+            InboundMessage.claimed_by.is_not(None))) if claim}
+
+
+def release_claims_of(session: Session, owners: set[str]) -> int:
+    """Give back the inbound rows claimed by OWNERS (processes found dead by their heartbeat)."""
     released = 0
     for owner in owners:
-        pid = owner.rpartition(":")[2]
-        if owner == worker_id or not pid.isdigit() or _process_alive(int(pid)):
-            continue
         released += affected_rows(session.execute(
             update(InboundMessage).where(InboundMessage.state == InboundState.QUEUED,
                                          InboundMessage.claimed_by.like(f"{owner}/%"))
             .values(claimed_by=None, claimed_at=None),
             execution_options={"synchronize_session": False}))
     return released
-

@@ -72,11 +72,21 @@ def upgrade() -> None:
     sa.Column('message_id', sa.String(length=998), nullable=True),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_messages'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_messages')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_messages_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_message_id'), ['message_id'], unique=False)
 
+    op.create_table('processes',
+    sa.Column('id', sa.String(length=128), nullable=False),
+    sa.Column('host', sa.String(length=253), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('seen_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_processes'))
+    )
     op.create_table('site_settings',
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
@@ -156,6 +166,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_list_id'), ['list_id'], unique=False)
 
+    op.create_table('delivery_summaries',
+    sa.Column('outbound_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('list_id', sa.Integer(), nullable=True),
+    sa.Column('source_message_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('delivered', sa.Integer(), nullable=False),
+    sa.Column('deferred', sa.Integer(), nullable=False),
+    sa.Column('failed', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_delivery_summaries_list_id_lists'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('outbound_id', name=op.f('pk_delivery_summaries'))
+    )
+    with op.batch_alter_table('delivery_summaries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_summaries_list_id'), ['list_id'], unique=False)
+
     op.create_table('held_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('list_id', sa.Integer(), nullable=False),
@@ -179,6 +206,7 @@ def upgrade() -> None:
     with op.batch_alter_table('held_messages', schema=None) as batch_op:
         batch_op.create_index('ix_held_messages_expiry', ['state', 'expires_at'], unique=False)
         batch_op.create_index('ix_held_messages_list_state', ['list_id', 'state'], unique=False)
+        batch_op.create_index('ix_held_messages_message_id', ['message_id'], unique=False)
 
     op.create_table('inbound',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -241,11 +269,13 @@ def upgrade() -> None:
     sa.Column('arrival_auth', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_outbound_messages_list_id_lists'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['source_message_id'], ['messages.id'], name=op.f('fk_outbound_messages_source_message_id_messages'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_messages'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_messages')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbound_messages_expanded'), ['expanded'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbound_messages_list_id'), ['list_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbound_messages_source_message_id'), ['source_message_id'], unique=False)
 
     op.create_table('pending_actions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -286,6 +316,7 @@ def upgrade() -> None:
     sqlite_autoincrement=True
     )
     with op.batch_alter_table('outbound_queue', schema=None) as batch_op:
+        batch_op.create_index('ix_outbound_queue_claimed_by', ['claimed_by'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbound_queue_member_id'), ['member_id'], unique=False)
         batch_op.create_index('ix_outbound_queue_sent_at', ['sent_at'], unique=False)
         batch_op.create_index('ix_outbound_queue_work', ['state', 'next_attempt_at'], unique=False)
@@ -319,6 +350,9 @@ def upgrade() -> None:
     with op.batch_alter_table('bounce_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bounce_events_list_id'), ['list_id'], unique=False)
         batch_op.create_index('ix_bounce_events_member', ['member_id', 'received_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bounce_events_outbound_entry_id'), ['outbound_entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bounce_events_received_at'), ['received_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bounce_events_report_message_id'), ['report_message_id'], unique=False)
 
     # ### end Alembic commands ###
 
@@ -326,6 +360,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('bounce_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bounce_events_report_message_id'))
+        batch_op.drop_index(batch_op.f('ix_bounce_events_received_at'))
+        batch_op.drop_index(batch_op.f('ix_bounce_events_outbound_entry_id'))
         batch_op.drop_index('ix_bounce_events_member')
         batch_op.drop_index(batch_op.f('ix_bounce_events_list_id'))
 
@@ -335,6 +372,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbound_queue_work')
         batch_op.drop_index('ix_outbound_queue_sent_at')
         batch_op.drop_index(batch_op.f('ix_outbound_queue_member_id'))
+        batch_op.drop_index('ix_outbound_queue_claimed_by')
 
     op.drop_table('outbound_queue')
     with op.batch_alter_table('pending_actions', schema=None) as batch_op:
@@ -344,6 +382,7 @@ def downgrade() -> None:
 
     op.drop_table('pending_actions')
     with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbound_messages_source_message_id'))
         batch_op.drop_index(batch_op.f('ix_outbound_messages_list_id'))
         batch_op.drop_index(batch_op.f('ix_outbound_messages_expanded'))
 
@@ -359,10 +398,15 @@ def downgrade() -> None:
 
     op.drop_table('inbound')
     with op.batch_alter_table('held_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_held_messages_message_id')
         batch_op.drop_index('ix_held_messages_list_state')
         batch_op.drop_index('ix_held_messages_expiry')
 
     op.drop_table('held_messages')
+    with op.batch_alter_table('delivery_summaries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_delivery_summaries_list_id'))
+
+    op.drop_table('delivery_summaries')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_list_id'))
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
@@ -380,8 +424,10 @@ def downgrade() -> None:
     op.drop_table('lists')
     op.drop_table('webhooks')
     op.drop_table('site_settings')
+    op.drop_table('processes')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_message_id'))
+        batch_op.drop_index(batch_op.f('ix_messages_created_at'))
 
     op.drop_table('messages')
     op.drop_table('domains')
