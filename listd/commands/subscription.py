@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from listd import audit, members
-from listd.bounce.scoring import restore
+from listd import members
 from listd.commands import membership
 from listd.commands.context import CommandContext
 from listd.commands.results import Result, Status
 from listd.commands.token_kinds import answer_token
-from listd.models import DeliveryMode
+from listd.delivery_modes import (
+    UnknownDeliveryMode,
+    UnservedDeliveryMode,
+    parse_delivery_mode,
+    served_names,
+)
 
 
 class Subscribe:
@@ -44,18 +48,17 @@ class SetDelivery:
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, rest = ctx.take_list(args)
-        modes = {mode.value: mode for mode in DeliveryMode}
-        if len(rest) != 1 or rest[0].lower() not in modes:
-            raise ctx.refuse("usage", usage="SET list MAIL|DIGEST|NOMAIL")
-        mode = modes[rest[0].lower()]
-        member = members.find_member(ctx.session, mailing_list, ctx.sender)
-        if member is None:
+        if len(rest) != 1:
+            raise ctx.refuse("usage", usage=f"SET list {served_names('|').upper()}")
+        try:
+            mode = parse_delivery_mode(rest[0])
+        except UnknownDeliveryMode:
+            raise ctx.refuse("usage", usage=f"SET list {served_names('|').upper()}") from None
+        except UnservedDeliveryMode as exc:
+            raise ctx.refuse("delivery_unserved", mode=exc.mode.value.upper(),
+                             modes=served_names(", ").upper()) from None
+        if members.find_member(ctx.session, mailing_list, ctx.sender) is None:
             raise ctx.refuse("not_subscribed", list=mailing_list.address)
-        member.delivery_mode = mode
-        if mode is DeliveryMode.MAIL and member.bounce_suspended_at is not None:
-            # Asking for mail again is how a member ends a bounce suspension (Mailman does too).
-            restore(member)
-        audit.record(ctx.session, ctx.sender, "member.set", mailing_list, ctx.sender,
-                     delivery_mode=mode.value)
+        members.set_delivery_mode(ctx.session, mailing_list, ctx.sender, mode, actor=ctx.sender)
         return Result(Status.DONE, ctx.say("delivery_set", list=mailing_list.address,
                                            mode=mode.value.upper()))

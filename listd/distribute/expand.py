@@ -27,8 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from listd.delivery_modes import receives_each_post
 from listd.models import (
-    DeliveryMode,
     Member,
     MemberStatus,
     OutboundEntry,
@@ -59,7 +59,7 @@ def receiving(list_id: int | None, after: int) -> ColumnElement[bool]:
     """Members who get posts, after member id AFTER (served by ix_members_fanout)."""
     return and_(Member.list_id == list_id, Member.role == Role.SUBSCRIBER,
                 Member.status == MemberStatus.ENABLED,
-                Member.delivery_mode == DeliveryMode.MAIL, Member.id > after)
+                Member.delivery_mode.in_(receives_each_post()), Member.id > after)
 
 
 def expand_batch(session: Session, now: dt.datetime,
