@@ -13,7 +13,13 @@ from listd.errors import UserError
 from listd.models import DeliveryMode
 
 # The modes some part of listd delivers. A mode outside this set is refused when asked for.
-SERVED: frozenset[DeliveryMode] = frozenset({DeliveryMode.MAIL, DeliveryMode.NOMAIL})
+SERVED: frozenset[DeliveryMode] = frozenset(DeliveryMode)
+# The modes served by listd.digest, in the order their forms are queued.
+DIGEST_MODES: tuple[DeliveryMode, ...] = (DeliveryMode.DIGEST, DeliveryMode.DIGESTPLAIN,
+                                          DeliveryMode.SUMMARY)
+# Mailman's `join digest=mime|plain|no`.
+MAILMAN_DIGEST = {"mime": DeliveryMode.DIGEST, "plain": DeliveryMode.DIGESTPLAIN,
+                  "no": DeliveryMode.MAIL}
 
 
 class UnknownDeliveryMode(UserError):
@@ -45,6 +51,20 @@ def parse_delivery_mode(text: str) -> DeliveryMode:
         mode = DeliveryMode(text.strip().lower())
     except ValueError:
         raise UnknownDeliveryMode(text) from None
+    if mode not in SERVED:
+        raise UnservedDeliveryMode(mode)
+    return mode
+
+
+def parse_mailman_digest(argument: str) -> DeliveryMode | None:
+    """The mode of Mailman's `digest=mime|plain|no` argument; None when ARGUMENT is not one;
+    UnknownDeliveryMode for another value."""
+    key, sep, value = argument.partition("=")
+    if not sep or key.strip().lower() != "digest":
+        return None
+    mode = MAILMAN_DIGEST.get(value.strip().lower())
+    if mode is None:
+        raise UnknownDeliveryMode(argument)
     if mode not in SERVED:
         raise UnservedDeliveryMode(mode)
     return mode

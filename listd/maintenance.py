@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from listd.bounce.lifecycle import bounce_lifecycle_job
+from listd.digest.store import digest_job
 from listd.posting.moderation import expire_due
 from listd.runtime import Runtime
 from listd.tokens import purge_spent_tokens
@@ -37,6 +38,8 @@ JOBS: tuple[Job, ...] = (
     Job("held-expiry", expire_due, dt.timedelta(minutes=5)),
     Job("bounce-lifecycle", bounce_lifecycle_job, dt.timedelta(hours=1)),
     Job("token-purge", purge_spent_tokens, dt.timedelta(hours=6)),
+    # Every tick: a digest whose posts just passed a threshold goes out at once.
+    Job("digests", digest_job, dt.timedelta(0)),
 )
 
 
@@ -58,7 +61,7 @@ class MaintenanceWorker:
                 done = 0
             if done:
                 log.info("job %s: %d done", job.name, done)
-                self.runtime.signals.outbound.set()
+                self.runtime.signals.mail_queued()
             self.next_run[job.name] = self.runtime.clock.now() + job.every
 
     async def run(self, stopping: asyncio.Event) -> None:

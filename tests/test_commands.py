@@ -309,7 +309,7 @@ async def test_information_commands(daemon: Daemon, db: Database, config: Config
     assert f"You are on these lists:\n{NEWS}  (subscriber)\nsecret@{DOMAIN}  (subscriber)" \
         in text
     assert f"Done: your subscription to {NEWS} is now in NOMAIL mode." in text
-    assert "Refused: usage: SET list MAIL|NOMAIL" in text
+    assert "Refused: usage: SET list MAIL|DIGEST|DIGESTPLAIN|SUMMARY|NOMAIL" in text
     assert "Unknown command: FROBNICATE is not a command; send HELP to" in text
     assert "> SUBSCRIBE" not in text  # after QUIT
     found = member(db, JEANNE)

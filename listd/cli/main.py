@@ -28,6 +28,8 @@ COMMANDS = {
     "serve": "listd.cli.serve",
     "dkim": "listd.cli.dkim",
     "doctor": "listd.cli.doctor",
+    "digest": "listd.cli.digest",
+    "archive": "listd.cli.archive",
 }
 
 

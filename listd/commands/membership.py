@@ -16,7 +16,7 @@ from listd import members, tokens
 from listd.commands import phrases
 from listd.commands.outgoing import RobotAddresses, send
 from listd.commands.results import Result, Status
-from listd.models import ListStatus, MailingList, Member, PendingAction, Role
+from listd.models import DeliveryMode, ListStatus, MailingList, Member, PendingAction, Role
 from listd.runtime import Runtime
 from listd.settings import ListSettings
 from listd.templates import render
@@ -58,7 +58,8 @@ def ask_confirmation(session: Session, runtime: Runtime, mailing_list: MailingLi
 
 # Requests, from commands -------------------------------------------------------------------
 
-def request_subscription(ctx: CommandContext, mailing_list: MailingList, name: str) -> Result:
+def request_subscription(ctx: CommandContext, mailing_list: MailingList, name: str,
+                         delivery: DeliveryMode | None = None) -> Result:
     if ListSettings.of(mailing_list).subscription == "closed":
         raise ctx.refuse("subscription_closed", list=mailing_list.address)
     private = membership_is_private(mailing_list)
@@ -68,8 +69,9 @@ def request_subscription(ctx: CommandContext, mailing_list: MailingList, name: s
         return Result(Status.DONE, ctx.say("already_subscribed", list=mailing_list.address))
     if not ctx.claim_confirmation(SUBSCRIBE, ctx.sender, mailing_list):
         return Result(Status.WAITING, ctx.say("confirmation_already_sent", address=ctx.sender))
+    payload = {"name": name} if delivery is None else {"name": name, "delivery": delivery.value}
     pending = tokens.issue(ctx.session, ctx.runtime, SUBSCRIBE, ctx.sender, mailing_list,
-                           {"name": name})
+                           payload)
     ask_confirmation(ctx.session, ctx.runtime, mailing_list, pending, "confirm_subscribe",
                      ctx.sender, ctx.in_reply_to)
     return Result(Status.WAITING, ctx.say("confirmation_sent", address=ctx.sender))
@@ -128,16 +130,20 @@ def _goodbye(session: Session, runtime: Runtime, mailing_list: MailingList,
 
 
 def _subscribe(session: Session, runtime: Runtime, mailing_list: MailingList, address: str,
-               name: str, actor: str) -> Member:
+               name: str, actor: str, delivery: object = None) -> Member:
     member = members.add_member(session, mailing_list, address, name, actor=actor)
+    if delivery:
+        # Asked for at subscription (Mailman's `join digest=…`), confirmed with it.
+        members.set_delivery_mode(session, mailing_list, address, DeliveryMode(str(delivery)),
+                                  actor=actor)
     _welcome(session, runtime, mailing_list, member)
     return member
 
 
 def _ask_owners(session: Session, runtime: Runtime, mailing_list: MailingList,
-                address: str, name: str) -> None:
+                address: str, name: str, delivery: object = None) -> None:
     approve = tokens.issue(session, runtime, APPROVE_SUBSCRIPTION, address, mailing_list,
-                           {"name": name})
+                           {"name": name, "delivery": delivery} if delivery else {"name": name})
     refuse = tokens.issue(session, runtime, REFUSE_SUBSCRIPTION, address, mailing_list,
                           {"name": name, "sibling": approve.token})
     # A new dict, so the JSON column is seen as changed.
@@ -182,10 +188,12 @@ def subscription_confirmed(session: Session, runtime: Runtime, c: Confirming) ->
                                         list=mailing_list.address))
     name = str(c.pending.payload.get("name", ""))
     if policy == "approval":
-        _ask_owners(session, runtime, mailing_list, address, name)
+        _ask_owners(session, runtime, mailing_list, address, name,
+                    c.pending.payload.get("delivery"))
         return Result(Status.WAITING, _say(mailing_list, "waiting_for_owners",
                                            list=mailing_list.address))
-    _subscribe(session, runtime, mailing_list, address, name, actor=c.confirmed_by)
+    _subscribe(session, runtime, mailing_list, address, name, actor=c.confirmed_by,
+               delivery=c.pending.payload.get("delivery"))
     return Result(Status.DONE, _say(mailing_list, "subscribed", address=address,
                                     list=mailing_list.address),
                   notified=c.confirmed_by == address)
@@ -237,7 +245,7 @@ def _add_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
         return Result(Status.DONE, _say(mailing_list, "already_member", address=address,
                                         list=mailing_list.address))
     _subscribe(session, runtime, mailing_list, address, str(c.pending.payload.get("name", "")),
-               actor=c.confirmed_by)
+               actor=c.confirmed_by, delivery=c.pending.payload.get("delivery"))
     return Result(Status.DONE, _say(mailing_list, "added", address=address,
                                     list=mailing_list.address))
 

@@ -13,6 +13,7 @@ from listd.delivery_modes import (
     UnknownDeliveryMode,
     UnservedDeliveryMode,
     parse_delivery_mode,
+    parse_mailman_digest,
     served_names,
 )
 
@@ -22,8 +23,15 @@ class Subscribe:
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, rest = ctx.take_list(args)
-        name = " ".join(rest) or ctx.sender_name
-        return membership.request_subscription(ctx, mailing_list, name)
+        try:
+            modes = [m for m in map(parse_mailman_digest, rest) if m is not None]
+        except (UnknownDeliveryMode, UnservedDeliveryMode):
+            raise ctx.refuse("usage", usage="SUBSCRIBE list [Name] [digest=mime|plain|no]"
+                             ) from None
+        words = [word for word in rest if not word.lower().startswith("digest=")]
+        name = " ".join(words) or ctx.sender_name
+        return membership.request_subscription(ctx, mailing_list, name,
+                                               modes[-1] if modes else None)
 
 
 class Unsubscribe:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from listd.deliverability.authentication import AuthResults
 from listd.deliverability.signing import strip_broken_signatures
+from listd.distribute.kept import keep_post
 from listd.distribute.mitigation import mitigated
 from listd.distribute.render import ListView, render_post
 from listd.models import MailingList, OutboundMessage
@@ -25,8 +26,9 @@ def accept_post(session: Session, runtime: Runtime, mailing_list: MailingList, r
     it arrived, is kept for ARC sealing.
     """
     view = ListView.of(mailing_list, runtime.config)
+    archived = keep_post(session, runtime, mailing_list, raw)
     resendable = mitigated(raw, view, runtime.dmarc, runtime.config)
-    rendered = render_post(resendable, view)
+    rendered = render_post(resendable, view, archived)
     try:
         # The author's own signature stays only where listd changed nothing it covers.
         outgoing = strip_broken_signatures(raw, rendered.raw)

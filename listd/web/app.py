@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from listd.deliverability.unsubscribe import UnsubscribeClaim, verify_unsubscribe_token
 from listd.runtime import Runtime
 from listd.web import pages, unsubscription
+from listd.web.archive import add_archive_routes
 from listd.web.unsubscription import Outcome
 
 log = logging.getLogger("listd.web")
@@ -83,6 +84,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                      situation.list_address)
         return _answer(situation, claim.address)
 
+    add_archive_routes(app, runtime)
     return app
 
 
