@@ -12,7 +12,7 @@ from listd.config import Config
 from listd.database import Database
 from listd.lists import find_list
 from listd.members import find_member, set_delivery_mode
-from listd.models import DeliveryMode, Digest, DigestPost
+from listd.models import AuditEntry, DeliveryMode, Digest, DigestPost
 from listd.serve import Daemon
 from tests.conftest import CLI
 from tests.support.client import in_thread, post
@@ -171,6 +171,10 @@ def test_digest_send_cli(listd_cli: CLI, db: Database, config: Config) -> None:
     sent = listd_cli.ok("digest", "send", NEWS, "--now").stdout
     assert f"{NEWS}: vol 1 issue 1, 1 posts" in sent
     assert "0 digests queued" in listd_cli.ok("digest", "send", "--now").stdout
+    with db.session() as session:
+        (entry,) = session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "digest.built")).all()
+        assert entry.actor == "cli" and entry.detail == {"volume": 1, "issue": 1, "posts": 1}
     result = listd_cli("digest", "send", f"nolist@{DOMAIN}")
     assert result.exit_code == 1 and "no list nolist@" in result.stderr
 

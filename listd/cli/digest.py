@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from listd import audit
 from listd.cli.context import App, pass_app
 from listd.digest.store import send_digests
 from listd.lists import find_list
@@ -25,7 +26,8 @@ def send(app: App, address: str | None, force: bool) -> None:
     runtime = Runtime.create(app.config, app.db)
     with app.db.session() as session:
         only = find_list(session, address) if address else None
-        built = send_digests(session, runtime, runtime.clock.now(), force=force, only=only)
+        built = send_digests(session, runtime, runtime.clock.now(), force=force, only=only,
+                             actor=audit.CLI_ACTOR)
         lines = [f"{session.get(MailingList, d.list_id).address}: vol {d.volume} "  # type: ignore[union-attr]
                  f"issue {d.issue}, {d.posts} posts" for d in built]
     for line in lines:

@@ -15,6 +15,7 @@ import logging
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
+from listd import audit
 from listd.archive.urls import message_url
 from listd.database import affected_rows
 from listd.delivery_modes import DIGEST_MODES
@@ -81,7 +82,7 @@ def next_number(session: Session, list_id: int, now: dt.datetime) -> tuple[int, 
 
 
 def build_digest(session: Session, runtime: Runtime, mailing_list: MailingList,
-                 now: dt.datetime) -> Digest | None:
+                 now: dt.datetime, actor: str = audit.SYSTEM_ACTOR) -> Digest | None:
     """Take every waiting post of MAILING_LIST into a new digest and queue its forms."""
     # The list's row lock: two processes never number (or fill) two digests at once.
     session.execute(select(MailingList.id).where(MailingList.id == mailing_list.id)
@@ -103,6 +104,8 @@ def build_digest(session: Session, runtime: Runtime, mailing_list: MailingList,
     for mode in DIGEST_MODES:
         _queue_form(session, mailing_list, view, mode, DigestIssue(volume, issue, now), posts,
                     now)
+    audit.record(session, actor, "digest.built", mailing_list, None, volume=volume,
+                 issue=issue, posts=taken)
     log.info("%s: digest vol %d issue %d with %d posts", mailing_list.address, volume, issue,
              taken)
     return digest
@@ -129,14 +132,15 @@ def _queue_form(session: Session, mailing_list: MailingList, view: ListView,
 
 
 def send_digests(session: Session, runtime: Runtime, now: dt.datetime, *, force: bool = False,
-                 only: MailingList | None = None) -> list[Digest]:
+                 only: MailingList | None = None,
+                 actor: str = audit.SYSTEM_ACTOR) -> list[Digest]:
     """Build the digests that are due (every waiting one with FORCE), of ONLY or every list."""
     built = []
     for mailing_list in [only] if only is not None else lists_waiting(session):
         settings = ListSettings.of(mailing_list)
         if not (force or is_due(settings, pending(session, mailing_list.id), now)):
             continue
-        digest = build_digest(session, runtime, mailing_list, now)
+        digest = build_digest(session, runtime, mailing_list, now, actor)
         if digest is not None:
             built.append(digest)
     return built
