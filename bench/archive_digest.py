@@ -128,17 +128,18 @@ def main() -> None:
             lists.request_list(session, config, LIST, ("owner@example.org",), "discussion")
             lists.approve_list(session, LIST)
         runtime = Runtime.create(config, db)
-        print(f"load average {os.getloadavg()[0]:.1f}, backend {db.engine.dialect.name}")
+        print(f"load average {os.getloadavg()[0]:.1f}, backend {db.engine.dialect.name}",
+              flush=True)
         sample = min(2000, args.messages)
         rate = archive_path(db, sample, rng)
-        print(f"archive path: {sample} messages, {rate:,.0f} messages/s")
+        print(f"archive path: {sample} messages, {rate:,.0f} messages/s", flush=True)
         bulk_load(db, sample + 1, args.messages - sample, rng)
         median, p95, hits = time_searches(db, args.queries, rng)
         print(f"search over {args.messages}: median {median:.1f} ms, p95 {p95:.1f} ms, "
               f"{hits} hits/query")
         seconds = time_digest(db, runtime, args.posts, rng)
-        print(f"digest build, {args.posts} posts, 3 forms: {seconds:.2f} s")
-        print(f"load average {os.getloadavg()[0]:.1f}")
+        print(f"digest build, {args.posts} posts, 3 forms: {seconds:.2f} s", flush=True)
+        print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
         db.dispose()
 
 
