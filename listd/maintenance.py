@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from listd.bounce.lifecycle import bounce_lifecycle_job
+from listd.digest.store import digest_job
 from listd.posting.moderation import expire_due
 from listd.retention import retention_job
 from listd.runtime import Runtime
@@ -40,6 +41,8 @@ JOBS: tuple[Job, ...] = (
     Job("token-purge", purge_spent_tokens, dt.timedelta(hours=6)),
     # Bounded per run: a backlog is worked off a slice an hour, never in one long transaction.
     Job("retention", retention_job, dt.timedelta(hours=1)),
+    # Every tick: a digest whose posts just passed a threshold goes out at once.
+    Job("digests", digest_job, dt.timedelta(0)),
 )
 
 
@@ -61,7 +64,7 @@ class MaintenanceWorker:
                 done = 0
             if done:
                 log.info("job %s: %d done", job.name, done)
-                self.runtime.signals.outbound.set()
+                self.runtime.signals.mail_queued()
             self.next_run[job.name] = self.runtime.clock.now() + job.every
 
     async def run(self, stopping: asyncio.Event) -> None:

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from listd import audit
 from listd.addresses import InvalidAddress, is_scheme_address, normalize_address
+from listd.bounce.scoring import restore
 from listd.clock import utcnow
+from listd.delivery_modes import SERVED, UnservedDeliveryMode
 from listd.errors import AlreadyExists, NotFound, UserError
 from listd.models import DeliveryMode, Domain, MailingList, Member, MemberStatus, Role
 
@@ -93,6 +95,24 @@ def remove_member(session: Session, mailing_list: MailingList, address: str,
                         "add another owner first")
     session.delete(member)
     audit.record(session, actor, "member.removed", mailing_list, normalized, role=role.value)
+
+
+def set_delivery_mode(session: Session, mailing_list: MailingList, address: str,
+                      mode: DeliveryMode, actor: str = audit.CLI_ACTOR) -> Member:
+    """Put subscriber ADDRESS of MAILING_LIST in MODE, which must be one listd serves."""
+    if mode not in SERVED:
+        raise UnservedDeliveryMode(mode)
+    normalized = normalize_address(address)
+    member = find_member(session, mailing_list, normalized)
+    if member is None:
+        raise NotFound(f"{normalized} is not subscriber of {mailing_list.address}")
+    member.delivery_mode = mode
+    if mode is DeliveryMode.MAIL and member.bounce_suspended_at is not None:
+        # Asking for mail again is how a member ends a bounce suspension (Mailman does too).
+        restore(member)
+    audit.record(session, actor, "member.set", mailing_list, normalized,
+                 delivery_mode=mode.value)
+    return member
 
 
 def count_role(session: Session, mailing_list: MailingList, role: Role) -> int:
@@ -235,9 +255,10 @@ def change_member(session: Session, mailing_list: MailingList, address: str, rol
     if member is None:
         raise NotFound(f"{normalized} is not {role.value} of {mailing_list.address}")
     if delivery is not None and delivery is not member.delivery_mode:
-        member.delivery_mode = delivery
-        audit.record(session, actor, "member.set", mailing_list, normalized,
-                     delivery=delivery.value)
+        if role is not Role.SUBSCRIBER:
+            raise UserError(f"delivery: only a subscriber has a delivery mode, not a "
+                            f"{role.value}")
+        set_delivery_mode(session, mailing_list, normalized, delivery, actor=actor)
     if new_role is not None and new_role is not role:
         _change_role(session, mailing_list, member, new_role, actor)
     return member

@@ -64,8 +64,15 @@ class Role(enum.StrEnum):
 
 
 class DeliveryMode(enum.StrEnum):
+    """How a subscriber receives a list; listd.delivery_modes says which are served."""
+
     MAIL = "mail"
+    # RFC 2046 multipart/digest, each post a message/rfc822 part.
     DIGEST = "digest"
+    # RFC 1153 plain-text digest.
+    DIGESTPLAIN = "digestplain"
+    # Subjects, authors and archive links only.
+    SUMMARY = "summary"
     NOMAIL = "nomail"
 
 
@@ -290,6 +297,9 @@ class OutboundMessage(Base):
     # A post's authentication results when it arrived (DKIM, SPF, DMARC, ARC), as ARC sealing
     # records them; None for listd's own mail and when they were not computed.
     arrival_auth: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The delivery mode of the members a list message is expanded to: a digest goes to the
+    # members of its form; None (a post) to those who get each post.
+    audience: Mapped[DeliveryMode | None] = mapped_column(str_enum(DeliveryMode), nullable=True)
 
 
 class OutboundEntry(Base):
@@ -522,3 +532,65 @@ class PostDeliveredEvent(Base):
     outbound_id: Mapped[int] = mapped_column(
         ForeignKey("outbound_messages.id", ondelete="CASCADE"), primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Digest(Base):
+    """One numbered digest of a list, built once; its posts are the DigestPost rows naming it."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("list_id", "volume", "issue"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), index=True)
+    volume: Mapped[int] = mapped_column(Integer)
+    issue: Mapped[int] = mapped_column(Integer)
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DigestPost(Base):
+    """A distributed post waiting for (digest_id None) or taken into exactly one digest."""
+
+    __tablename__ = "digest_posts"
+    __table_args__ = (Index("ix_digest_posts_pending", "digest_id", "list_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"))
+    # The post as its author sent it (before DMARC From-munging): digest readers see who wrote.
+    raw: Mapped[bytes]
+    size: Mapped[int] = mapped_column(Integer)
+    # Its number in the list's archive, for the summary's links; None when not archived.
+    archive_number: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ArchivedMessage(Base):
+    """A post in a list's archive, numbered per list, with its threading and its text."""
+
+    __tablename__ = "archived_messages"
+    __table_args__ = (
+        UniqueConstraint("list_id", "number"),
+        # Import is idempotent on Message-ID.
+        UniqueConstraint("list_id", "message_id"),
+        Index("ix_archived_messages_date", "list_id", "date"),
+        Index("ix_archived_messages_thread", "list_id", "thread_number", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[str] = mapped_column(String(998))
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[str] = mapped_column(Text, default="")
+    # The number of the first message of its thread (its own when it starts one).
+    thread_number: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    author_name: Mapped[str] = mapped_column(String(255), default="")
+    author_address: Mapped[str] = mapped_column(String(320), default="")
+    date: Mapped[dt.datetime]
+    # The text shown and searched: text parts, HTML converted to text.
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    raw: Mapped[bytes]
+    size: Mapped[int] = mapped_column(Integer)
+    archived_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -22,6 +22,9 @@ Review = Literal["owners", "members", "public"]
 Visibility = Literal["public", "hidden"]
 ReplyTo = Literal["poster", "list"]
 DmarcMitigation = Literal["none", "munge_from", "wrap"]
+Archive = Literal["public", "members", "owners", "off"]
+DigestFrequency = Literal["daily", "weekly", "never"]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
 class SettingError(UserError):
@@ -57,7 +60,18 @@ class ListSettings:
         "days a held post waits for a moderator"))
     held_notice: bool = field(default=True, metadata=_doc(
         "tell the poster that a held post waits for a moderator (off: no mail to forged From:)"))
-    archive_url: str | None = field(default=None, metadata=_doc("List-Archive URL"))
+    archive_url: str | None = field(default=None, metadata=_doc(
+        "List-Archive URL of an archive kept elsewhere; default: listd's web archive"))
+    archive: Archive = field(default="members", metadata=_doc(
+        "who may read the archive: public, members, owners, or off (nothing archived)"))
+    digest_frequency: DigestFrequency = field(default="daily", metadata=_doc(
+        "when a digest goes out: daily or weekly at digest_hour, or never (thresholds only)"))
+    digest_hour: int = field(default=7, metadata=_doc("hour (UTC, 0-23) digests go out"))
+    digest_day: Weekday = field(default="monday", metadata=_doc("day of a weekly digest"))
+    digest_max_posts: int = field(default=25, metadata=_doc(
+        "a digest goes out at once when this many posts wait (0: no count threshold)"))
+    digest_max_kb: int = field(default=40, metadata=_doc(
+        "a digest goes out at once when the waiting posts pass this size in KB (0: none)"))
     dmarc_mitigation: DmarcMitigation = field(default="munge_from", metadata=_doc(
         "what to do with posts from domains whose DMARC policy is quarantine or reject"))
     require_owner_authentication: bool = field(default=False, metadata=_doc(
@@ -89,6 +103,7 @@ SETTING_NAMES = tuple(f.name for f in dataclasses.fields(ListSettings))
 # Stored as columns of `lists` rather than in the settings document.
 COLUMN_SETTINGS = ("subject", "description", "language")
 LANGUAGES = ("en", "fr")
+UPPER_BOUNDS = {"digest_hour": 23}
 
 
 def parse_setting(key: str, value: Any) -> Any:
@@ -101,7 +116,10 @@ def parse_setting(key: str, value: Any) -> Any:
     if key not in SETTING_HINTS:
         names = ", ".join(SETTING_NAMES + COLUMN_SETTINGS)
         raise SettingError(f"unknown setting {key!r}; known settings: {names}")
-    return _coerce(key, SETTING_HINTS[key], value)
+    coerced = _coerce(key, SETTING_HINTS[key], value)
+    if key in UPPER_BOUNDS and coerced > UPPER_BOUNDS[key]:
+        raise SettingError(f"{key} must be at most {UPPER_BOUNDS[key]}, not {value!r}")
+    return coerced
 
 
 def _coerce(key: str, hint: Any, value: Any) -> Any:

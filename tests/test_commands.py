@@ -326,7 +326,7 @@ async def test_information_commands(daemon: Daemon, db: Database, config: Config
     # A change of delivery mode waits for the member's confirmation, as any change does.
     assert "> SET news NOMAIL\nWaiting: a confirmation request was sent to " \
         f"{JEANNE}" in text
-    assert "Refused: usage: SET list MAIL|DIGEST|NOMAIL" in text
+    assert "Refused: usage: SET list MAIL|DIGEST|DIGESTPLAIN|SUMMARY|NOMAIL" in text
     assert "Unknown command: FROBNICATE is not a command; send HELP to" in text
     assert "> SUBSCRIBE" not in text  # after QUIT
     found = member(db, JEANNE)

@@ -10,13 +10,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from listd import lists, members
 from listd.config import Config
 from listd.database import Database
 from listd.distribute.delivery import CHUNK
-from listd.models import OutboundEntry, OutboundState
+from listd.models import (
+    DeliveryMode,
+    Digest,
+    DigestPost,
+    Member,
+    OutboundEntry,
+    OutboundState,
+    Role,
+)
 from tests.conftest import PG_URL
 from tests.support.client import in_thread, post
 from tests.support.lists import make_list
@@ -207,3 +215,42 @@ async def test_sigkills_mid_fanout_resend_at_most_what_was_on_the_wire(
     assert len({r.recipients[0] for r in sink.received}) == count
     print(f"extras after {kills} kills: {extras(sink)}")
     assert extras(sink) <= kills * bound, extras(sink)
+
+
+async def test_sigkill_mid_digest_fanout_builds_it_once_and_resumes(
+        db: Database, config: Config, sink: Sink, tmp_path: Path) -> None:
+    count = 2000
+    make_list(db, config, NEWS, template="newsletter", digest_frequency="never",
+              digest_max_posts=2)
+    with db.session() as session:
+        mailing_list = lists.find_list(session, NEWS)
+        members.import_members(session, mailing_list,
+                               (f"reader{n}@example.com" for n in range(count)))
+        session.execute(update(Member).where(Member.list_id == mailing_list.id,
+                                             Member.role == Role.SUBSCRIBER)
+                        .values(delivery_mode=DeliveryMode.DIGEST))
+    config_file = relay_config(config, sink, tmp_path / "relay.yaml")
+    serve = ServeProcess(config_file, tmp_path / "serve.log").start()
+    try:
+        await in_thread(post, serve.port, "owner@example.org", NEWS, "Part one")
+        await in_thread(post, serve.port, "owner@example.org", NEWS, "Part two")
+        await wait_until(lambda: len(sink.received) >= 300, timeout=30,
+                         what="the digest fan-out to be well under way")
+    finally:
+        serve.kill()
+    assert len(sink.received) < count, "the kill came in the middle of the fan-out"
+    serve.start()
+    try:
+        await wait_until(lambda: all_sent(db, count), timeout=60,
+                         what="the restarted process to finish the digest fan-out")
+    finally:
+        assert serve.terminate() == 0
+    per_recipient = Counter(r.recipients[0] for r in sink.received)
+    assert len(per_recipient) == count, "every digest reader got the digest"
+    assert sum(per_recipient.values()) - count <= 2 * BATCH
+    subjects = {str(r.message["Subject"]) for r in sink.received}
+    assert subjects == {"[news] Digest, Vol 1, Issue 1"}, subjects
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Digest)) == 1
+        assert session.scalar(select(func.count()).select_from(DigestPost)
+                              .where(DigestPost.digest_id.is_not(None))) == 2

@@ -7,13 +7,15 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from listd import migrate
+from listd.archive.search import include_name
 from listd.database import Database
 from listd.models import Base
 
 
 def test_migrated_schema_equals_the_models(db: Database) -> None:
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                             "include_name": include_name})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
 

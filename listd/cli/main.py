@@ -33,6 +33,8 @@ COMMANDS = {
     "webhook": "listd.cli.webhook",
     "postfix": "listd.cli.postfix",
     "import": "listd.cli.importer",
+    "digest": "listd.cli.digest",
+    "archive": "listd.cli.archive",
 }
 
 

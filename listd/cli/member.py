@@ -1,4 +1,4 @@
-"""`listd member add|remove|ls|import`."""
+"""`listd member add|remove|set|ls|import`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import click
 
 from listd import members
 from listd.cli.context import App, emit, json_option, pass_app
+from listd.delivery_modes import parse_delivery_mode
 from listd.lists import find_list
-from listd.models import Role
+from listd.models import DeliveryMode, Role
 
 role_option = click.option(
     "--role", type=click.Choice([r.value for r in Role]), default=Role.SUBSCRIBER.value,
@@ -48,6 +49,21 @@ def remove(app: App, address: str, member_address: str, role: str) -> None:
         mailing_list = find_list(session, address)
         members.remove_member(session, mailing_list, member_address, Role(role))
         click.echo(f"{member_address.strip().lower()} removed from {mailing_list.address}")
+
+
+@command.command("set")
+@click.argument("address")
+@click.argument("member_address", metavar="ADDR")
+@click.option("--delivery", required=True, metavar="|".join(m.value for m in DeliveryMode),
+              help="How the member receives the list.")
+@pass_app
+def set_(app: App, address: str, member_address: str, delivery: str) -> None:
+    """Set how subscriber ADDR of list ADDRESS receives it."""
+    mode = parse_delivery_mode(delivery)
+    with app.db.session() as session:
+        mailing_list = find_list(session, address)
+        member = members.set_delivery_mode(session, mailing_list, member_address, mode)
+        click.echo(f"{member.address} on {mailing_list.address}: delivery {mode.value}")
 
 
 @command.command("ls")

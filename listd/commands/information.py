@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from listd.commands.context import CommandContext
 from listd.commands.results import Result, Status
+from listd.delivery_modes import served_names
 from listd.members import addresses_with_role
 from listd.models import Domain, ListStatus, MailingList, Member, Role
 from listd.settings import ListSettings
@@ -21,7 +22,8 @@ class Help:
     names: ClassVar[tuple[str, ...]] = ("help", "aide", "?")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
-        text = render("help", ctx.language, request=ctx.addresses.request)
+        text = render("help", ctx.language, request=ctx.addresses.request,
+                      modes=served_names(" ").upper())
         return Result(Status.DONE, text.body.strip())
 
 

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd import audit, members, tokens
+from listd import members, tokens
 from listd.addresses import AddressKind, normalize_address, scheme_address
-from listd.bounce.scoring import restore
 from listd.commands import phrases
 from listd.commands.outgoing import RobotAddresses, send
 from listd.commands.results import Result, Status
@@ -119,7 +118,8 @@ def ask_confirmation(session: Session, runtime: Runtime, mailing_list: MailingLi
 
 # Requests, from commands -------------------------------------------------------------------
 
-def request_subscription(ctx: CommandContext, mailing_list: MailingList, name: str) -> Result:
+def request_subscription(ctx: CommandContext, mailing_list: MailingList, name: str,
+                         delivery: DeliveryMode | None = None) -> Result:
     if ListSettings.of(mailing_list).subscription == "closed":
         raise ctx.refuse("subscription_closed", list=mailing_list.address)
     private = membership_is_private(mailing_list)
@@ -129,8 +129,10 @@ def request_subscription(ctx: CommandContext, mailing_list: MailingList, name: s
         return Result(Status.DONE, ctx.say("already_subscribed", list=mailing_list.address))
     if not ctx.claim_confirmation(SUBSCRIBE, ctx.sender, mailing_list):
         return repeated_in_mail(ctx)
+    payload: dict[str, object] = {"name": name} if delivery is None else {
+        "name": name, "delivery": delivery.value}
     asked = request_confirmation(ctx, Request(SUBSCRIBE, ctx.sender, mailing_list,
-                                              "confirm_subscribe", ctx.sender, {"name": name}))
+                                              "confirm_subscribe", ctx.sender, payload))
     return asked_result(ctx, asked, "confirmation_sent", ctx.sender)
 
 
@@ -217,16 +219,20 @@ def _goodbye(session: Session, runtime: Runtime, mailing_list: MailingList,
 
 
 def _subscribe(session: Session, runtime: Runtime, mailing_list: MailingList, address: str,
-               name: str, actor: str) -> Member:
+               name: str, actor: str, delivery: object = None) -> Member:
     member = members.add_member(session, mailing_list, address, name, actor=actor)
+    if delivery:
+        # Asked for at subscription (Mailman's `join digest=…`), confirmed with it.
+        members.set_delivery_mode(session, mailing_list, address, DeliveryMode(str(delivery)),
+                                  actor=actor)
     _welcome(session, runtime, mailing_list, member)
     return member
 
 
 def _ask_owners(session: Session, runtime: Runtime, mailing_list: MailingList,
-                address: str, name: str) -> None:
+                address: str, name: str, delivery: object = None) -> None:
     approve = tokens.issue(session, runtime, APPROVE_SUBSCRIPTION, address, mailing_list,
-                           {"name": name})
+                           {"name": name, "delivery": delivery} if delivery else {"name": name})
     refuse = tokens.issue(session, runtime, REFUSE_SUBSCRIPTION, address, mailing_list,
                           {"name": name, "sibling": approve.token})
     # A new dict, so the JSON column is seen as changed.
@@ -271,10 +277,12 @@ def subscription_confirmed(session: Session, runtime: Runtime, c: Confirming) ->
                                         list=mailing_list.address))
     name = str(c.pending.payload.get("name", ""))
     if policy == "approval":
-        _ask_owners(session, runtime, mailing_list, address, name)
+        _ask_owners(session, runtime, mailing_list, address, name,
+                    c.pending.payload.get("delivery"))
         return Result(Status.WAITING, _say(mailing_list, "waiting_for_owners",
                                            list=mailing_list.address))
-    _subscribe(session, runtime, mailing_list, address, name, actor=c.confirmed_by)
+    _subscribe(session, runtime, mailing_list, address, name, actor=c.confirmed_by,
+               delivery=c.pending.payload.get("delivery"))
     return Result(Status.DONE, _say(mailing_list, "subscribed", address=address,
                                     list=mailing_list.address),
                   notified=c.confirmed_by == address)
@@ -326,7 +334,7 @@ def _add_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
         return Result(Status.DONE, _say(mailing_list, "already_member", address=address,
                                         list=mailing_list.address))
     _subscribe(session, runtime, mailing_list, address, str(c.pending.payload.get("name", "")),
-               actor=c.confirmed_by)
+               actor=c.confirmed_by, delivery=c.pending.payload.get("delivery"))
     return Result(Status.DONE, _say(mailing_list, "added", address=address,
                                     list=mailing_list.address))
 
@@ -353,12 +361,7 @@ def delivery_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Res
         return Result(Status.REFUSED, _say(mailing_list, "not_subscribed",
                                            list=mailing_list.address))
     mode = DeliveryMode(str(c.pending.payload.get("mode", DeliveryMode.MAIL.value)))
-    member.delivery_mode = mode
-    if mode is DeliveryMode.MAIL and member.bounce_suspended_at is not None:
-        # Asking for mail again is how a member ends a bounce suspension (Mailman does too).
-        restore(member)
-    audit.record(session, c.confirmed_by, "member.set", mailing_list, address,
-                 delivery_mode=mode.value)
+    members.set_delivery_mode(session, mailing_list, address, mode, actor=c.confirmed_by)
     return Result(Status.DONE, _say(mailing_list, "delivery_set", list=mailing_list.address,
                                     mode=mode.value.upper()))
 

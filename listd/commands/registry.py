@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from listd.commands.archive import Get, Index, Last
 from listd.commands.command import Command
 from listd.commands.held_posts import Discard, Distribute, Reject
 from listd.commands.information import Help, Info, Lists, Review, Which
@@ -30,6 +31,9 @@ COMMANDS: tuple[Command, ...] = (
     Reject(),
     Discard(),
     CreateList(),
+    Index(),
+    Get(),
+    Last(),
 )
 
 

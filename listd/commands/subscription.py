@@ -8,7 +8,13 @@ from listd.commands import membership
 from listd.commands.context import CommandContext
 from listd.commands.results import Result
 from listd.commands.token_kinds import answer_token
-from listd.models import DeliveryMode
+from listd.delivery_modes import (
+    UnknownDeliveryMode,
+    UnservedDeliveryMode,
+    parse_delivery_mode,
+    parse_mailman_digest,
+    served_names,
+)
 
 
 class Subscribe:
@@ -16,8 +22,15 @@ class Subscribe:
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, rest = ctx.take_list(args)
-        name = " ".join(rest) or ctx.sender_name
-        return membership.request_subscription(ctx, mailing_list, name)
+        try:
+            modes = [m for m in map(parse_mailman_digest, rest) if m is not None]
+        except (UnknownDeliveryMode, UnservedDeliveryMode):
+            raise ctx.refuse("usage", usage="SUBSCRIBE list [Name] [digest=mime|plain|no]"
+                             ) from None
+        words = [word for word in rest if not word.lower().startswith("digest=")]
+        name = " ".join(words) or ctx.sender_name
+        return membership.request_subscription(ctx, mailing_list, name,
+                                               modes[-1] if modes else None)
 
 
 class Unsubscribe:
@@ -42,8 +55,13 @@ class SetDelivery:
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, rest = ctx.take_list(args)
-        modes = {mode.value: mode for mode in DeliveryMode}
-        if len(rest) != 1 or rest[0].lower() not in modes:
-            raise ctx.refuse("usage", usage="SET list MAIL|DIGEST|NOMAIL")
-        mode = modes[rest[0].lower()]
+        if len(rest) != 1:
+            raise ctx.refuse("usage", usage=f"SET list {served_names('|').upper()}")
+        try:
+            mode = parse_delivery_mode(rest[0])
+        except UnknownDeliveryMode:
+            raise ctx.refuse("usage", usage=f"SET list {served_names('|').upper()}") from None
+        except UnservedDeliveryMode as exc:
+            raise ctx.refuse("delivery_unserved", mode=exc.mode.value.upper(),
+                             modes=served_names(", ").upper()) from None
         return membership.request_delivery_change(ctx, mailing_list, mode)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from listd.delivery_modes import receives_each_post
 from listd.models import (
     DeliveryMode,
     Member,
@@ -55,27 +56,31 @@ class Expansion:
     finished: bool
 
 
-def receiving(list_id: int | None, after: int) -> ColumnElement[bool]:
-    """Members who get posts, after member id AFTER (served by ix_members_fanout)."""
+def receiving(list_id: int | None, after: int,
+              audience: DeliveryMode | None = None) -> ColumnElement[bool]:
+    """Members who get this message, after member id AFTER (served by ix_members_fanout):
+    those of AUDIENCE's mode (a digest's form), or those who get each post."""
+    modes = receives_each_post() if audience is None else frozenset({audience})
     return and_(Member.list_id == list_id, Member.role == Role.SUBSCRIBER,
                 Member.status == MemberStatus.ENABLED,
-                Member.delivery_mode == DeliveryMode.MAIL, Member.id > after)
+                Member.delivery_mode.in_(modes), Member.id > after)
 
 
 def expand_batch(session: Session, now: dt.datetime,
                  batch_size: int = EXPAND_BATCH) -> Expansion | None:
     """Queue the next batch of the oldest message still being expanded; None if none is."""
     pending = session.execute(
-        select(OutboundMessage.id, OutboundMessage.list_id, OutboundMessage.expanded_through)
+        select(OutboundMessage.id, OutboundMessage.list_id, OutboundMessage.expanded_through,
+               OutboundMessage.audience)
         .where(OutboundMessage.expanded.is_(False)).order_by(OutboundMessage.id).limit(1)
         .with_for_update(skip_locked=True)).first()
     if pending is None:
         return None
-    outbound_id, list_id, after = pending
+    outbound_id, list_id, after, audience = pending
     if after == 0:
         # A small first batch lets delivery start while the rest is being queued.
         batch_size = min(batch_size, FIRST_BATCH)
-    batch = select(Member.id).where(receiving(list_id, after)).order_by(Member.id) \
+    batch = select(Member.id).where(receiving(list_id, after, audience)).order_by(Member.id) \
         .limit(batch_size).subquery()
     last, count = session.execute(select(func.max(batch.c.id), func.count())).one()
     if last is None:
@@ -88,7 +93,7 @@ def expand_batch(session: Session, now: dt.datetime,
         select(literal(outbound_id, Integer()), Member.address, Member.id,
                literal(OutboundState.QUEUED.value, String()), literal(0, Integer()),
                literal(now, DateTime()), literal(now, DateTime()))
-        .where(receiving(list_id, after), Member.id <= last)))
+        .where(receiving(list_id, after, audience), Member.id <= last)))
     finished = count < batch_size
     session.execute(update(OutboundMessage).where(OutboundMessage.id == outbound_id)
                     .values(expanded_through=last, expanded=finished))

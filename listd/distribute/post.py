@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 from listd.addresses import AddressKind, scheme_address
 from listd.deliverability.authentication import AuthResults
 from listd.deliverability.signing import strip_broken_signatures
+from listd.distribute.kept import keep_post
 from listd.distribute.mitigation import mitigated
-from listd.distribute.render import ListView, render_post
+from listd.distribute.render import ListView, render_post, with_archived_at
 from listd.models import MailingList, OutboundMessage
 from listd.processing.budget import Budget
 from listd.runtime import Runtime
@@ -46,8 +47,12 @@ def accept_post(session: Session, runtime: Runtime, mailing_list: MailingList, r
     commit; wake it with `runtime.signals.outbound.set()` once the transaction is committed.
     ARRIVAL_AUTH, the post's authentication results when it arrived, is kept for ARC sealing.
     """
+    archived = keep_post(session, runtime, mailing_list, raw)
     if outgoing is None:
         outgoing = render_for_list(runtime, ListView.of(mailing_list, runtime.config), raw)
+    if archived:
+        # Its archive number is known only now, in the transaction: the one header added here.
+        outgoing = with_archived_at(outgoing, archived)
     outbound = OutboundMessage(
         list_id=mailing_list.id, source_message_id=source_message_id, kind="post",
         raw=outgoing, verp=True, expanded=False, expanded_through=0,

@@ -16,6 +16,7 @@ from email.parser import BytesParser
 
 from listd import header_values
 from listd.addresses import AddressKind, scheme_address
+from listd.archive.urls import web_archive
 from listd.config import Config
 from listd.deliverability.unsubscribe import unsubscribe_url
 from listd.distribute.footer import FooterPlacement, add_footer
@@ -40,7 +41,7 @@ PRIVATE_HEADERS = ("Bcc", "Resent-Bcc", "Return-Path", "Delivered-To", "X-Origin
 # Ours to set: whatever the post carried under these names is replaced.
 LIST_HEADERS = ("List-Id", "List-Help", "List-Subscribe", "List-Unsubscribe",
                 "List-Unsubscribe-Post", "List-Post", "List-Owner", "List-Archive",
-                "Precedence")
+                "Archived-At", "Precedence")
 _REPLY_MARKERS = re.compile(r"^\s*(?:(?:re|aw|sv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
@@ -95,21 +96,32 @@ def parse(raw: bytes) -> EmailMessage:
     return message
 
 
-def render_post(raw: bytes, view: ListView) -> RenderedPost:
-    """The post as every subscriber of VIEW's list receives it."""
-    rendered = _render(raw, view, personal_footer=view.one_click)
+def render_post(raw: bytes, view: ListView, archived_at: str | None = None) -> RenderedPost:
+    """The post as every subscriber of VIEW's list receives it; ARCHIVED_AT is its archive
+    page (RFC 5064), when it has one."""
+    rendered = _render(raw, view, view.one_click, archived_at)
     if rendered.personal and rendered.raw.count(PERSONAL_PLACEHOLDER.encode()) < 2:
         # The footer landed in a base64 (or otherwise re-encoded) body where the placeholder
         # cannot be found again: give it the list-wide unsubscribe address instead.
-        rendered = _render(raw, view, personal_footer=False)
+        rendered = _render(raw, view, False, archived_at)
     return rendered
 
 
-def _render(raw: bytes, view: ListView, personal_footer: bool) -> RenderedPost:
+def with_archived_at(rendered: bytes, url: str) -> bytes:
+    """RENDERED (a post as `render_post` wrote it) with its RFC 5064 Archived-At header."""
+    line_end = b"\r\n" if b"\r\n" in rendered[:2000] else b"\n"
+    value = header_values.header_text(url, 900)
+    return b"Archived-At: <" + value.encode("ascii", "replace") + b">" + line_end + rendered
+
+
+def _render(raw: bytes, view: ListView, personal_footer: bool,
+            archived_at: str | None = None) -> RenderedPost:
     message = parse(raw)
     for name in PRIVATE_HEADERS + LIST_HEADERS:
         del message[name]
     _set_list_headers(message, view)
+    if archived_at:
+        message["Archived-At"] = f"<{archived_at}>"
     subject = str(message.get("Subject", ""))
     del message["Subject"]
     message["Subject"] = prefixed_subject(subject, view.settings.prefix_for(view.name))
@@ -137,8 +149,9 @@ def _set_list_headers(message: EmailMessage, view: ListView) -> None:
     message["List-Post"] = "NO" if view.settings.posting == "owners" else \
         f"<mailto:{view.address()}>"
     message["List-Owner"] = f"<mailto:{view.address(AddressKind.OWNER)}>"
-    if view.settings.archive_url:
-        message["List-Archive"] = f"<{view.settings.archive_url}>"
+    archive = web_archive(view.settings, view.base_url, view.address())
+    if archive:
+        message["List-Archive"] = f"<{archive}>"
     message["Precedence"] = "list"
     # Our own loop guard, checked by processing.guards when a post comes back to us.
     message["X-Loop"] = view.address()
@@ -169,3 +182,14 @@ def prefixed_subject(subject: str, prefix: str) -> str:
     if marker:
         bare = "Re: " + bare[marker.end():]
     return f"{prefix} {bare}".strip()
+
+
+def render_digest(message: EmailMessage, view: ListView) -> RenderedPost:
+    """A digest (listd's own message) with the list's headers and footer, as a post gets."""
+    for name in LIST_HEADERS:
+        del message[name]
+    _set_list_headers(message, view)
+    if view.settings.reply_to == "list":
+        message["Reply-To"] = view.address()
+    placement = add_footer(message, footer_text(view, view.one_click))
+    return RenderedPost(message.as_bytes(policy=WRITE_POLICY), view.one_click, placement)

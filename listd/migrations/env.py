@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from listd.archive.search import include_name
 from listd.models import Base
 
 config = context.config
@@ -11,6 +12,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from listd.archive import search
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}
@@ -19,7 +21,10 @@ depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 def upgrade() -> None:
     ${upgrades if upgrades else "pass"}
+    # The archive's full-text index is not a model (an FTS5 virtual table on SQLite).
+    search.create_search_index(op.get_bind())
 
 
 def downgrade() -> None:
+    search.drop_search_index(op.get_bind())
     ${downgrades if downgrades else "pass"}

@@ -19,6 +19,7 @@ from listd.api.app import create_api
 from listd.deliverability.unsubscribe import UnsubscribeClaim, verify_unsubscribe_token
 from listd.runtime import Runtime
 from listd.web import pages, unsubscription
+from listd.web.archive import add_archive_routes
 from listd.web.unsubscription import Outcome
 
 log = logging.getLogger("listd.web")
@@ -86,6 +87,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                      situation.list_address)
         return _answer(situation, claim.address)
 
+    add_archive_routes(app, runtime)
     return app
 
 

@@ -26,8 +26,8 @@ from listd.deliverability.dkim_keys import Algorithm, create_key, dns_record
 from listd.deliverability.resolver import make_resolver
 from listd.deliverability.signing import DkimSigner
 from listd.lists import find_list
-from listd.members import find_member
-from listd.models import HeldMessage, Role
+from listd.members import find_member, set_delivery_mode
+from listd.models import DeliveryMode, HeldMessage, Role
 from listd.runtime import Runtime
 from listd.serve import Daemon
 from tests.conftest import DOMAIN, with_relay
@@ -307,3 +307,31 @@ async def test_a_signature_by_a_neighbour_under_a_public_suffix_does_not_pass_fo
     await in_thread(send, daemon.port, owner, [NEWS], genuine)
     [mail] = await wait_until(lambda: sink.to(MEMBERS[0]), timeout=20, what="the post")
     assert "Genuine" in mail.message["Subject"] and len(held(db)) == 1
+
+
+async def test_digests_are_signed_per_recipient_with_one_click_like_posts(
+        start: Callable[..., object], db: Database, config: Config, sink: Sink, zone: Zone,
+        dns_server: DnsServer) -> None:
+    publish_list_key(db, zone)
+    readers = {mode: f"{mode.value}@example.com" for mode in
+               (DeliveryMode.DIGEST, DeliveryMode.DIGESTPLAIN, DeliveryMode.SUMMARY)}
+    make_list(db, config, NEWS, posting="anyone", subscribers=tuple(readers.values()),
+              digest_frequency="never", digest_max_posts=1)
+    with db.session() as session:
+        for mode, address in readers.items():
+            set_delivery_mode(session, find_list(session, NEWS), address, mode)
+    daemon = await start(base_url="https://lists.example.org")  # type: ignore[misc]
+    await in_thread(send, daemon.port, POSTER, [NEWS], post())
+
+    received = await delivered(sink, len(readers))
+    assert sorted(m.recipients[0] for m in received) == sorted(readers.values())
+    tokens = set()
+    for mail in received:
+        assert verifies(mail.raw, dns_server), mail.recipients
+        assert "list-unsubscribe" in signed_headers(mail.raw)
+        assert str(mail.message["Subject"]) == "[news] Digest, Vol 1, Issue 1"
+        one_click = mail.message["List-Unsubscribe"].split(",")[0].strip()
+        assert one_click.startswith("<https://lists.example.org/unsubscribe/")
+        assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        tokens.add(one_click)
+    assert len(tokens) == len(readers), "each reader gets a token of their own"

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from listd.archive import search
+
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -151,6 +153,31 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_address_patterns')),
     sa.UniqueConstraint('list_id', 'kind', 'pattern', name=op.f('uq_address_patterns_list_id_kind_pattern'))
     )
+    op.create_table('archived_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('list_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.String(length=998), nullable=False),
+    sa.Column('in_reply_to', sa.String(length=998), nullable=True),
+    sa.Column('references', sa.Text(), nullable=False),
+    sa.Column('thread_number', sa.Integer(), nullable=False),
+    sa.Column('subject', sa.String(length=998), nullable=False),
+    sa.Column('author_name', sa.String(length=255), nullable=False),
+    sa.Column('author_address', sa.String(length=320), nullable=False),
+    sa.Column('date', sa.DateTime(), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('raw', sa.LargeBinary(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('archived_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_archived_messages_list_id_lists'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_archived_messages')),
+    sa.UniqueConstraint('list_id', 'message_id', name=op.f('uq_archived_messages_list_id_message_id')),
+    sa.UniqueConstraint('list_id', 'number', name=op.f('uq_archived_messages_list_id_number'))
+    )
+    with op.batch_alter_table('archived_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_archived_messages_date', ['list_id', 'date'], unique=False)
+        batch_op.create_index('ix_archived_messages_thread', ['list_id', 'thread_number', 'date'], unique=False)
+
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
@@ -182,6 +209,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('delivery_summaries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_delivery_summaries_list_id'), ['list_id'], unique=False)
+
+    op.create_table('digests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('list_id', sa.Integer(), nullable=False),
+    sa.Column('volume', sa.Integer(), nullable=False),
+    sa.Column('issue', sa.Integer(), nullable=False),
+    sa.Column('posts', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_digests_list_id_lists'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_digests')),
+    sa.UniqueConstraint('list_id', 'volume', 'issue', name=op.f('uq_digests_list_id_volume_issue'))
+    )
+    with op.batch_alter_table('digests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_digests_list_id'), ['list_id'], unique=False)
 
     op.create_table('held_messages',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -238,7 +279,7 @@ def upgrade() -> None:
     sa.Column('address', sa.String(length=320), nullable=False),
     sa.Column('display_name', sa.String(length=255), nullable=False),
     sa.Column('role', sa.Enum('subscriber', 'owner', 'moderator', name='role', native_enum=False, length=16), nullable=False),
-    sa.Column('delivery_mode', sa.Enum('mail', 'digest', 'nomail', name='deliverymode', native_enum=False, length=16), nullable=False),
+    sa.Column('delivery_mode', sa.Enum('mail', 'digest', 'digestplain', 'summary', 'nomail', name='deliverymode', native_enum=False, length=16), nullable=False),
     sa.Column('status', sa.Enum('enabled', 'suspended', name='memberstatus', native_enum=False, length=16), nullable=False),
     sa.Column('bounce_score', sa.Float(), nullable=False),
     sa.Column('last_bounce_at', sa.DateTime(), nullable=True),
@@ -267,6 +308,7 @@ def upgrade() -> None:
     sa.Column('expanded_through', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('arrival_auth', sa.JSON(), nullable=True),
+    sa.Column('audience', sa.Enum('mail', 'digest', 'digestplain', 'summary', 'nomail', name='deliverymode', native_enum=False, length=16), nullable=True),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_outbound_messages_list_id_lists'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['source_message_id'], ['messages.id'], name=op.f('fk_outbound_messages_source_message_id_messages'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_messages')),
@@ -295,6 +337,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_pending_actions_address'), ['address'], unique=False)
         batch_op.create_index(batch_op.f('ix_pending_actions_expires_at'), ['expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_pending_actions_list_id'), ['list_id'], unique=False)
+
+    op.create_table('digest_posts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('list_id', sa.Integer(), nullable=False),
+    sa.Column('digest_id', sa.Integer(), nullable=True),
+    sa.Column('raw', sa.LargeBinary(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('archive_number', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['digest_id'], ['digests.id'], name=op.f('fk_digest_posts_digest_id_digests'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_digest_posts_list_id_lists'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_digest_posts'))
+    )
+    with op.batch_alter_table('digest_posts', schema=None) as batch_op:
+        batch_op.create_index('ix_digest_posts_pending', ['digest_id', 'list_id', 'id'], unique=False)
 
     op.create_table('outbound_queue',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -355,9 +412,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_bounce_events_report_message_id'), ['report_message_id'], unique=False)
 
     # ### end Alembic commands ###
+    # The archive's full-text index is not a model (an FTS5 virtual table on SQLite).
+    search.create_search_index(op.get_bind())
 
 
 def downgrade() -> None:
+    search.drop_search_index(op.get_bind())
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('bounce_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bounce_events_report_message_id'))
@@ -375,6 +435,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbound_queue_claimed_by')
 
     op.drop_table('outbound_queue')
+    with op.batch_alter_table('digest_posts', schema=None) as batch_op:
+        batch_op.drop_index('ix_digest_posts_pending')
+
+    op.drop_table('digest_posts')
     with op.batch_alter_table('pending_actions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pending_actions_list_id'))
         batch_op.drop_index(batch_op.f('ix_pending_actions_expires_at'))
@@ -403,6 +467,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_held_messages_expiry')
 
     op.drop_table('held_messages')
+    with op.batch_alter_table('digests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_digests_list_id'))
+
+    op.drop_table('digests')
     with op.batch_alter_table('delivery_summaries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_delivery_summaries_list_id'))
 
@@ -412,6 +480,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
 
     op.drop_table('audit_log')
+    with op.batch_alter_table('archived_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_archived_messages_thread')
+        batch_op.drop_index('ix_archived_messages_date')
+
+    op.drop_table('archived_messages')
     op.drop_table('address_patterns')
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhook_deliveries_webhook_id'))

@@ -1,0 +1,1 @@
+"""The list archive: the store, its search, its access rule, mbox import and export."""
