@@ -19,7 +19,15 @@ from listd.models import DeliveryMode
 from listd.serve import Daemon
 from tests.conftest import CLI
 from tests.support.lists import make_list
-from tests.support.robot import body, mail, wait_for_mail
+from tests.support.robot import (
+    body,
+    confirm_address,
+    is_confirmation,
+    mail,
+    reads_it,
+    wait_for_mail,
+)
+from tests.support.waiting import wait_until
 
 DOMAIN = "lists.example.org"
 NEWS = f"news@{DOMAIN}"
@@ -38,16 +46,22 @@ async def test_set_by_mail_takes_every_served_mode_and_refuses_others(
         daemon: Daemon, db: Database, config: Config) -> None:
     make_list(db, config, NEWS, subscribers=(JEANNE,))
     await mail(daemon, JEANNE, ROBOT, "SET news DIGESTPLAIN\nSET news WEEKLY\nHELP\n")
-    (reply,) = await wait_for_mail(config, JEANNE, 1)
+    written = await wait_for_mail(config, JEANNE, 2)
+    (request,) = [w for w in written if is_confirmation(w)]
+    (reply,) = [w for w in written if not is_confirmation(w)]
     text = body(reply)
-    assert f"Done: your subscription to {NEWS} is now in DIGESTPLAIN mode." in text
+    assert "> SET news DIGESTPLAIN\nWaiting: a confirmation request was sent to " in text
     served = "|".join(m.value.upper() for m in DeliveryMode if m in SERVED)
     assert f"Refused: usage: SET list {served}" in text
     # HELP offers exactly the modes that are served.
     help_text = text.split("> HELP")[1]
     for mode in DeliveryMode:
         assert (f" {mode.value.upper()}" in help_text) == (mode in SERVED), mode
-    assert mode_of(db, JEANNE) is DeliveryMode.DIGESTPLAIN
+    assert mode_of(db, JEANNE) is DeliveryMode.MAIL, "nothing changes before the confirmation"
+    reads_it(daemon)
+    await mail(daemon, JEANNE, confirm_address(request), "yes")
+    await wait_until(lambda: mode_of(db, JEANNE) is DeliveryMode.DIGESTPLAIN,
+                     what="the confirmed mode")
 
 
 def test_an_unserved_mode_is_refused_by_the_one_parser() -> None:
