@@ -9,7 +9,7 @@ from typing import cast
 from sqlalchemy import Table, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from listd import audit
+from listd import audit, suppression
 from listd.addresses import InvalidAddress, is_scheme_address, normalize_address
 from listd.bounce.scoring import restore
 from listd.clock import utcnow
@@ -30,13 +30,16 @@ def find_member(session: Session, mailing_list: MailingList, address: str,
 
 def add_member(session: Session, mailing_list: MailingList, address: str, name: str = "",
                role: Role = Role.SUBSCRIBER, actor: str = audit.CLI_ACTOR,
-               delivery: DeliveryMode = DeliveryMode.MAIL, robot: str = DEFAULT_ROBOT
-               ) -> Member:
+               delivery: DeliveryMode = DeliveryMode.MAIL, robot: str = DEFAULT_ROBOT, *,
+               force: bool = False) -> Member:
+    """Add ADDRESS; a suppressed subscriber only with FORCE (the person's new consent)."""
     normalized = normalize_address(address)
     if own_addresses(session, mailing_list, robot)(normalized):
         raise UserError(_own_address_refused(normalized))
     if find_member(session, mailing_list, normalized, role) is not None:
         raise AlreadyExists(f"{normalized} is already {role.value} of {mailing_list.address}")
+    if role is Role.SUBSCRIBER:
+        suppression.check_addable(session, normalized, force=force, actor=actor)
     member = Member(list_id=mailing_list.id, address=normalized, display_name=name.strip(),
                     role=role, delivery_mode=delivery)
     session.add(member)
@@ -158,27 +161,31 @@ def parse_import_line(line: str) -> tuple[str, str] | None:
 
 def import_members(session: Session, mailing_list: MailingList, lines: Iterable[str],
                    role: Role = Role.SUBSCRIBER, actor: str = audit.CLI_ACTOR,
-                   robot: str = DEFAULT_ROBOT) -> ImportReport:
-    """Add every valid address; report each refused line with its number and the reason."""
+                   robot: str = DEFAULT_ROBOT, *, force: bool = False) -> ImportReport:
+    """Add every valid address; report each refused line with its number and the reason.
+
+    A suppressed address is refused unless FORCE (the listmaster has new consent for each).
+    """
     report = ImportReport()
     ours = own_addresses(session, mailing_list, robot)
     existing = set(session.scalars(select(Member.address).where(
         Member.list_id == mailing_list.id, Member.role == role)))
     batch: list[dict[str, object]] = []
     now = utcnow()
-    for number, line in enumerate(lines, start=1):
-        parsed = parse_import_line(line)
-        if parsed is None:
-            continue
-        raw_address, name = parsed
-        try:
-            address = normalize_address(raw_address)
-        except InvalidAddress as exc:
-            report.refused.append((number, line.rstrip("\n"), str(exc)))
-            continue
+    parsed_lines = list(_parsed(lines, report))
+    suppressed = (suppression.suppressed_among(session, (a for _, _, a, _ in parsed_lines))
+                  if role is Role.SUBSCRIBER else {})
+    for number, line, address, name in parsed_lines:
         if ours(address):
-            report.refused.append((number, line.rstrip("\n"), _own_address_refused(address)))
+            report.refused.append((number, line, _own_address_refused(address)))
             continue
+        if address in suppressed and address not in existing:
+            if not force:
+                report.refused.append((number, line, str(suppression.Suppressed(
+                    suppressed[address]))))
+                continue
+            suppression.lift(session, address, actor=actor,
+                             why_lifted="imported again with force (new consent)")
         if address in existing:
             report.already_members += 1
             continue
@@ -190,9 +197,24 @@ def import_members(session: Session, mailing_list: MailingList, lines: Iterable[
         if len(batch) >= IMPORT_BATCH:
             report.added += _flush(session, batch)
     report.added += _flush(session, batch)
+    report.refused.sort()
     audit.record(session, actor, "member.imported", mailing_list, None, added=report.added,
                  refused=len(report.refused), already_members=report.already_members)
     return report
+
+
+def _parsed(lines: Iterable[str], report: ImportReport
+            ) -> Iterator[tuple[int, str, str, str]]:
+    """(number, line, address, name) of each member line; a bad address goes to REPORT."""
+    for number, line in enumerate(lines, start=1):
+        parsed = parse_import_line(line)
+        if parsed is None:
+            continue
+        raw_address, name = parsed
+        try:
+            yield number, line.rstrip("\n"), normalize_address(raw_address), name
+        except InvalidAddress as exc:
+            report.refused.append((number, line.rstrip("\n"), str(exc)))
 
 
 def _flush(session: Session, batch: list[dict[str, object]]) -> int:

@@ -594,3 +594,27 @@ class ArchivedMessage(Base):
     raw: Mapped[bytes]
     size: Mapped[int] = mapped_column(Integer)
     archived_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SuppressionReason(enum.StrEnum):
+    COMPLAINT = "complaint"
+    # Removed from a list after its bounces passed the threshold and the warnings ran out.
+    BOUNCES = "bounces"
+    FORGOTTEN = "forgotten"
+    # Put there by a listmaster (`listd suppression add`), for a reason given in `note`.
+    LISTMASTER = "listmaster"
+
+
+class Suppression(Base):
+    """A site-wide address no list may add again without the person's new consent."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), unique=True)
+    reason: Mapped[SuppressionReason] = mapped_column(str_enum(SuppressionReason))
+    note: Mapped[str] = mapped_column(Text, default="")
+    # The list it happened on, when it happened on one.
+    list_address: Mapped[str | None] = mapped_column(String(320))
+    actor: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from listd import suppression
 from listd.bounce.lifecycle import bounce_lifecycle_job, run_bounce_lifecycle
 from listd.bounce.scoring import MESSAGE_OR_SENDER_REASONS
 from listd.clock import OffsetClock
@@ -24,6 +25,7 @@ from listd.models import (
     Member,
     MemberStatus,
     OutboundEntry,
+    SuppressionReason,
 )
 from listd.runtime import Runtime
 from listd.serve import Daemon
@@ -192,6 +194,9 @@ async def test_verp_bounces_score_suspend_warn_and_remove_on_schedule(
     clock.advance(dt.timedelta(days=7))
     assert await db.run(lifecycle) == (0, 1)
     assert member(db, GONE) is None
+    with db.session() as session:
+        gone = suppression.find(session, GONE)
+        assert gone is not None and gone.reason is SuppressionReason.BOUNCES
     # FULL's single soft bounce went stale after a quiet week, and FINE never bounced.
     assert member(db, FULL).bounce_score == 0.0  # type: ignore[union-attr]
     assert member(db, OK).status is MemberStatus.ENABLED  # type: ignore[union-attr]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from listd.errors import AlreadyExists, NotFound, UserError
 from listd.posting.moderation import AlreadyDecided
 from listd.settings import SettingError
+from listd.suppression import Suppressed
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "/api/v1/problems/"
@@ -58,6 +59,8 @@ def from_user_error(error: UserError, field: str | None = None) -> ApiProblem:
         return ApiProblem(404, "not-found", "Not found", text, field)
     if isinstance(error, (AlreadyExists, AlreadyDecided)):
         return ApiProblem(409, "conflict", "Conflict", text, field)
+    if isinstance(error, Suppressed):
+        return ApiProblem(409, "suppressed", "Suppressed address", text, field or "address")
     if isinstance(error, SettingError):
         return ApiProblem(422, "invalid-setting", "Invalid setting", text, field)
     if field is None and ":" in text.split(" ", 1)[0]:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from listd import members
+from listd import members, suppression
 from listd.addresses import normalize_address
 from listd.api import problems
 from listd.api.deps import Scope, list_in_scope, read, runtime_of, write
@@ -35,6 +35,8 @@ ERRORS = problems.documented(401, 403, 404, 409, 422)
 router = APIRouter(responses=ERRORS, tags=["members"])
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 RoleQuery = Annotated[Role, Query(description="Which of the address's memberships.")]
+ForceQuery = Annotated[bool, Query(description=(
+    "true: import addresses on the suppression list too (the people gave new consent)"))]
 
 
 def encode_cursor(after: tuple[str, str] | None) -> str | None:
@@ -100,11 +102,13 @@ async def post_member(request: Request, scope: Scope, address: str,
         if body.confirm:
             if body.role is not Role.SUBSCRIBER:
                 raise problems.invalid("confirm", "only subscribers confirm by mail")
+            if not body.force:
+                suppression.refuse_if_suppressed(session, normalize_address(body.address))
             ask_to_join(session, runtime, mailing_list, body.address, body.name)
             return {"address": normalize_address(body.address),
                     "outcome": "confirmation-sent"}
         added = members.add_member(session, mailing_list, body.address, body.name, body.role,
-                                   actor=scope.actor)
+                                   actor=scope.actor, force=body.force)
         return {"address": added.address, "outcome": "added",
                 "member": members.describe_member(added)}
 
@@ -145,7 +149,8 @@ IMPORT_BODY = {"requestBody": {"required": True, "content": {
 @router.post("/lists/{address}/members/import", response_model=ImportReportOut,
              openapi_extra=IMPORT_BODY)
 async def import_members(request: Request, scope: Scope, address: str,
-                         role: RoleQuery = Role.SUBSCRIBER) -> dict[str, Any]:
+                         role: RoleQuery = Role.SUBSCRIBER,
+                         force: ForceQuery = False) -> dict[str, Any]:
     """Add many members at once: `address Name` lines, or CSV with address and name columns.
     The report is the one `listd member import` prints."""
     target = list_in_scope(scope, address)
@@ -158,7 +163,7 @@ async def import_members(request: Request, scope: Scope, address: str,
 
     def run(session: Session, runtime: Runtime) -> dict[str, Any]:
         report = members.import_members(session, find_list(session, target), lines, role,
-                                        actor=scope.actor)
+                                        actor=scope.actor, force=force)
         return {"added": report.added, "already_members": report.already_members,
                 "refused": [{"line": n, "text": t, "reason": why}
                             for n, t, why in report.refused]}

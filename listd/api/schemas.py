@@ -72,6 +72,9 @@ class MemberIn(Strict):
     confirm: bool = Field(default=False, description=(
         "true: mail the address a confirmation request and add it only when it answers "
         "(double opt-in); false: the key's owner vouches for the address"))
+    force: bool = Field(default=False, description=(
+        "true: add (or ask) an address on the suppression list too, because the person gave "
+        "new consent; its suppression is lifted"))
 
 
 class MemberAdded(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from listd import audit
+from listd import audit, suppression
 from listd.bounce.events import ACTOR
 from listd.bounce.notices import owner_addresses, send_notice
 from listd.bounce.outcome import AddressEffect, BounceResult
@@ -18,7 +18,7 @@ from listd.bounce.proof import ProvenMember, members_sent, subscriber
 from listd.bounce.report import BounceReport
 from listd.bounce.scoring import Effect
 from listd.bounce.unacted import Report, Unacted, forward_to_owners, record_unacted
-from listd.models import BounceEvent
+from listd.models import BounceEvent, SuppressionReason
 from listd.runtime import Runtime
 
 COMPLAINT = "complaint"
@@ -101,5 +101,7 @@ def _unsubscribe(session: Session, runtime: Runtime, report: Report, proven: Pro
                 member=member.address, feedback_type=feedback_type)
     audit.record(session, ACTOR, "member.removed", mailing_list, member.address,
                  why="complaint", feedback_type=feedback_type, proof=proven.proof.value)
+    suppression.suppress(session, member.address, SuppressionReason.COMPLAINT, actor=ACTOR,
+                         note=f"feedback type {feedback_type}", mailing_list=mailing_list)
     session.delete(member)
     return AddressEffect(member.address, Effect.UNSUBSCRIBED)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd import audit
+from listd import audit, suppression
 from listd.bounce.events import ACTOR, warn_member
 from listd.bounce.notices import owner_addresses, send_notice
 from listd.bounce.scoring import BouncePolicy, forget_if_stale, restore
-from listd.models import MailingList, Member, MemberStatus, Role
+from listd.models import MailingList, Member, MemberStatus, Role, SuppressionReason
 from listd.runtime import Runtime
 from listd.settings import ListSettings
 
@@ -73,6 +73,9 @@ def run_bounce_lifecycle(session: Session, runtime: Runtime) -> LifecycleReport:
                         suspended_at=member.bounce_suspended_at.date().isoformat())
             audit.record(session, ACTOR, "member.removed", mailing_list, member.address,
                          why="bounces", warnings=member.bounce_warnings)
+            suppression.suppress(session, member.address, SuppressionReason.BOUNCES,
+                                 actor=ACTOR, mailing_list=mailing_list,
+                                 note=f"removed after {member.bounce_warnings} warnings")
             session.delete(member)
             report.removed += 1
     return report

@@ -35,6 +35,7 @@ COMMANDS = {
     "import": "listd.cli.importer",
     "digest": "listd.cli.digest",
     "archive": "listd.cli.archive",
+    "suppression": "listd.cli.suppression",
 }
 
 

@@ -17,6 +17,11 @@ role_option = click.option(
     "--role", type=click.Choice([r.value for r in Role]), default=Role.SUBSCRIBER.value,
     show_default=True, help="The member's role on the list.")
 
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Add addresses on the suppression list too (only with the person's new consent); "
+         "their suppression is lifted.")
+
 
 @click.group("member")
 def command() -> None:
@@ -28,13 +33,15 @@ def command() -> None:
 @click.argument("member_address", metavar="ADDR")
 @click.option("--name", default="", help="The member's display name.")
 @role_option
+@force_option
 @pass_app
-def add(app: App, address: str, member_address: str, name: str, role: str) -> None:
+def add(app: App, address: str, member_address: str, name: str, role: str,
+        force: bool) -> None:
     """Add ADDR to list ADDRESS (no confirmation: the admin vouches for it)."""
     with app.db.session() as session:
         mailing_list = find_list(session, address)
         member = members.add_member(session, mailing_list, member_address, name, Role(role),
-                                    robot=app.config.robot)
+                                    robot=app.config.robot, force=force)
         click.echo(f"{member.address} added to {mailing_list.address} as {role}")
 
 
@@ -87,13 +94,14 @@ def ls(app: App, address: str, role: str | None, as_json: bool) -> None:
 @click.argument("address")
 @click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"))
 @role_option
+@force_option
 @pass_app
-def import_(app: App, address: str, source: IO[str], role: str) -> None:
+def import_(app: App, address: str, source: IO[str], role: str, force: bool) -> None:
     """Add members to ADDRESS from SOURCE (a file or -), one `address Full Name` a line."""
     with app.db.session() as session:
         mailing_list = find_list(session, address)
         report = members.import_members(session, mailing_list, source, Role(role),
-                                        robot=app.config.robot)
+                                        robot=app.config.robot, force=force)
     for number, line, reason in report.refused:
         click.echo(f"line {number}: refused {line!r}: {reason}", err=True)
     click.echo(f"{report.added} added, {report.already_members} already members, "

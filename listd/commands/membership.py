@@ -220,7 +220,10 @@ def _goodbye(session: Session, runtime: Runtime, mailing_list: MailingList,
 
 def _subscribe(session: Session, runtime: Runtime, mailing_list: MailingList, address: str,
                name: str, actor: str, delivery: object = None) -> Member:
-    member = members.add_member(session, mailing_list, address, name, actor=actor)
+    # The mailbox's own confirmation is the new consent a suppressed address needs; an owner's
+    # confirmation of someone else's address is not.
+    member = members.add_member(session, mailing_list, address, name, actor=actor,
+                                force=actor == address)
     if delivery:
         # Asked for at subscription (Mailman's `join digest=…`), confirmed with it.
         members.set_delivery_mode(session, mailing_list, address, DeliveryMode(str(delivery)),

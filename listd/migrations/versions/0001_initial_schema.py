@@ -94,6 +94,17 @@ def upgrade() -> None:
     sa.Column('value', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_site_settings'))
     )
+    op.create_table('suppressions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('address', sa.String(length=320), nullable=False),
+    sa.Column('reason', sa.Enum('complaint', 'bounces', 'forgotten', 'listmaster', name='suppressionreason', native_enum=False, length=16), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('list_address', sa.String(length=320), nullable=True),
+    sa.Column('actor', sa.String(length=320), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_suppressions')),
+    sa.UniqueConstraint('address', name=op.f('uq_suppressions_address'))
+    )
     op.create_table('webhooks',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('url', sa.Text(), nullable=False),
@@ -496,6 +507,7 @@ def downgrade() -> None:
 
     op.drop_table('lists')
     op.drop_table('webhooks')
+    op.drop_table('suppressions')
     op.drop_table('site_settings')
     op.drop_table('processes')
     with op.batch_alter_table('messages', schema=None) as batch_op:
