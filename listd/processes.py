@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from listd.api import webhook_queue
 from listd.database import affected_rows
 from listd.distribute import claims
 from listd.models import ProcessHeartbeat
@@ -64,8 +65,8 @@ def beat(session: Session, process_id: str, now: dt.datetime) -> None:
 
 def take_over_dead(session: Session, process_id: str, now: dt.datetime,
                    takeover_after: dt.timedelta) -> int:
-    """Give back the claims (outbound and inbound) of every process without a fresh heartbeat;
-    forget stale rows.
+    """Give back the claims (outbound, inbound, webhook events) of every process without a
+    fresh heartbeat; forget stale rows.
 
     A claimer with no row at all (an older listd, or a row already deleted) is dead too:
     every process writes its row before it claims anything.
@@ -75,10 +76,12 @@ def take_over_dead(session: Session, process_id: str, now: dt.datetime,
                                .where(ProcessHeartbeat.seen_at >= cutoff)))
     dead = claims.claimers(session) - live - {process_id}
     dead_inbound = inbound_claims.claimers(session) - live - {process_id}
+    dead_webhooks = webhook_queue.claimers(session) - live - {process_id}
     session.execute(delete(ProcessHeartbeat).where(ProcessHeartbeat.seen_at < cutoff,
                                                    ProcessHeartbeat.id != process_id))
     return claims.release_claims_of(session, dead) + \
-        inbound_claims.release_claims_of(session, dead_inbound)
+        inbound_claims.release_claims_of(session, dead_inbound) + \
+        webhook_queue.release_claims_of(session, dead_webhooks)
 
 
 def forget(session: Session, process_id: str) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import Table, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from listd import audit
+from listd.database import affected_rows
 from listd.models import (
     MailingList,
     OutboundEntry,
@@ -114,3 +115,21 @@ def report_finished_posts(session: Session, now: dt.datetime) -> int:
                      None, post=message.id, sent=counts.get(OutboundState.SENT, 0),
                      failed=counts.get(OutboundState.FAILED, 0))
     return len(finished)
+
+
+def claimers(session: Session) -> set[str]:
+    """The processes (heartbeat ids) holding claims on webhook events."""
+    return set(session.scalars(select(WebhookDelivery.claimed_by).distinct().where(
+        WebhookDelivery.state == WebhookState.PENDING,
+        WebhookDelivery.claimed_by.is_not(None))))
+
+
+def release_claims_of(session: Session, owners: set[str]) -> int:
+    """Give back the events claimed by OWNERS (processes found dead by their heartbeat)."""
+    if not owners:
+        return 0
+    return affected_rows(session.execute(
+        update(WebhookDelivery).where(WebhookDelivery.state == WebhookState.PENDING,
+                                      WebhookDelivery.claimed_by.in_(owners))
+        .values(claimed_by=None, claimed_at=None),
+        execution_options={"synchronize_session": False}))

@@ -60,8 +60,19 @@ class WebhookWorker:
         runtime = self.runtime
         await runtime.db.run(self._report_posts)
         due = await runtime.db.run(self._claim)
-        await asyncio.gather(*(self._deliver(client, event) for event in due))
+        # One endpoint's events go one after the other, in the order they happened (a CRM
+        # must see a subscription before its cancellation); endpoints side by side.
+        by_endpoint: dict[str, list[DueEvent]] = {}
+        for event in due:
+            by_endpoint.setdefault(event.url, []).append(event)
+        await asyncio.gather(*(self._deliver_in_order(client, events)
+                               for events in by_endpoint.values()))
         return len(due) == BATCH
+
+    async def _deliver_in_order(self, client: httpx.AsyncClient, events: list[DueEvent]
+                                ) -> None:
+        for event in sorted(events, key=lambda e: e.delivery_id):
+            await self._deliver(client, event)
 
     def _report_posts(self) -> int:
         with self.runtime.db.session() as session:

@@ -14,9 +14,11 @@ from email.message import EmailMessage, MIMEPart
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
+from listd import header_values
 from listd.distribute.render import parse
 
-_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_MESSAGE_ID = re.compile(r"<[^<>\s\x00]+>")
+MAX_HEADER = 998
 # Content types an attachment may be served as; anything else is application/octet-stream.
 SAFE_TYPES = frozenset({"text/plain", "application/pdf", "image/png", "image/jpeg",
                         "image/gif", "application/zip"})
@@ -48,7 +50,8 @@ def header_text(message: EmailMessage, name: str) -> str:
         value = message.get(name)
     except Exception:  # a header the parser cannot decode is shown as nothing, not an error
         return ""
-    return " ".join(str(value).split()) if value is not None else ""
+    # One line without control characters: a NUL cannot even be stored by PostgreSQL.
+    return header_values.header_text(value, MAX_HEADER) if value is not None else ""
 
 
 def message_ids(text: str) -> tuple[str, ...]:
@@ -124,9 +127,11 @@ def _decoded(part: MIMEPart) -> str:
         return ""
     charset = part.get_content_charset() or "utf-8"
     try:
-        return payload.decode(charset, errors="replace")
+        text = payload.decode(charset, errors="replace")
     except LookupError:
-        return payload.decode("utf-8", errors="replace")
+        text = payload.decode("utf-8", errors="replace")
+    # PostgreSQL text cannot hold NUL, and no reader wants it.
+    return text.replace("\x00", "")
 
 
 def attachments(raw: bytes) -> list[Attachment]:
