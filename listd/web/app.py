@@ -1,4 +1,5 @@
-"""The ASGI app: one-click unsubscribe (RFC 8058) and the error pages.
+"""The ASGI app: the pages (public, account, owners, listmasters), one-click unsubscribe
+(RFC 8058), the static assets, and the error pages.
 
 No framework page ever reaches a client: every error, ours included, answers with a short
 page of our own and never a traceback. Tokens travel in the URL path, so responses tell
@@ -17,21 +18,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from listd.api.app import PREFIX as API_PREFIX
 from listd.api.app import create_api
 from listd.deliverability.unsubscribe import UnsubscribeClaim, verify_unsubscribe_token
+from listd.errors import NotFound, UserError
+from listd.i18n import translate
 from listd.runtime import Runtime
-from listd.web import pages, unsubscription
+from listd.web import account, admin, context, listmaster, pages, public, static, unsubscription
 from listd.web.unsubscription import Outcome
 
 log = logging.getLogger("listd.web")
 
 # An RFC 8058 request body is 26 bytes; anything much larger is not one.
 MAX_BODY = 16 * 1024
-SAFE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; form-action 'self'",
-}
+SAFE_HEADERS = context.SAFE_HEADERS
 
 
 def html(body: str, status: int = 200) -> HTMLResponse:
@@ -41,7 +38,23 @@ def html(body: str, status: int = 200) -> HTMLResponse:
 def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.mount(API_PREFIX, create_api(runtime))
+    app.state.runtime = runtime
     site_language = runtime.config.language
+    for router in (static.router, public.router, account.router, listmaster.router,
+                   admin.router):
+        app.include_router(router)
+
+    @app.exception_handler(context.Refused)
+    async def refused(request: Request, exc: context.Refused) -> Response:
+        return await _refusal(request, exc.status, exc.message)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return await _refusal(request, 404, "There is no such page.")
+
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> Response:
+        return await _refusal(request, 400, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -87,6 +100,15 @@ def create_app(runtime: Runtime) -> FastAPI:
         return _answer(situation, claim.address)
 
     return app
+
+
+async def _refusal(request: Request, status: int, message: str) -> Response:
+    visitor = await context.visitor_of(request)
+    if status == 401:
+        return context.redirect(visitor, "/signin")
+    heading = translate(visitor.language, "Sorry")
+    return context.page(visitor, "message.html", status, heading=heading,
+                        lines=[translate(visitor.language, message)])
 
 
 def _answer(situation: unsubscription.Situation, address: str) -> Response:
