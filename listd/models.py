@@ -492,3 +492,13 @@ class RateEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     bucket: Mapped[str] = mapped_column(String(400))
     at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class WebPassword(Base):
+    """A password an address chose from /my, after signing in by mail (scrypt hash only)."""
+
+    __tablename__ = "web_passwords"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(255))
+    set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -13,7 +13,7 @@ from listd.list_templates import available_templates
 from listd.lists import find_list, set_list_setting
 from listd.models import DeliveryMode, Role
 from listd.runtime import Runtime
-from listd.web import mine
+from listd.web import mine, passwords
 from listd.web.context import (
     Refused,
     Visitor,
@@ -64,6 +64,18 @@ async def leave(request: Request) -> Response:
     await write(visitor.runtime, lambda s, r: members.remove_member(
         s, find_list(s, list_address), address, Role.SUBSCRIBER, actor=address))
     return redirect(visitor, "/my?done=left")
+
+
+@router.post("/my/password")
+async def choose_password(request: Request) -> Response:
+    visitor = await visitor_of(request)
+    address = signed_in(visitor)
+    form = await form_of(request, visitor)
+    chosen = form.get("password")
+    if not isinstance(chosen, str) or len(chosen) < passwords.MIN_LENGTH:
+        raise Refused(400, "A password needs at least 10 characters.")
+    await write(visitor.runtime, lambda s, r: passwords.set_password(s, r, address, chosen))
+    return redirect(visitor, "/my?done=password")
 
 
 @router.get("/request")

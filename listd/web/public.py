@@ -13,7 +13,7 @@ from listd.commands.membership import ask_to_join
 from listd.i18n import LANGUAGES
 from listd.runtime import Runtime
 from listd.settings import ListSettings
-from listd.web import antibot, directory, ratelimit, sessions
+from listd.web import antibot, directory, passwords, ratelimit, sessions
 from listd.web.context import (
     LANGUAGE_COOKIE,
     Refused,
@@ -132,6 +132,37 @@ def _signin_mail(session: Session, runtime: Runtime, address: str, language: str
         return False
     sessions.request_signin(session, runtime, address, language)
     return True
+
+
+@router.post("/signin/password")
+async def signin_with_password(request: Request) -> Response:
+    visitor = await visitor_of(request)
+    form = await form_of(request, visitor)
+    address = field(form, "address").lower()
+    password = form.get("password")
+    outcome = await write(visitor.runtime, _password_session, address,
+                          password if isinstance(password, str) else "", client_of(request))
+    if outcome is None:
+        raise Refused(429, "Too many requests. Try again in an hour.")
+    if not outcome:
+        # The same answer for an unknown address and a wrong password.
+        return page(visitor, "signin.html", 400, address=address,
+                    password_error="This address and password do not match.")
+    response = redirect(visitor, "/my")
+    set_cookie(response, visitor.runtime, sessions.SESSION_COOKIE, outcome,
+               max_age=int(sessions.SESSION_TTL.total_seconds()))
+    return response
+
+
+def _password_session(session: Session, runtime: Runtime, address: str, password: str,
+                      client: str) -> str | None:
+    """A new session token, "" for a wrong password, None when the attempts are used up."""
+    if not ratelimit.allow(session, runtime.clock.now(), [
+            (ratelimit.SIGNIN_PER_CLIENT, client), (ratelimit.PASSWORD_PER_ADDRESS, address)]):
+        return None
+    if not passwords.check_password(session, address, password):
+        return ""
+    return sessions.open_session(session, runtime, address)
 
 
 @router.get("/signin/{token}")

@@ -21,6 +21,7 @@ class Limit:
 
 SIGNIN_PER_CLIENT = Limit("signin-client", 20, dt.timedelta(minutes=10))
 SIGNIN_PER_ADDRESS = Limit("signin-address", 5, dt.timedelta(hours=1))
+PASSWORD_PER_ADDRESS = Limit("password-address", 10, dt.timedelta(hours=1))
 SUBSCRIBE_PER_CLIENT = Limit("subscribe-client", 20, dt.timedelta(minutes=10))
 SUBSCRIBE_PER_ADDRESS = Limit("subscribe-address", 3, dt.timedelta(hours=1))
 

@@ -92,6 +92,12 @@ def upgrade() -> None:
     sa.Column('value', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_site_settings'))
     )
+    op.create_table('web_passwords',
+    sa.Column('address', sa.String(length=320), nullable=False),
+    sa.Column('hash', sa.String(length=255), nullable=False),
+    sa.Column('set_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('address', name=op.f('pk_web_passwords'))
+    )
     op.create_table('web_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -407,6 +413,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_sessions_address'))
 
     op.drop_table('web_sessions')
+    op.drop_table('web_passwords')
     op.drop_table('site_settings')
     with op.batch_alter_table('rate_events', schema=None) as batch_op:
         batch_op.drop_index('ix_rate_events_bucket_at')

@@ -209,6 +209,10 @@ def test_a_french_list_shows_french_pages(site: Site, page: Any) -> None:
     assert page.get_by_role("heading", name="S'abonner").is_visible()
     assert page.get_by_label("Votre adresse électronique").is_visible()
     screenshot(page, "list-fr")
+    page.set_viewport_size({"width": 390, "height": 844})
+    # A phone: nothing is wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "list-phone")
 
 
 def test_a_form_without_its_csrf_token_is_refused(site: Site, page: Any) -> None:
