@@ -18,7 +18,7 @@ from tests.support.process import ServeProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Set to a directory to save a screenshot of each main page there (docs/screenshots/).
-SCREENSHOTS = os.environ.get("LISTD_SCREENSHOTS")
+SCREENSHOTS = os.environ.get("SCREENSHOTS_DIR")
 
 
 @dataclass

@@ -208,6 +208,7 @@ def test_a_french_list_shows_french_pages(site: Site, page: Any) -> None:
     assert page.locator("html").get_attribute("lang") == "fr"
     assert page.get_by_role("heading", name="S'abonner").is_visible()
     assert page.get_by_label("Votre adresse électronique").is_visible()
+    page.locator("form[data-ready=yes]").wait_for()
     screenshot(page, "list-fr")
     page.set_viewport_size({"width": 390, "height": 844})
     # A phone: nothing is wider than the screen.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from listd.database import Database
 from listd.models import AuditEntry, Role
 from listd.runtime import Runtime
 from listd.serve import Daemon
+from listd.web import antibot
 from tests.support.lists import make_list
 from tests.support.maildir import read_outbox
 from tests.support.waiting import wait_until
@@ -174,3 +176,33 @@ async def test_the_last_owner_cannot_be_removed_and_csv_lists_everyone(
     assert rows[0] == "address,name,role,delivery,status,subscribed_at"
     assert [r.split(",")[0] for r in rows[1:]] == ["a@example.org", "b@example.org",
                                                    "owner@example.org"]
+
+
+async def test_subscribing_from_the_web_is_rate_limited_and_mails_one_confirmation(
+        client: httpx.AsyncClient, config: Config, db: Database) -> None:
+    make_list(db, config, NEWS)
+    statuses = []
+    for _ in range(4):
+        # A challenge made five seconds ago with the site's key, as the page would have.
+        challenge = antibot.new_challenge(config.secret or "", time.time() - 5)
+        answer = await client.post(f"/lists/{NEWS}/subscribe", data={
+            "csrf": await _csrf(client, f"/lists/{NEWS}"), "challenge": challenge,
+            "work": antibot.solve(challenge), "address": "jeanne@example.org"})
+        statuses.append(answer.status_code)
+    assert statuses == [200, 200, 200, 429]
+    await _mails_to(config, "jeanne@example.org")
+    assert len([w for w in read_outbox(_outbox(config))
+                if w.recipient == "jeanne@example.org"]) == 1
+
+
+async def test_a_fresh_or_forged_challenge_is_refused(client: httpx.AsyncClient,
+                                                      config: Config, db: Database) -> None:
+    make_list(db, config, NEWS)
+    fresh = antibot.new_challenge(config.secret or "", time.time())
+    forged = antibot.new_challenge("another key", time.time() - 5)
+    for challenge in (fresh, forged):
+        answer = await client.post(f"/lists/{NEWS}/subscribe", data={
+            "csrf": await _csrf(client, f"/lists/{NEWS}"), "challenge": challenge,
+            "work": antibot.solve(challenge), "address": "jeanne@example.org"})
+        assert answer.status_code == 400
+    assert [w for w in read_outbox(_outbox(config)) if w.recipient == "jeanne@example.org"] == []
