@@ -18,6 +18,7 @@ from listd.bounce.lifecycle import bounce_lifecycle_job
 from listd.posting.moderation import expire_due
 from listd.runtime import Runtime
 from listd.tokens import purge_spent_tokens
+from listd.web.purge import purge_web_state
 
 log = logging.getLogger("listd.maintenance")
 
@@ -37,6 +38,7 @@ JOBS: tuple[Job, ...] = (
     Job("held-expiry", expire_due, dt.timedelta(minutes=5)),
     Job("bounce-lifecycle", bounce_lifecycle_job, dt.timedelta(hours=1)),
     Job("token-purge", purge_spent_tokens, dt.timedelta(hours=6)),
+    Job("web-purge", purge_web_state, dt.timedelta(hours=1)),
 )
 
 

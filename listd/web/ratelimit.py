@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from listd.database import affected_rows
 from listd.models import RateEvent
 
 
@@ -39,5 +40,9 @@ def allow(session: Session, now: dt.datetime, checks: list[tuple[Limit, str]]) -
     return True
 
 
-def purge(session: Session, now: dt.datetime, keep: dt.timedelta = dt.timedelta(days=1)) -> None:
-    session.execute(delete(RateEvent).where(RateEvent.at < now - keep))
+# Longer than every window above, so a purge never forgets a count that still matters.
+KEEP = dt.timedelta(days=1)
+
+
+def purge(session: Session, now: dt.datetime) -> int:
+    return affected_rows(session.execute(delete(RateEvent).where(RateEvent.at < now - KEEP)))

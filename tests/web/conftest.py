@@ -30,7 +30,9 @@ class Site:
     outbox: Path
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API runs an event loop of its own while it is
+# open, and pytest-asyncio's tests (in other modules) cannot run beside it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium (apt-get install -y chromium)")

@@ -43,7 +43,6 @@ def members_of(site: Site, address: str, role: Role = Role.SUBSCRIBER) -> dict[s
 def test_newcomer_requests_a_list_a_listmaster_approves_and_the_owner_pastes_50_members(
         site: Site, page: Any, browser: Any) -> None:
     sign_in(page, site, "jeanne@example.org")
-    screenshot(page, "my")
     page.goto(f"{site.base}/request")
     page.get_by_label("Name of the list").fill("union")
     page.get_by_label("Subject").fill("Union news")
@@ -189,7 +188,9 @@ def _held(site: Site) -> bool:
 
 def test_a_subscriber_switches_to_nomail_then_leaves_from_my(site: Site, page: Any) -> None:
     make_list(site.db, site.config, NEWS, subscribers=("reader@example.org",))
+    make_list(site.db, site.config, "board@lists.example.org", owners=("reader@example.org",))
     sign_in(page, site, "reader@example.org")
+    screenshot(page, "my")
     page.get_by_label(f"Delivery mode on {NEWS}").select_option("nomail")
     page.get_by_role("button", name="Change").first.click()
     page.get_by_text("The delivery mode is changed.").wait_for()

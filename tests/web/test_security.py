@@ -5,6 +5,7 @@ moderators and owners."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 import time
 from collections.abc import AsyncIterator
@@ -12,16 +13,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from listd import lists, members
 from listd.clock import OffsetClock
 from listd.config import Config
 from listd.database import Database
-from listd.models import AuditEntry, Role
+from listd.models import AuditEntry, RateEvent, Role
 from listd.runtime import Runtime
 from listd.serve import Daemon
-from listd.web import antibot
+from listd.web import antibot, sessions
+from listd.web.purge import purge_web_state
 from tests.support.lists import make_list
 from tests.support.maildir import read_outbox
 from tests.support.waiting import wait_until
@@ -206,3 +208,38 @@ async def test_a_fresh_or_forged_challenge_is_refused(client: httpx.AsyncClient,
             "work": antibot.solve(challenge), "address": "jeanne@example.org"})
         assert answer.status_code == 400
     assert [w for w in read_outbox(_outbox(config)) if w.recipient == "jeanne@example.org"] == []
+
+
+async def test_expired_sessions_and_old_rate_counts_are_purged(
+        client: httpx.AsyncClient, config: Config, daemon: Daemon, clock: OffsetClock) -> None:
+    await sign_in(client, config, "jeanne@example.org")
+    assert (await client.get("/my")).status_code == 200
+    runtime = daemon.runtime
+    assert purge_web_state(runtime) == 0
+    clock.advance(sessions.SESSION_TTL + dt.timedelta(minutes=1))
+    # The session is over at once, purged or not.
+    assert (await client.get("/my")).status_code == 303
+    assert purge_web_state(runtime) == 1 + 2  # the session, and the two sign-in counts
+    with runtime.db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(RateEvent)) == 0
+
+
+async def test_the_owner_sees_who_bounces_and_resets_it(client: httpx.AsyncClient,
+                                                         config: Config, db: Database) -> None:
+    make_list(db, config, NEWS, subscribers=("gone@example.org", "fine@example.org"))
+    with db.session() as session:
+        bouncing = members.find_member(session, lists.find_list(session, NEWS),
+                                       "gone@example.org")
+        assert bouncing is not None
+        bouncing.bounce_score = 3.0
+    await sign_in(client, config, "owner@example.org")
+    shown = await client.get(f"/lists/{NEWS}/admin/bounces")
+    assert "gone@example.org" in shown.text and "fine@example.org" not in shown.text
+    reset = await client.post(f"/lists/{NEWS}/admin/bounces/reset", data={
+        "csrf": await _csrf(client, f"/lists/{NEWS}/admin/bounces"),
+        "address": "gone@example.org"})
+    assert reset.status_code == 303
+    assert "Nobody bounces." in (await client.get(f"/lists/{NEWS}/admin/bounces")).text
+    with db.reading() as session:
+        assert session.scalar(select(AuditEntry.actor).where(
+            AuditEntry.action == "member.bounce_reset")) == "owner@example.org"
