@@ -42,8 +42,8 @@ class ListView:
         return f"{self.name}-owner@{self.domain}"
 
 
-def view(mailing_list: MailingList) -> ListView:
-    settings = ListSettings.of(mailing_list)
+def view(mailing_list: MailingList, settings: ListSettings | None = None) -> ListView:
+    settings = settings or ListSettings.of(mailing_list)
     return ListView(mailing_list.address, mailing_list.name, mailing_list.domain.name,
                     mailing_list.subject, mailing_list.description, mailing_list.language,
                     settings.subscription, settings.archive_url, mailing_list.status.value)
@@ -64,8 +64,12 @@ def public_lists(session: Session, address: str | None, listmaster: bool) -> lis
     mine = member_list_ids(session, address)
     query = (select(MailingList).join(Domain).where(MailingList.status == ListStatus.ACTIVE)
              .order_by(Domain.name, MailingList.name))
-    return [view(m) for m in session.scalars(query)
-            if listmaster or m.id in mine or not is_hidden(m)]
+    shown = []
+    for mailing_list in session.scalars(query):
+        settings = ListSettings.of(mailing_list)
+        if listmaster or mailing_list.id in mine or settings.visibility != "hidden":
+            shown.append(view(mailing_list, settings))
+    return shown
 
 
 def visible_list(session: Session, list_address: str, address: str | None,
