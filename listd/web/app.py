@@ -21,7 +21,17 @@ from listd.deliverability.unsubscribe import UnsubscribeClaim, verify_unsubscrib
 from listd.errors import NotFound, UserError
 from listd.i18n import translate
 from listd.runtime import Runtime
-from listd.web import account, admin, context, listmaster, pages, public, static, unsubscription
+from listd.web import (
+    account,
+    admin,
+    confirming,
+    context,
+    listmaster,
+    pages,
+    public,
+    static,
+    unsubscription,
+)
 from listd.web.unsubscription import Outcome
 
 log = logging.getLogger("listd.web")
@@ -40,8 +50,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.mount(API_PREFIX, create_api(runtime))
     app.state.runtime = runtime
     site_language = runtime.config.language
-    for router in (static.router, public.router, account.router, listmaster.router,
-                   admin.router):
+    for router in (static.router, public.router, confirming.router, account.router,
+                   listmaster.router, admin.router):
         app.include_router(router)
 
     @app.exception_handler(context.Refused)

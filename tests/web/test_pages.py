@@ -133,6 +133,29 @@ def test_a_stranger_subscribes_from_the_list_page_and_confirms_from_the_mail(
                     what="the confirmed subscription")
 
 
+def test_a_confirmation_link_opens_a_page_whose_button_confirms(site: Site, page: Any) -> None:
+    make_list(site.db, site.config, NEWS)
+    page.goto(f"{site.base}/lists/{NEWS}")
+    page.get_by_label("Your e-mail address").fill("paul@example.org")
+    page.locator("form[data-ready=yes]").wait_for()
+    page.get_by_role("button", name="Subscribe").click()
+    page.get_by_text("Check your mailbox").wait_for()
+    link = re.search(r"http://lists\.example\.org(/confirm/[a-z0-9]+)",
+                     body_of(mail_to(site, "paul@example.org", "confirm")))
+    assert link is not None
+    other = page.context.browser.new_context().new_page()
+    # A mail scanner fetching the link twice subscribes nobody and uses nothing up.
+    for _ in range(2):
+        other.goto(site.base + link.group(1))
+    assert "paul@example.org" not in members_of(site, NEWS)
+    assert other.get_by_role("heading", name=f"Subscribe paul@example.org to {NEWS}?").is_visible()
+    other.get_by_role("button", name="Confirm").click()
+    other.get_by_role("heading", name="Confirmation").wait_for()
+    assert "paul@example.org" in members_of(site, NEWS)
+    again = other.goto(site.base + link.group(1))
+    assert again is not None and again.status == 404
+
+
 def test_a_form_without_its_proof_of_work_or_with_the_honeypot_mails_nobody(
         site: Site, page: Any) -> None:
     make_list(site.db, site.config, NEWS)
