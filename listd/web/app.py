@@ -50,35 +50,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.mount(API_PREFIX, create_api(runtime))
     app.state.runtime = runtime
     site_language = runtime.config.language
-    for router in (static.router, public.router, confirming.router, account.router,
-                   listmaster.router, admin.router):
-        app.include_router(router)
-
-    @app.exception_handler(context.Refused)
-    async def refused(request: Request, exc: context.Refused) -> Response:
-        return await _refusal(request, exc.status, exc.message)
-
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound) -> Response:
-        return await _refusal(request, 404, "There is no such page.")
-
-    @app.exception_handler(UserError)
-    async def user_error(request: Request, exc: UserError) -> Response:
-        return await _refusal(request, 400, str(exc))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        key = "not_found" if exc.status_code == 404 else "bad_request"
-        return html(pages.message_page(site_language, key), exc.status_code)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return html(pages.message_page(site_language, "bad_request"), 400)
-
-    @app.exception_handler(Exception)
-    async def our_error(request: Request, exc: Exception) -> Response:
-        log.error("error answering %s %s", request.method, request.url.path, exc_info=exc)
-        return html(pages.message_page(site_language, "error"), 500)
+    _add_pages(app)
+    _add_error_pages(app, site_language)
 
     @app.get("/unsubscribe/{token}")
     async def unsubscribe_page(token: str) -> Response:
@@ -110,6 +83,41 @@ def create_app(runtime: Runtime) -> FastAPI:
         return _answer(situation, claim.address)
 
     return app
+
+
+def _add_pages(app: FastAPI) -> None:
+    for router in (static.router, public.router, confirming.router, account.router,
+                   listmaster.router, admin.router):
+        app.include_router(router)
+
+    @app.exception_handler(context.Refused)
+    async def refused(request: Request, exc: context.Refused) -> Response:
+        return await _refusal(request, exc.status, exc.message)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return await _refusal(request, 404, "There is no such page.")
+
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> Response:
+        return await _refusal(request, 400, str(exc))
+
+
+def _add_error_pages(app: FastAPI, site_language: str) -> None:
+    """The answers to what no page handles: never a framework page, never a traceback."""
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        key = "not_found" if exc.status_code == 404 else "bad_request"
+        return html(pages.message_page(site_language, key), exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        return html(pages.message_page(site_language, "bad_request"), 400)
+
+    @app.exception_handler(Exception)
+    async def our_error(request: Request, exc: Exception) -> Response:
+        log.error("error answering %s %s", request.method, request.url.path, exc_info=exc)
+        return html(pages.message_page(site_language, "error"), 500)
 
 
 async def _refusal(request: Request, status: int, message: str) -> Response:
