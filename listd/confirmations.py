@@ -38,6 +38,9 @@ class Answering:
     # The signs in the answer itself: headers, sender, text. Timing is added here, as only
     # the pending action knows when it was asked.
     automatic: Automatic = field(default_factory=Automatic)
+    # Given by a person's own hand on a page (a button's POST behind a CSRF token): no
+    # responder or link scanner can do that, so how soon it came says nothing.
+    in_person: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,8 @@ def _refusal(session: Session, runtime: Runtime, pending: PendingAction,
     """Why ANSWER may not confirm PENDING, or None. Said once per pending action: a
     responder answering again and again gets no more mail."""
     answerers = ANSWERED_BY.get(pending.action, _the_address)(session, runtime, pending)
-    automatic = answer.automatic.timed(runtime.clock.now() - tokens.asked_at(pending))
+    automatic = answer.automatic if answer.in_person else \
+        answer.automatic.timed(runtime.clock.now() - tokens.asked_at(pending))
     if pending.action not in CHECKED_BY_ACTION and answer.address not in answerers:
         text = phrases.say(language, "answer_not_from_address")
     elif automatic.first is not None:

@@ -20,6 +20,7 @@ from listd.posting.moderation import expire_due
 from listd.retention import retention_job
 from listd.runtime import Runtime
 from listd.tokens import purge_spent_tokens
+from listd.web.purge import purge_web_state
 
 log = logging.getLogger("listd.maintenance")
 
@@ -43,6 +44,7 @@ JOBS: tuple[Job, ...] = (
     Job("retention", retention_job, dt.timedelta(hours=1)),
     # Every tick: a digest whose posts just passed a threshold goes out at once.
     Job("digests", digest_job, dt.timedelta(0)),
+    Job("web-purge", purge_web_state, dt.timedelta(hours=1)),
 )
 
 

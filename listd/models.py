@@ -618,3 +618,37 @@ class Suppression(Base):
     list_address: Mapped[str | None] = mapped_column(String(320))
     actor: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie carries a random token, the row only its hash."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class RateEvent(Base):
+    """One counted attempt (a sign-in, a subscription) in a rate-limit bucket, by client or
+    by address; shared by every listd process through the database."""
+
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_bucket_at", "bucket", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(400))
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class WebPassword(Base):
+    """A password an address chose from /my, after signing in by mail (scrypt hash only)."""
+
+    __tablename__ = "web_passwords"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(255))
+    set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -21,6 +21,7 @@ from listd.addresses import AddressKind, normalize_address, scheme_address
 from listd.commands import phrases
 from listd.commands.outgoing import RobotAddresses, send
 from listd.commands.results import Result, Status
+from listd.confirm_links import web_confirmation_text
 from listd.models import DeliveryMode, ListStatus, MailingList, Member, PendingAction, Role
 from listd.runtime import Runtime
 from listd.settings import ListSettings
@@ -110,7 +111,9 @@ def ask_confirmation(session: Session, runtime: Runtime, mailing_list: MailingLi
     confirm_address = addresses.confirm(pending.token)
     text = render(template, mailing_list.language, list=mailing_list.address,
                   token=pending.token, confirm=confirm_address, request=addresses.request,
-                  address=pending.address, days=runtime.config.token_ttl_days, **values)
+                  address=pending.address, days=runtime.config.token_ttl_days,
+                  web_link=web_confirmation_text(runtime.config, mailing_list.language,
+                                                 pending.token), **values)
     send(session, runtime, addresses, to=[to], text=text, kind="confirm",
          mailing_list=mailing_list, sender=confirm_address, reply_to=confirm_address,
          in_reply_to=in_reply_to)

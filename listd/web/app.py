@@ -1,4 +1,5 @@
-"""The ASGI app: one-click unsubscribe (RFC 8058) and the error pages.
+"""The ASGI app: the pages (public, account, owners, listmasters), one-click unsubscribe
+(RFC 8058), the static assets, and the error pages.
 
 No framework page ever reaches a client: every error, ours included, answers with a short
 page of our own and never a traceback. Tokens travel in the URL path, so responses tell
@@ -17,8 +18,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from listd.api.app import PREFIX as API_PREFIX
 from listd.api.app import create_api
 from listd.deliverability.unsubscribe import UnsubscribeClaim, verify_unsubscribe_token
+from listd.errors import NotFound, UserError
+from listd.i18n import translate
 from listd.runtime import Runtime
-from listd.web import pages, unsubscription
+from listd.web import (
+    account,
+    admin,
+    confirming,
+    context,
+    listmaster,
+    pages,
+    public,
+    static,
+    unsubscription,
+)
 from listd.web.archive import add_archive_routes
 from listd.web.unsubscription import Outcome
 
@@ -26,13 +39,7 @@ log = logging.getLogger("listd.web")
 
 # An RFC 8058 request body is 26 bytes; anything much larger is not one.
 MAX_BODY = 16 * 1024
-SAFE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; form-action 'self'",
-}
+SAFE_HEADERS = context.SAFE_HEADERS
 
 
 def html(body: str, status: int = 200) -> HTMLResponse:
@@ -42,21 +49,10 @@ def html(body: str, status: int = 200) -> HTMLResponse:
 def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.mount(API_PREFIX, create_api(runtime))
+    app.state.runtime = runtime
     site_language = runtime.config.language
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        key = "not_found" if exc.status_code == 404 else "bad_request"
-        return html(pages.message_page(site_language, key), exc.status_code)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return html(pages.message_page(site_language, "bad_request"), 400)
-
-    @app.exception_handler(Exception)
-    async def our_error(request: Request, exc: Exception) -> Response:
-        log.error("error answering %s %s", request.method, request.url.path, exc_info=exc)
-        return html(pages.message_page(site_language, "error"), 500)
+    _add_pages(app)
+    _add_error_pages(app, site_language)
 
     @app.get("/unsubscribe/{token}")
     async def unsubscribe_page(token: str) -> Response:
@@ -89,6 +85,50 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     add_archive_routes(app, runtime)
     return app
+
+
+def _add_pages(app: FastAPI) -> None:
+    for router in (static.router, public.router, confirming.router, account.router,
+                   listmaster.router, admin.router):
+        app.include_router(router)
+
+    @app.exception_handler(context.Refused)
+    async def refused(request: Request, exc: context.Refused) -> Response:
+        return await _refusal(request, exc.status, exc.message)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return await _refusal(request, 404, "There is no such page.")
+
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> Response:
+        return await _refusal(request, 400, str(exc))
+
+
+def _add_error_pages(app: FastAPI, site_language: str) -> None:
+    """The answers to what no page handles: never a framework page, never a traceback."""
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        key = "not_found" if exc.status_code == 404 else "bad_request"
+        return html(pages.message_page(site_language, key), exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        return html(pages.message_page(site_language, "bad_request"), 400)
+
+    @app.exception_handler(Exception)
+    async def our_error(request: Request, exc: Exception) -> Response:
+        log.error("error answering %s %s", request.method, request.url.path, exc_info=exc)
+        return html(pages.message_page(site_language, "error"), 500)
+
+
+async def _refusal(request: Request, status: int, message: str) -> Response:
+    visitor = await context.visitor_of(request)
+    if status == 401:
+        return context.redirect(visitor, "/signin")
+    heading = translate(visitor.language, "Sorry")
+    return context.page(visitor, "message.html", status, heading=heading,
+                        lines=[translate(visitor.language, message)])
 
 
 def _answer(situation: unsubscription.Situation, address: str) -> Response:

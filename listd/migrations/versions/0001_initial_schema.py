@@ -89,6 +89,16 @@ def upgrade() -> None:
     sa.Column('seen_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_processes'))
     )
+    op.create_table('rate_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bucket', sa.String(length=400), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rate_events'))
+    )
+    with op.batch_alter_table('rate_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rate_events_at'), ['at'], unique=False)
+        batch_op.create_index('ix_rate_events_bucket_at', ['bucket', 'at'], unique=False)
+
     op.create_table('site_settings',
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
@@ -105,6 +115,25 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_suppressions')),
     sa.UniqueConstraint('address', name=op.f('uq_suppressions_address'))
     )
+    op.create_table('web_passwords',
+    sa.Column('address', sa.String(length=320), nullable=False),
+    sa.Column('hash', sa.String(length=255), nullable=False),
+    sa.Column('set_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('address', name=op.f('pk_web_passwords'))
+    )
+    op.create_table('web_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('address', sa.String(length=320), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_web_sessions')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_web_sessions_token_hash'))
+    )
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_sessions_address'), ['address'], unique=False)
+        batch_op.create_index(batch_op.f('ix_web_sessions_expires_at'), ['expires_at'], unique=False)
+
     op.create_table('webhooks',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('url', sa.Text(), nullable=False),
@@ -507,8 +536,19 @@ def downgrade() -> None:
 
     op.drop_table('lists')
     op.drop_table('webhooks')
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_sessions_expires_at'))
+        batch_op.drop_index(batch_op.f('ix_web_sessions_address'))
+
+    op.drop_table('web_sessions')
+    op.drop_table('web_passwords')
     op.drop_table('suppressions')
     op.drop_table('site_settings')
+    with op.batch_alter_table('rate_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_rate_events_bucket_at')
+        batch_op.drop_index(batch_op.f('ix_rate_events_at'))
+
+    op.drop_table('rate_events')
     op.drop_table('processes')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_message_id'))
