@@ -62,6 +62,8 @@ CONFIRM_ACTIONS: dict[str, ConfirmAction] = {
     membership.OWNER_ADD: membership.owner_add_confirmed,
     membership.OWNER_DEL: membership.owner_del_confirmed,
     membership.SET_DELIVERY: membership.delivery_confirmed,
+    membership.UNSUBSCRIBE_EVERYWHERE: membership.unsubscription_everywhere_confirmed,
+    membership.SET_DELIVERY_EVERYWHERE: membership.delivery_everywhere_confirmed,
     reenable.REENABLE: reenable.reenable_confirmed,
     roles.ROLE_ADD: roles.role_add_confirmed,
     roles.ROLE_DEL: roles.role_del_confirmed,

@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd import audit, members, tokens
+from listd import audit, i18n, members, tokens
 from listd.addresses import AddressKind, normalize_address, scheme_address
 from listd.bounce.scoring import restore
 from listd.commands import phrases
 from listd.commands.outgoing import RobotAddresses, send
 from listd.commands.results import Result, Status
+from listd.i18n import N_
 from listd.models import DeliveryMode, ListStatus, MailingList, Member, PendingAction, Role
 from listd.runtime import Runtime
 from listd.settings import ListSettings
-from listd.templates import render
+from listd.templates import MailText, render
 
 if TYPE_CHECKING:
     from listd.commands.context import CommandContext
@@ -38,6 +39,43 @@ REFUSE_SUBSCRIPTION = "refuse_subscription"
 OWNER_ADD = "owner_add"
 OWNER_DEL = "owner_del"
 SET_DELIVERY = "set_delivery"
+# SIGNOFF * and SET * MODE: one confirmation for all the lists an address is on.
+UNSUBSCRIBE_EVERYWHERE = "unsubscribe_everywhere"
+SET_DELIVERY_EVERYWHERE = "set_delivery_everywhere"
+
+CONFIRM_UNSUBSCRIBE_EVERYWHERE = MailText(
+    N_("Confirm leaving all your lists (CONFIRM {token})"),
+    N_("""Hello,
+
+Someone, probably you, asked to unsubscribe {address} from all its lists here:
+
+{lists}
+
+To confirm, simply reply to this mail yourself (an automatic reply does not count),
+or send a mail to {request} with this line:
+
+  CONFIRM {token}
+
+If you did not ask for this, ignore this mail: nothing will change.
+This request expires in {days} days.
+"""))
+CONFIRM_DELIVERY_EVERYWHERE = MailText(
+    N_("Confirm delivery mode {mode} on all your lists (CONFIRM {token})"),
+    N_("""Hello,
+
+Someone, probably you, asked to change how {address} receives all its lists here,
+to {mode}:
+
+{lists}
+
+To confirm, simply reply to this mail yourself (an automatic reply does not count),
+or send a mail to {request} with this line:
+
+  CONFIRM {token}
+
+If you did not ask for this, ignore this mail: nothing will change.
+This request expires in {days} days.
+"""))
 
 
 def membership_is_private(mailing_list: MailingList) -> bool:
@@ -119,19 +157,26 @@ def ask_confirmation(session: Session, runtime: Runtime, mailing_list: MailingLi
 
 # Requests, from commands -------------------------------------------------------------------
 
-def request_subscription(ctx: CommandContext, mailing_list: MailingList, name: str) -> Result:
+def request_subscription(ctx: CommandContext, mailing_list: MailingList, name: str,
+                         address: str | None = None, mode: DeliveryMode | None = None
+                         ) -> Result:
+    """Subscribe ADDRESS (the sender unless named) once ADDRESS confirms, in MODE if given."""
+    address = address or ctx.sender
     if ListSettings.of(mailing_list).subscription == "closed":
         raise ctx.refuse("subscription_closed", list=mailing_list.address)
     private = membership_is_private(mailing_list)
     # On a private list an already-subscribed address gets the same answer and the same
     # confirmation as anyone else: the reply must not tell who is a member.
-    if not private and _is_subscribed(ctx.session, mailing_list, ctx.sender):
+    if not private and _is_subscribed(ctx.session, mailing_list, address):
         return Result(Status.DONE, ctx.say("already_subscribed", list=mailing_list.address))
-    if not ctx.claim_confirmation(SUBSCRIBE, ctx.sender, mailing_list):
+    if not ctx.claim_confirmation(SUBSCRIBE, address, mailing_list):
         return repeated_in_mail(ctx)
-    asked = request_confirmation(ctx, Request(SUBSCRIBE, ctx.sender, mailing_list,
-                                              "confirm_subscribe", ctx.sender, {"name": name}))
-    return asked_result(ctx, asked, "confirmation_sent", ctx.sender)
+    payload: dict[str, object] = {"name": name}
+    if mode is not None:
+        payload["mode"] = mode.value
+    asked = request_confirmation(ctx, Request(SUBSCRIBE, address, mailing_list,
+                                              "confirm_subscribe", address, payload))
+    return asked_result(ctx, asked, "confirmation_sent", address)
 
 
 def repeated_in_mail(ctx: CommandContext) -> Result:
@@ -167,6 +212,63 @@ def request_delivery_change(ctx: CommandContext, mailing_list: MailingList,
         SET_DELIVERY, ctx.sender, mailing_list, "confirm_delivery", ctx.sender,
         {"mode": mode.value}, same=("mode",), values={"mode": mode.value.upper()}))
     return asked_result(ctx, asked, "confirmation_sent", ctx.sender)
+
+
+def subscribed_lists(session: Session, address: str) -> list[MailingList]:
+    """The active lists ADDRESS is subscribed to, by address."""
+    return list(session.scalars(
+        select(MailingList).join(Member, Member.list_id == MailingList.id)
+        .where(Member.address == address, Member.role == Role.SUBSCRIBER,
+               MailingList.status == ListStatus.ACTIVE).order_by(MailingList.name)))
+
+
+def _everywhere(ctx: CommandContext, action: str, address: str, text: MailText,
+                mode: DeliveryMode | None = None) -> Result:
+    """A request about all the lists ADDRESS is on, confirmed by ADDRESS, in one mail."""
+    found = subscribed_lists(ctx.session, address)
+    if not found and address == ctx.sender:
+        raise ctx.refuse("which_none")
+    if ctx.requested & {(action, address, 0)}:
+        return repeated_in_mail(ctx)
+    ctx.spend_confirmation()
+    ctx.requested.add((action, address, 0))
+    if found:
+        # Told another address or not, the reply is the same: it must not say who is where.
+        payload = {"lists": [ml.id for ml in found], "mode": mode.value if mode else None}
+        same = {"mode": payload["mode"]}
+        pending = tokens.waiting(ctx.session, ctx.runtime, action, address, None, same)
+        now = ctx.runtime.clock.now()
+        if pending is not None and now - tokens.asked_at(pending) < REMIND_AFTER:
+            return asked_result(ctx, Asked.WAITING, "confirmation_sent", address)
+        pending = pending or tokens.issue(ctx.session, ctx.runtime, action, address, None,
+                                          payload)
+        tokens.mark_asked(pending, now)
+        _mail_everywhere(ctx, pending, text, found, mode)
+    return asked_result(ctx, Asked.SENT, "confirmation_sent", address)
+
+
+def _mail_everywhere(ctx: CommandContext, pending: PendingAction, text: MailText,
+                     found: list[MailingList], mode: DeliveryMode | None) -> None:
+    addresses = RobotAddresses.of(ctx.runtime, None, ctx.domain)
+    confirm_address = addresses.confirm(pending.token)
+    rendered = text.render(ctx.language, token=pending.token, address=pending.address,
+                           lists="\n".join(f"  {ml.address}" for ml in found),
+                           request=addresses.request, days=ctx.runtime.config.token_ttl_days,
+                           mode=mode.value.upper() if mode else "")
+    send(ctx.session, ctx.runtime, addresses, to=[pending.address], text=rendered,
+         kind="confirm", mailing_list=None, sender=confirm_address, reply_to=confirm_address,
+         in_reply_to=ctx.in_reply_to)
+
+
+def request_unsubscription_everywhere(ctx: CommandContext, address: str) -> Result:
+    """SIGNOFF * [address]: ADDRESS leaves all its lists once it confirms."""
+    return _everywhere(ctx, UNSUBSCRIBE_EVERYWHERE, address, CONFIRM_UNSUBSCRIBE_EVERYWHERE)
+
+
+def request_delivery_change_everywhere(ctx: CommandContext, mode: DeliveryMode) -> Result:
+    """SET * MODE: all the sender's lists in MODE once the sender's mailbox confirms."""
+    return _everywhere(ctx, SET_DELIVERY_EVERYWHERE, ctx.sender, CONFIRM_DELIVERY_EVERYWHERE,
+                       mode)
 
 
 def request_owner_change(ctx: CommandContext, mailing_list: MailingList, action: str,
@@ -217,8 +319,9 @@ def _goodbye(session: Session, runtime: Runtime, mailing_list: MailingList,
 
 
 def _subscribe(session: Session, runtime: Runtime, mailing_list: MailingList, address: str,
-               name: str, actor: str) -> Member:
-    member = members.add_member(session, mailing_list, address, name, actor=actor)
+               name: str, actor: str, delivery: DeliveryMode = DeliveryMode.MAIL) -> Member:
+    member = members.add_member(session, mailing_list, address, name, actor=actor,
+                                delivery=delivery)
     _welcome(session, runtime, mailing_list, member)
     return member
 
@@ -274,7 +377,9 @@ def subscription_confirmed(session: Session, runtime: Runtime, c: Confirming) ->
         _ask_owners(session, runtime, mailing_list, address, name)
         return Result(Status.WAITING, _say(mailing_list, "waiting_for_owners",
                                            list=mailing_list.address))
-    _subscribe(session, runtime, mailing_list, address, name, actor=c.confirmed_by)
+    mode = DeliveryMode(str(c.pending.payload.get("mode", DeliveryMode.MAIL.value)))
+    _subscribe(session, runtime, mailing_list, address, name, actor=c.confirmed_by,
+               delivery=mode)
     return Result(Status.DONE, _say(mailing_list, "subscribed", address=address,
                                     list=mailing_list.address),
                   notified=c.confirmed_by == address)
@@ -378,3 +483,40 @@ def ask_to_join(session: Session, runtime: Runtime, mailing_list: MailingList, a
     pending = tokens.issue(session, runtime, SUBSCRIBE, normalized, mailing_list, {"name": name})
     ask_confirmation(session, runtime, mailing_list, pending, "confirm_subscribe", normalized)
     return True
+
+
+def _lists_of(session: Session, c: Confirming) -> list[MailingList]:
+    """The lists a request about all one's lists named, still active and still joined."""
+    ids = [int(i) for i in c.pending.payload.get("lists", [])]
+    found = [session.get(MailingList, i) for i in ids]
+    return [ml for ml in found if ml is not None and ml.status is ListStatus.ACTIVE
+            and _is_subscribed(session, ml, c.pending.address)]
+
+
+def _language(runtime: Runtime, found: list[MailingList]) -> str:
+    return found[0].language if found else runtime.config.language
+
+
+def unsubscription_everywhere_confirmed(session: Session, runtime: Runtime,
+                                        c: Confirming) -> Result:
+    found = _lists_of(session, c)
+    for mailing_list in found:
+        members.remove_member(session, mailing_list, c.pending.address, actor=c.confirmed_by)
+    return Result(Status.DONE, i18n.translate(
+        _language(runtime, found), "{address} left these lists: {lists}",
+        address=c.pending.address, lists=", ".join(ml.address for ml in found) or "-"))
+
+
+def delivery_everywhere_confirmed(session: Session, runtime: Runtime,
+                                  c: Confirming) -> Result:
+    found = _lists_of(session, c)
+    mode = DeliveryMode(str(c.pending.payload.get("mode") or DeliveryMode.MAIL.value))
+    for mailing_list in found:
+        member = members.find_member(session, mailing_list, c.pending.address)
+        assert member is not None
+        member.delivery_mode = mode
+        audit.record(session, c.confirmed_by, "member.set", mailing_list, c.pending.address,
+                     delivery_mode=mode.value)
+    return Result(Status.DONE, i18n.translate(
+        _language(runtime, found), "delivery mode {mode} on these lists: {lists}",
+        mode=mode.value.upper(), lists=", ".join(ml.address for ml in found) or "-"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from listd.commands.command import Command
-from listd.commands.held_posts import Discard, Distribute, Reject
-from listd.commands.information import Help, Info, Lists, Review, Which
+from listd.commands.held_posts import Discard, Distribute, ModIndex, Reject
+from listd.commands.information import Echo, Help, Info, Lists, Review, Stats, Which
 from listd.commands.list_requests import CreateList
 from listd.commands.owner import Add, Delete
 from listd.commands.roles import Moderator, Owner
@@ -22,6 +22,8 @@ COMMANDS: tuple[Command, ...] = (
     Info(),
     Review(),
     Which(),
+    Stats(),
+    Echo(),
     Add(),
     Delete(),
     Owner(),
@@ -29,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     Distribute(),
     Reject(),
     Discard(),
+    ModIndex(),
     CreateList(),
 )
 

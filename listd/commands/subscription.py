@@ -1,49 +1,112 @@
-"""Commands about one's own subscription: SUBSCRIBE, SIGNOFF, CONFIRM, SET."""
+"""Commands about one's own subscription: SUBSCRIBE, SIGNOFF, CONFIRM, SET.
+
+Sympa's and Mailman's spellings both: `SIGNOFF * [address]` and `SET * MODE` for all one's
+lists, Mailman's `join digest=mime|plain|no` and `join address=X`."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from listd.addresses import InvalidAddress, normalize_address
 from listd.commands import membership
 from listd.commands.context import CommandContext
+from listd.commands.parser import split_options
 from listd.commands.results import Result
 from listd.commands.token_kinds import answer_token
+from listd.i18n import N_
 from listd.models import DeliveryMode
+
+ALL_LISTS = "*"
+# Mailman's digest= values, as delivery modes (a mode this listd does not offer is refused).
+MAILMAN_DIGEST = {"mime": "digest", "plain": "digestplain", "no": "mail", "yes": "digest"}
+
+
+def delivery_mode(text: str) -> DeliveryMode | None:
+    """The delivery mode TEXT names (SET's MAIL, DIGEST, NOMAIL, …), or None."""
+    modes = {mode.value: mode for mode in DeliveryMode}
+    return modes.get(text.lower())
+
+
+def mode_names() -> str:
+    return "|".join(mode.value.upper() for mode in DeliveryMode)
+
+
+def _option_address(ctx: CommandContext, options: dict[str, str]) -> str:
+    if "address" not in options:
+        return ctx.sender
+    try:
+        return normalize_address(options["address"])
+    except InvalidAddress:
+        raise ctx.refuse("invalid_address", address=options["address"]) from None
+
+
+def _option_mode(ctx: CommandContext, options: dict[str, str]) -> DeliveryMode | None:
+    if "digest" not in options:
+        return None
+    mode = delivery_mode(MAILMAN_DIGEST.get(options["digest"].lower(), "-"))
+    if mode is None:
+        raise ctx.refuse("usage", usage=Subscribe.usage)
+    return mode
 
 
 class Subscribe:
     names: ClassVar[tuple[str, ...]] = ("subscribe", "sub", "join")
+    usage: ClassVar[str] = "SUBSCRIBE list [Full Name]"
+    summary: ClassVar[str] = N_(
+        "subscribe (you will be asked to confirm); Mailman's join takes digest=mime|plain|no "
+        "and address=X (X is asked to confirm)")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
-        mailing_list, rest = ctx.take_list(args)
-        name = " ".join(rest) or ctx.sender_name
-        return membership.request_subscription(ctx, mailing_list, name)
+        plain, options = split_options(args)
+        mailing_list, rest = ctx.take_list(plain)
+        address = _option_address(ctx, options)
+        name = " ".join(rest) or (ctx.sender_name if address == ctx.sender else "")
+        return membership.request_subscription(ctx, mailing_list, name, address,
+                                               _option_mode(ctx, options))
 
 
 class Unsubscribe:
-    names: ClassVar[tuple[str, ...]] = ("signoff", "unsubscribe", "unsub", "leave")
+    names: ClassVar[tuple[str, ...]] = ("signoff", "unsubscribe", "unsub", "leave", "sig",
+                                        "uns")
+    usage: ClassVar[str] = "SIGNOFF list | SIGNOFF * [address]"
+    summary: ClassVar[str] = N_(
+        "unsubscribe (also UNSUBSCRIBE; asks to confirm); * leaves all your lists, or all the "
+        "lists of the address named, which is asked to confirm")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
+        if args and args[0] == ALL_LISTS:
+            address = _option_address(ctx, {"address": args[1]} if len(args) > 1 else {})
+            return membership.request_unsubscription_everywhere(ctx, address)
         mailing_list, _rest = ctx.take_list(args)
         return membership.request_unsubscription(ctx, mailing_list)
 
 
 class Confirm:
-    names: ClassVar[tuple[str, ...]] = ("confirm", "auth")
+    names: ClassVar[tuple[str, ...]] = ("confirm", "auth", "con")
+    usage: ClassVar[str] = "CONFIRM token"
+    summary: ClassVar[str] = N_("confirm a request")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         if not args:
-            raise ctx.refuse("usage", usage="CONFIRM token")
+            raise ctx.refuse("usage", usage=self.usage)
         return answer_token(ctx, args[0])
 
 
 class SetDelivery:
     names: ClassVar[tuple[str, ...]] = ("set",)
+    usage: ClassVar[str] = "SET list|* MODE"
+    summary: ClassVar[str] = N_(
+        "choose how you receive a list, or all your lists with * (asks to confirm); MODE is "
+        "one of {modes}")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
+        if args and args[0] == ALL_LISTS:
+            mode = delivery_mode(args[1]) if len(args) == 2 else None
+            if mode is None:
+                raise ctx.refuse("usage", usage=f"SET * {mode_names()}")
+            return membership.request_delivery_change_everywhere(ctx, mode)
         mailing_list, rest = ctx.take_list(args)
-        modes = {mode.value: mode for mode in DeliveryMode}
-        if len(rest) != 1 or rest[0].lower() not in modes:
-            raise ctx.refuse("usage", usage="SET list MAIL|DIGEST|NOMAIL")
-        mode = modes[rest[0].lower()]
+        mode = delivery_mode(rest[0]) if len(rest) == 1 else None
+        if mode is None:
+            raise ctx.refuse("usage", usage=f"SET list {mode_names()}")
         return membership.request_delivery_change(ctx, mailing_list, mode)

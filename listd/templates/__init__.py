@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from listd.i18n import translate
+
 TEMPLATE_DIR = Path(__file__).resolve().parent
 FALLBACK = "en"
 
@@ -30,3 +32,16 @@ def render(name: str, language: str, /, **values: object) -> Text:
     strings = {key: str(value) for key, value in values.items()}
     return Text(subject=Template(head[len("Subject:"):].strip()).substitute(strings),
                 body=Template(body).substitute(strings))
+
+
+@dataclass(frozen=True)
+class MailText:
+    """A mail text kept in the gettext catalog: its subject and its body, each one entry, in
+    English with `{name}` placeholders (marked with i18n.N_ where the text is defined)."""
+
+    subject: str
+    body: str
+
+    def render(self, language: str, /, **values: object) -> Text:
+        return Text(subject=translate(language, self.subject, **values),
+                    body=translate(language, self.body, **values))
