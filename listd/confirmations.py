@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from listd import members, tokens
 from listd.automatic_mail import Automatic
 from listd.bounce import reenable
-from listd.commands import list_requests, membership, phrases, roles
+from listd.commands import invitations, list_requests, membership, phrases, roles
 from listd.commands.outgoing import RobotAddresses
 from listd.commands.results import Result, Status
 from listd.models import MailingList, PendingAction, Role
@@ -62,6 +62,8 @@ CONFIRM_ACTIONS: dict[str, ConfirmAction] = {
     membership.OWNER_ADD: membership.owner_add_confirmed,
     membership.OWNER_DEL: membership.owner_del_confirmed,
     membership.SET_DELIVERY: membership.delivery_confirmed,
+    membership.SET_CONCEALMENT: membership.concealment_confirmed,
+    invitations.INVITE: invitations.invitation_accepted,
     membership.UNSUBSCRIBE_EVERYWHERE: membership.unsubscription_everywhere_confirmed,
     membership.SET_DELIVERY_EVERYWHERE: membership.delivery_everywhere_confirmed,
     reenable.REENABLE: reenable.reenable_confirmed,

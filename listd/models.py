@@ -164,6 +164,8 @@ class Member(Base):
     # A probe was sent at the threshold; delivery goes on unless the probe itself bounces.
     probe_sent_at: Mapped[dt.datetime | None]
     subscribed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Sympa's SET CONCEAL: left out of REVIEW for everyone but the owners.
+    concealed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AddressPattern(Base):

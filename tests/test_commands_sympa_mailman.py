@@ -215,3 +215,77 @@ async def test_help_is_made_from_the_registry_in_the_lists_language(
     assert "(also: SUB, JOIN)" in english and "(aussi : SUB, JOIN)" in french
     assert "modérateurs : les messages en attente de décision" in french
     assert "moderators:" not in french and "Send commands" not in french
+
+
+async def test_set_conceal_hides_a_member_from_review_but_not_from_owners(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter", review="members", owners=(OWNER,),
+              subscribers=(JEANNE, PAUL))
+    await mail(daemon, JEANNE, ROBOT, "SET news CONCEAL\n")
+    await answer(daemon, config, JEANNE, 0)
+    reply = body((await wait_for_mail(config, JEANNE, 2))[1])
+    assert f"Done: your subscription to {NEWS} is now in CONCEAL mode." in reply
+    await mail(daemon, PAUL, ROBOT, "REVIEW news\n")
+    text = body((await wait_for_mail(config, PAUL, 1))[0])
+    assert f"{NEWS} has 1 subscribers:\n{PAUL}" in text and JEANNE not in text
+    await mail(daemon, OWNER, ROBOT, "REVIEW news\n")
+    (owners_view,) = await wait_for_mail(config, OWNER, 1)
+    assert f"has 2 subscribers:\n{JEANNE}\n{PAUL}" in body(owners_view)
+    await mail(daemon, JEANNE, ROBOT, "SET news NOCONCEAL\n")
+    await answer(daemon, config, JEANNE, 2)
+    await wait_for_mail(config, JEANNE, 4)
+    await mail(daemon, PAUL, ROBOT, "REVIEW news\n")
+    (_, shown_again) = await wait_for_mail(config, PAUL, 2)
+    assert f"has 2 subscribers:\n{JEANNE}\n{PAUL}" in body(shown_again)
+
+
+async def test_invite_changes_nothing_until_the_invitee_accepts(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter", owners=(OWNER,), subject="News")
+    await mail(daemon, JEANNE, ROBOT, f"INVITE news {PAUL}\n")
+    assert f"only the owners of {NEWS}" in body((await wait_for_mail(config, JEANNE, 1))[0])
+    await mail(daemon, OWNER, ROBOT, f"INVITE news {PAUL} Paul Martin\n")
+    reply = body((await wait_for_mail(config, OWNER, 1))[0])
+    assert f"Waiting: {PAUL} was invited to {NEWS}; nothing changes until they accept." in reply
+    (invitation,) = await wait_for_mail(config, PAUL, 1)
+    assert " ".join(str(invitation.message["Subject"]).split()).startswith(
+        f"Invitation to join {NEWS}")
+    assert f"Hello Paul Martin,\n\n{OWNER}, an owner of the list {NEWS} (News)" in body(invitation)
+    assert member(db, PAUL) is None
+    # Only the invitee's own answer counts.
+    reads_it(daemon)
+    await mail(daemon, "mallory@example.net", confirm_address(invitation), "yes\n")
+    await wait_for_mail(config, "mallory@example.net", 1)
+    assert member(db, PAUL) is None
+    await mail(daemon, PAUL, confirm_address(invitation), "yes\n")
+    (_, welcome) = await wait_for_mail(config, PAUL, 2, "the welcome")
+    assert str(welcome.message["Subject"]) == f"Welcome to {NEWS}"
+    found = member(db, PAUL)
+    assert found is not None and found.display_name == "Paul Martin"
+
+
+async def test_remind_goes_to_every_member_through_the_queue(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter", owners=(OWNER,), language="fr",
+              subscribers=(JEANNE, PAUL))
+    make_list(db, config, OTHER, template="discussion", subscribers=("zoe@example.net",))
+    await mail(daemon, JEANNE, ROBOT, "REMIND news\nREMIND *\n")
+    text = body((await wait_for_mail(config, JEANNE, 1))[0])
+    assert f"Refused: only the owners of {NEWS} may do this." in text
+    assert "Refused: only a listmaster" in text
+    await mail(daemon, OWNER, ROBOT, "REMIND news\n")
+    assert f"Done: reminder queued for 2 members of {NEWS}" in body(
+        (await wait_for_mail(config, OWNER, 1))[0])
+    for address in (JEANNE, PAUL):
+        mails = await wait_for_mail(config, address, 2 if address == JEANNE else 1)
+        reminder = mails[-1]
+        # Each copy has its own VERP envelope sender, so a bounce names the member.
+        assert reminder.sender.startswith("news-bounces+")
+        assert str(reminder.message["Subject"]) == f"Votre abonnement à {NEWS}"
+        assert f"news-leave@{DOMAIN}" in body(reminder)
+    listmaster = config.listmasters[0]
+    await mail(daemon, listmaster, ROBOT, "REMIND *\n")
+    reply = body((await wait_for_mail(config, listmaster, 1))[0])
+    assert f"reminder queued for 2 members of {NEWS}" in reply
+    assert f"reminder queued for 1 member of {OTHER}" in reply
+    await wait_for_mail(config, "zoe@example.net", 1, "the reminder")

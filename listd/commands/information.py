@@ -136,8 +136,11 @@ class Review:
                    or (review == "members" and ctx.has_role(mailing_list, *Role)))
         if not allowed:
             raise ctx.refuse(f"review_{review}", list=mailing_list.address)
-        where = (Member.list_id == mailing_list.id, Member.role == Role.SUBSCRIBER,
-                 *_who_filters(ctx, options))
+        where = [Member.list_id == mailing_list.id, Member.role == Role.SUBSCRIBER,
+                 *_who_filters(ctx, options)]
+        if not ctx.is_owner(mailing_list):
+            # SET CONCEAL: hidden from everyone but the owners, and not counted either.
+            where.append(Member.concealed.is_(False))
         total = ctx.session.scalar(select(func.count()).select_from(Member).where(*where)) or 0
         shown = ctx.session.execute(select(Member.address, Member.display_name).where(*where)
                                     .order_by(Member.address).limit(REVIEW_LIMIT)).all()

@@ -39,6 +39,7 @@ REFUSE_SUBSCRIPTION = "refuse_subscription"
 OWNER_ADD = "owner_add"
 OWNER_DEL = "owner_del"
 SET_DELIVERY = "set_delivery"
+SET_CONCEALMENT = "set_concealment"
 # SIGNOFF * and SET * MODE: one confirmation for all the lists an address is on.
 UNSUBSCRIBE_EVERYWHERE = "unsubscribe_everywhere"
 SET_DELIVERY_EVERYWHERE = "set_delivery_everywhere"
@@ -271,6 +272,23 @@ def request_delivery_change_everywhere(ctx: CommandContext, mode: DeliveryMode) 
                        mode)
 
 
+def request_concealment(ctx: CommandContext, mailing_list: MailingList,
+                        concealed: bool) -> Result:
+    """SET list CONCEAL|NOCONCEAL, confirmed by the member's own address like any SET."""
+    member = members.find_member(ctx.session, mailing_list, ctx.sender)
+    if member is None:
+        raise ctx.refuse("not_subscribed", list=mailing_list.address)
+    word = "CONCEAL" if concealed else "NOCONCEAL"
+    if member.concealed is concealed:
+        return Result(Status.DONE, ctx.say("delivery_set", list=mailing_list.address, mode=word))
+    if not ctx.claim_confirmation(f"{SET_CONCEALMENT}:{word}", ctx.sender, mailing_list):
+        return repeated_in_mail(ctx)
+    asked = request_confirmation(ctx, Request(
+        SET_CONCEALMENT, ctx.sender, mailing_list, "confirm_delivery", ctx.sender,
+        {"concealed": concealed}, same=("concealed",), values={"mode": word}))
+    return asked_result(ctx, asked, "confirmation_sent", ctx.sender)
+
+
 def request_owner_change(ctx: CommandContext, mailing_list: MailingList, action: str,
                          address: str, name: str = "") -> Result:
     """An owner's ADD or DEL: confirmed by the owner's own address before it is done."""
@@ -324,6 +342,12 @@ def _subscribe(session: Session, runtime: Runtime, mailing_list: MailingList, ad
                                 delivery=delivery)
     _welcome(session, runtime, mailing_list, member)
     return member
+
+
+def subscribe_member(session: Session, runtime: Runtime, mailing_list: MailingList,
+                     address: str, name: str, actor: str) -> Member:
+    """Subscribe ADDRESS, whose mailbox confirmed, and welcome it."""
+    return _subscribe(session, runtime, mailing_list, address, name, actor)
 
 
 def _ask_owners(session: Session, runtime: Runtime, mailing_list: MailingList,
@@ -520,3 +544,18 @@ def delivery_everywhere_confirmed(session: Session, runtime: Runtime,
     return Result(Status.DONE, i18n.translate(
         _language(runtime, found), "delivery mode {mode} on these lists: {lists}",
         mode=mode.value.upper(), lists=", ".join(ml.address for ml in found) or "-"))
+
+
+@on_active_list
+def concealment_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
+    mailing_list, address = c.mailing_list, c.pending.address
+    assert mailing_list is not None
+    member = members.find_member(session, mailing_list, address)
+    if member is None:
+        return Result(Status.REFUSED, _say(mailing_list, "not_subscribed",
+                                           list=mailing_list.address))
+    member.concealed = bool(c.pending.payload.get("concealed"))
+    audit.record(session, c.confirmed_by, "member.set", mailing_list, address,
+                 concealed=member.concealed)
+    return Result(Status.DONE, _say(mailing_list, "delivery_set", list=mailing_list.address,
+                                    mode="CONCEAL" if member.concealed else "NOCONCEAL"))

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from listd.commands.command import Command
 from listd.commands.held_posts import Discard, Distribute, ModIndex, Reject
 from listd.commands.information import Echo, Help, Info, Lists, Review, Stats, Which
+from listd.commands.invitations import Invite, Remind
 from listd.commands.list_requests import CreateList
 from listd.commands.owner import Add, Delete
 from listd.commands.roles import Moderator, Owner
@@ -25,6 +26,8 @@ COMMANDS: tuple[Command, ...] = (
     Stats(),
     Echo(),
     Add(),
+    Invite(),
+    Remind(),
     Delete(),
     Owner(),
     Moderator(),

@@ -17,6 +17,8 @@ from listd.i18n import N_
 from listd.models import DeliveryMode
 
 ALL_LISTS = "*"
+# SET list CONCEAL|NOCONCEAL: whether REVIEW shows the member (owners always see everyone).
+CONCEALMENT = {"conceal": True, "noconceal": False}
 # Mailman's digest= values, as delivery modes (a mode this listd does not offer is refused).
 MAILMAN_DIGEST = {"mime": "digest", "plain": "digestplain", "no": "mail", "yes": "digest"}
 
@@ -97,7 +99,7 @@ class SetDelivery:
     usage: ClassVar[str] = "SET list|* MODE"
     summary: ClassVar[str] = N_(
         "choose how you receive a list, or all your lists with * (asks to confirm); MODE is "
-        "one of {modes}")
+        "one of {modes}; CONCEAL hides you from REVIEW, NOCONCEAL shows you again")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         if args and args[0] == ALL_LISTS:
@@ -106,7 +108,10 @@ class SetDelivery:
                 raise ctx.refuse("usage", usage=f"SET * {mode_names()}")
             return membership.request_delivery_change_everywhere(ctx, mode)
         mailing_list, rest = ctx.take_list(args)
+        if len(rest) == 1 and rest[0].lower() in CONCEALMENT:
+            return membership.request_concealment(ctx, mailing_list,
+                                                  CONCEALMENT[rest[0].lower()])
         mode = delivery_mode(rest[0]) if len(rest) == 1 else None
         if mode is None:
-            raise ctx.refuse("usage", usage=f"SET list {mode_names()}")
+            raise ctx.refuse("usage", usage=f"SET list {mode_names()}|CONCEAL|NOCONCEAL")
         return membership.request_delivery_change(ctx, mailing_list, mode)

@@ -219,6 +219,7 @@ def upgrade() -> None:
     sa.Column('last_warning_at', sa.DateTime(), nullable=True),
     sa.Column('probe_sent_at', sa.DateTime(), nullable=True),
     sa.Column('subscribed_at', sa.DateTime(), nullable=False),
+    sa.Column('concealed', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_members_list_id_lists'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
     sa.UniqueConstraint('list_id', 'address', 'role', name=op.f('uq_members_list_id_address_role'))
