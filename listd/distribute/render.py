@@ -19,6 +19,7 @@ from listd.addresses import AddressKind, scheme_address
 from listd.config import Config
 from listd.deliverability.unsubscribe import unsubscribe_url
 from listd.distribute.footer import FooterPlacement, add_footer
+from listd.i18n import SOURCE_LANGUAGE, translate
 from listd.models import MailingList
 from listd.settings import ListSettings
 
@@ -54,12 +55,14 @@ class ListView:
     settings: ListSettings
     # The public web address of listd (http.base_url), if any.
     base_url: str | None = None
+    # The list's language: the footer's words.
+    language: str = SOURCE_LANGUAGE
 
     @classmethod
     def of(cls, mailing_list: MailingList, config: Config) -> ListView:
         return cls(name=mailing_list.name, domain=mailing_list.domain.name,
                    description=mailing_list.subject, settings=ListSettings.of(mailing_list),
-                   base_url=config.http.base_url)
+                   base_url=config.http.base_url, language=mailing_list.language)
 
     def address(self, kind: AddressKind = AddressKind.POST) -> str:
         return scheme_address(self.name, self.domain, kind)
@@ -149,11 +152,13 @@ def footer_text(view: ListView, personal: bool) -> str:
     if view.settings.footer.strip():
         lines += [view.settings.footer.strip(), ""]
     lines.append("_______________________________________________")
-    lines.append(f"{view.name} mailing list -- {view.address()}")
-    lines.append(f"To unsubscribe send an email to {view.address(AddressKind.LEAVE)}")
+    lines.append(translate(view.language, "{name} mailing list -- {address}", name=view.name,
+                           address=view.address()))
+    lines.append(translate(view.language, "To unsubscribe send an email to {leave}",
+                           leave=view.address(AddressKind.LEAVE)))
     url = view.unsubscribe_url(PERSONAL_PLACEHOLDER) if personal else None
     if url:
-        lines.append("or visit")
+        lines.append(translate(view.language, "or visit"))
         lines.append(url)
     return "\n".join(lines) + "\n"
 
