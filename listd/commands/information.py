@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from sqlalchemy import ColumnElement, func, select
 
-from listd import i18n
+from listd import i18n, list_texts
 from listd.commands.command import Command
 from listd.commands.context import CommandContext
 from listd.commands.parser import split_options
@@ -92,6 +92,12 @@ class Info:
         mailing_list, _rest = ctx.take_list(args)
         settings = ListSettings.of(mailing_list)
         owners = addresses_with_role(ctx.session, mailing_list, Role.OWNER)
+        written = list_texts.stored(mailing_list, "info")
+        if written is not None:
+            return Result(Status.DONE, list_texts.fill(
+                written, list=mailing_list.address, subject=mailing_list.subject,
+                description=mailing_list.description, owners=", ".join(owners),
+                request=ctx.addresses.request).strip())
         return Result(Status.DONE, ctx.say(
             "info", list=mailing_list.address, subject=mailing_list.subject or mailing_list.name,
             description=mailing_list.description,

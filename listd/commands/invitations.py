@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd import audit, members, tokens
+from listd import audit, list_texts, members, tokens
 from listd.addresses import AddressKind, scheme_address
 from listd.commands import membership
 from listd.commands.context import CommandContext
@@ -18,7 +18,7 @@ from listd.commands.results import Result, Status
 from listd.i18n import N_, translate, translate_plural
 from listd.models import Domain, ListStatus, MailingList, Role
 from listd.runtime import Runtime
-from listd.templates import MailText
+from listd.templates import MailText, Text
 
 if TYPE_CHECKING:
     from listd.confirmations import Confirming
@@ -116,11 +116,14 @@ def remind(session: Session, runtime: Runtime, mailing_list: MailingList, actor:
     if not recipients:
         return 0
     addresses = RobotAddresses.of(runtime, mailing_list)
-    text = REMINDER.render(mailing_list.language, list=mailing_list.address,
-                           subject=mailing_list.subject or mailing_list.name,
-                           request=addresses.request,
-                           leave=scheme_address(mailing_list.name, mailing_list.domain.name,
-                                                AddressKind.LEAVE))
+    values = {"list": mailing_list.address, "subject": mailing_list.subject or mailing_list.name,
+              "request": addresses.request,
+              "leave": scheme_address(mailing_list.name, mailing_list.domain.name,
+                                      AddressKind.LEAVE)}
+    text = REMINDER.render(mailing_list.language, **values)
+    written = list_texts.stored(mailing_list, "reminder")
+    if written is not None:
+        text = Text(text.subject, list_texts.fill(written, **values))
     send_to_members(session, runtime, mailing_list, recipients, text, kind="reminder")
     audit.record(session, actor, "list.remind", mailing_list, None, recipients=len(recipients))
     return len(recipients)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd import audit, i18n, members, tokens
+from listd import audit, i18n, list_texts, members, tokens
 from listd.addresses import AddressKind, normalize_address, scheme_address
 from listd.bounce.scoring import restore
 from listd.commands import phrases
@@ -26,7 +26,7 @@ from listd.i18n import N_
 from listd.models import DeliveryMode, ListStatus, MailingList, Member, PendingAction, Role
 from listd.runtime import Runtime
 from listd.settings import ListSettings
-from listd.templates import MailText, render
+from listd.templates import MailText, Text, render
 
 if TYPE_CHECKING:
     from listd.commands.context import CommandContext
@@ -310,14 +310,31 @@ def _say(mailing_list: MailingList, key: str, **values: object) -> str:
 def _welcome(session: Session, runtime: Runtime, mailing_list: MailingList,
              member: Member) -> None:
     addresses = RobotAddresses.of(runtime, mailing_list)
-    text = render("welcome", mailing_list.language, list=mailing_list.address,
-                  address=member.address, who=member.display_name or member.address,
-                  subject=mailing_list.subject, description=mailing_list.description,
-                  request=addresses.request, posting=_posting_line(mailing_list),
-                  leave=scheme_address(
-                      mailing_list.name, mailing_list.domain.name, AddressKind.LEAVE))
+    text = _owners_or_own("welcome", mailing_list, list=mailing_list.address,
+                          address=member.address, who=member.display_name or member.address,
+                          subject=mailing_list.subject, description=mailing_list.description,
+                          request=addresses.request, posting=_posting_line(mailing_list),
+                          leave=scheme_address(
+                              mailing_list.name, mailing_list.domain.name, AddressKind.LEAVE))
+    if text is None:
+        return
     send(session, runtime, addresses, to=[member.address], text=text, kind="welcome",
          mailing_list=mailing_list)
+
+
+def _owners_or_own(name: str, mailing_list: MailingList, **values: object) -> Text | None:
+    """The mail NAME in the list's language: the owners' body if they wrote one (None if they
+    turned it off), else listd's own."""
+    own = render(name, mailing_list.language, **values)
+    written = list_texts.stored(mailing_list, name)
+    if written is None:
+        return own
+    return Text(own.subject, list_texts.fill(written, **values)) if written else None
+
+
+def _sends(mailing_list: MailingList, name: str) -> bool:
+    """Whether the mail NAME goes out (its owners may have turned it off)."""
+    return list_texts.stored(mailing_list, name) != ""
 
 
 def _posting_line(mailing_list: MailingList) -> str:
@@ -329,9 +346,11 @@ def _posting_line(mailing_list: MailingList) -> str:
 def _goodbye(session: Session, runtime: Runtime, mailing_list: MailingList,
              address: str) -> None:
     addresses = RobotAddresses.of(runtime, mailing_list)
-    text = render("goodbye", mailing_list.language, list=mailing_list.address, address=address,
-                  join=scheme_address(mailing_list.name, mailing_list.domain.name,
-                                      AddressKind.JOIN))
+    text = _owners_or_own("goodbye", mailing_list, list=mailing_list.address, address=address,
+                          join=scheme_address(mailing_list.name, mailing_list.domain.name,
+                                              AddressKind.JOIN))
+    if text is None:
+        return
     send(session, runtime, addresses, to=[address], text=text, kind="goodbye",
          mailing_list=mailing_list)
 
@@ -406,7 +425,7 @@ def subscription_confirmed(session: Session, runtime: Runtime, c: Confirming) ->
                delivery=mode)
     return Result(Status.DONE, _say(mailing_list, "subscribed", address=address,
                                     list=mailing_list.address),
-                  notified=c.confirmed_by == address)
+                  notified=c.confirmed_by == address and _sends(mailing_list, "welcome"))
 
 
 @on_active_list
@@ -419,7 +438,7 @@ def unsubscription_confirmed(session: Session, runtime: Runtime, c: Confirming) 
     _goodbye(session, runtime, mailing_list, address)
     return Result(Status.DONE, _say(mailing_list, "unsubscribed", address=address,
                                     list=mailing_list.address),
-                  notified=c.confirmed_by == address)
+                  notified=c.confirmed_by == address and _sends(mailing_list, "goodbye"))
 
 
 @on_active_list

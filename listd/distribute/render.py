@@ -14,7 +14,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-from listd import header_values
+from listd import header_values, list_texts
 from listd.addresses import AddressKind, scheme_address
 from listd.config import Config
 from listd.deliverability.unsubscribe import unsubscribe_url
@@ -57,12 +57,15 @@ class ListView:
     base_url: str | None = None
     # The list's language: the footer's words.
     language: str = SOURCE_LANGUAGE
+    # The owners' footer (`listd list text LIST footer`), its placeholders filled.
+    owners_footer: str = ""
 
     @classmethod
     def of(cls, mailing_list: MailingList, config: Config) -> ListView:
         return cls(name=mailing_list.name, domain=mailing_list.domain.name,
                    description=mailing_list.subject, settings=ListSettings.of(mailing_list),
-                   base_url=config.http.base_url, language=mailing_list.language)
+                   base_url=config.http.base_url, language=mailing_list.language,
+                   owners_footer=_owners_footer(mailing_list))
 
     def address(self, kind: AddressKind = AddressKind.POST) -> str:
         return scheme_address(self.name, self.domain, kind)
@@ -147,10 +150,21 @@ def _set_list_headers(message: EmailMessage, view: ListView) -> None:
     message["X-Loop"] = view.address()
 
 
+def _owners_footer(mailing_list: MailingList) -> str:
+    written = list_texts.stored(mailing_list, "footer")
+    if not written:
+        return ""
+    domain = mailing_list.domain.name
+    return list_texts.fill(written, list=mailing_list.address,
+                           request=scheme_address(mailing_list.name, domain, AddressKind.REQUEST),
+                           leave=scheme_address(mailing_list.name, domain, AddressKind.LEAVE))
+
+
 def footer_text(view: ListView, personal: bool) -> str:
     lines = []
-    if view.settings.footer.strip():
-        lines += [view.settings.footer.strip(), ""]
+    for text in (view.owners_footer, view.settings.footer):
+        if text.strip():
+            lines += [text.strip(), ""]
     lines.append("_______________________________________________")
     lines.append(translate(view.language, "{name} mailing list -- {address}", name=view.name,
                            address=view.address()))
