@@ -22,6 +22,7 @@ Review = Literal["owners", "members", "public"]
 Visibility = Literal["public", "hidden"]
 ReplyTo = Literal["poster", "list"]
 DmarcMitigation = Literal["none", "munge_from", "wrap"]
+Notices = Literal["auto", "on", "off"]
 
 
 class SettingError(UserError):
@@ -71,6 +72,11 @@ class ListSettings:
         "warnings sent to a suspended member before removal"))
     bounce_warning_interval_days: int = field(default=7, metadata=_doc(
         "days between two warnings"))
+    subscription_notices: Notices = field(default="auto", metadata=_doc(
+        "tell the owners of each subscription and unsubscription: on, off, or auto (on while "
+        "the list has fewer than 1000 subscribers)"))
+    held_reminder: bool = field(default=True, metadata=_doc(
+        "once a day, remind the moderators of the posts waiting for more than a day"))
     bounce_probe: bool = field(default=False, metadata=_doc(
         "at the threshold, send a VERP-tagged probe first and suspend only if it bounces"))
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from listd.commands.membership import LARGE_LIST
 from listd.commands.registry import COMMANDS
 from listd.config import Config
 from listd.database import Database
-from listd.models import DeliveryMode, HeldMessage, HeldState
+from listd.lists import find_list
+from listd.models import DeliveryMode, HeldMessage, HeldState, Member
 from listd.serve import Daemon
 from tests.support.client import in_thread, post
 from tests.support.lists import make_list
@@ -123,7 +125,8 @@ async def test_signoff_and_set_on_all_ones_lists(daemon: Daemon, db: Database,
 
 async def test_mailman_join_options_who_filters_and_echo(daemon: Daemon, db: Database,
                                                          config: Config) -> None:
-    make_list(db, config, NEWS, template="newsletter", owners=(OWNER,), subscribers=(PAUL,))
+    make_list(db, config, NEWS, template="newsletter", owners=(OWNER,), subscribers=(PAUL,),
+              subscription_notices="off")
     await mail(daemon, JEANNE, REQUEST, "join digest=mime\n")
     await answer(daemon, config, JEANNE, 0)
     await wait_for_mail(config, JEANNE, 2, "the welcome")
@@ -289,3 +292,28 @@ async def test_remind_goes_to_every_member_through_the_queue(
     assert f"reminder queued for 2 members of {NEWS}" in reply
     assert f"reminder queued for 1 member of {OTHER}" in reply
     await wait_for_mail(config, "zoe@example.net", 1, "the reminder")
+
+
+async def test_owners_are_told_of_arrivals_and_departures_unless_the_list_is_large(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="newsletter", owners=(OWNER,), subscribers=(PAUL,))
+    await mail(daemon, f"Jeanne Dupont <{JEANNE}>", ROBOT, "SUB news\n")
+    await answer(daemon, config, JEANNE, 0)
+    (notice,) = await wait_for_mail(config, OWNER, 1, "the subscription notice")
+    assert str(notice.message["Subject"]) == f"{NEWS}: {JEANNE} subscribed"
+    assert f"Jeanne Dupont <{JEANNE}> is now subscribed to {NEWS}.\n\nThe list has 2" \
+        in body(notice)
+    await mail(daemon, PAUL, ROBOT, "SIG news\n")
+    await answer(daemon, config, PAUL, 0)
+    (_, notice) = await wait_for_mail(config, OWNER, 2, "the unsubscription notice")
+    assert str(notice.message["Subject"]) == f"{NEWS}: {PAUL} unsubscribed"
+    # A large list sends none unless its owners ask ("auto" is off from LARGE_LIST on).
+    with db.session() as session:
+        mailing_list = find_list(session, NEWS)
+        for number in range(LARGE_LIST):
+            session.add(Member(list_id=mailing_list.id, address=f"m{number}@example.com"))
+    await mail(daemon, "zoe@example.net", ROBOT, "SUB news\n")
+    await answer(daemon, config, "zoe@example.net", 0)
+    await wait_for_mail(config, "zoe@example.net", 2, "the welcome")
+    await settle(db, inbound=5)
+    assert len(written_to(config, OWNER)) == 2
