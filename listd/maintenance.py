@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from listd.bounce.lifecycle import bounce_lifecycle_job
+from listd.posting.held_reminder import remind_moderators
 from listd.posting.moderation import expire_due
 from listd.runtime import Runtime
 from listd.tokens import purge_spent_tokens
@@ -35,6 +36,7 @@ class Job:
 
 JOBS: tuple[Job, ...] = (
     Job("held-expiry", expire_due, dt.timedelta(minutes=5)),
+    Job("held-reminder", remind_moderators, dt.timedelta(hours=1)),
     Job("bounce-lifecycle", bounce_lifecycle_job, dt.timedelta(hours=1)),
     Job("token-purge", purge_spent_tokens, dt.timedelta(hours=6)),
 )

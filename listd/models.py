@@ -123,6 +123,8 @@ class MailingList(Base):
     subject: Mapped[str] = mapped_column(String(255), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(8), default="en")
+    # When the moderators were last reminded of the posts waiting (once a day at most).
+    held_reminded_at: Mapped[dt.datetime | None]
     # Policies and other per-list settings, validated by listd.settings before they are stored.
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     requested_by: Mapped[str | None] = mapped_column(String(320))

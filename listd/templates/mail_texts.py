@@ -8,6 +8,16 @@ from listd.i18n import N_
 from listd.templates.text import MailText
 
 TEXTS: dict[str, MailText] = {
+    "held_reminder": MailText(
+        N_("{list}: {count} posts wait for a moderator"),
+        N_("""These posts to {list} have waited for a moderator for more than a day:
+
+{posts}
+
+To approve one, send its DISTRIBUTE line to {robot}; to refuse it, its REJECT line
+(with a reason after the token, if you like). The list of held posts, at any time:
+MODINDEX {list}. Undecided posts expire after {days} days.
+""")),
     "bounce_owner_suspended": MailText(
         N_("{list}: delivery to {member} suspended after bounces"),
         N_("""Delivery to {member} on {list} is suspended: its bounce score reached

@@ -100,6 +100,7 @@ def upgrade() -> None:
     sa.Column('subject', sa.String(length=255), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('held_reminded_at', sa.DateTime(), nullable=True),
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('requested_by', sa.String(length=320), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
