@@ -283,6 +283,8 @@ class OutboundMessage(Base):
     # The highest member id already queued: expansion continues after it, batch by batch.
     expanded_through: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When the owners were warned that this post bounced for too many members (once).
+    bounce_warned_at: Mapped[dt.datetime | None]
     # A post's authentication results when it arrived (DKIM, SPF, DMARC, ARC), as ARC sealing
     # records them; None for listd's own mail and when they were not computed.
     arrival_auth: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -322,7 +324,8 @@ class OutboundEntry(Base):
 
 class BounceEvent(Base):
     __tablename__ = "bounce_events"
-    __table_args__ = (Index("ix_bounce_events_member", "member_id", "received_at"),)
+    __table_args__ = (Index("ix_bounce_events_member", "member_id", "received_at"),
+                      Index("ix_bounce_events_entry", "outbound_entry_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"),

@@ -77,6 +77,9 @@ class ListSettings:
         "the list has fewer than 1000 subscribers)"))
     held_reminder: bool = field(default=True, metadata=_doc(
         "once a day, remind the moderators of the posts waiting for more than a day"))
+    bounce_warn_rate: int = field(default=30, metadata=_doc(
+        "warn the owners when one post bounced for more than this percentage of its "
+        "recipients (Sympa's warn_rate); 0: never"))
     bounce_probe: bool = field(default=False, metadata=_doc(
         "at the threshold, send a VERP-tagged probe first and suspend only if it bounces"))
 

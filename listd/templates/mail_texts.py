@@ -8,6 +8,17 @@ from listd.i18n import N_
 from listd.templates.text import MailText
 
 TEXTS: dict[str, MailText] = {
+    "bounce_rate_owner": MailText(
+        N_("{list}: a post bounced for {percent} % of its recipients"),
+        N_("""The post "{subject}" to {list} has bounced for {bounced} of its {total}
+recipients ({percent} %, more than the list's warning rate of {rate} %).
+
+So many failures at once usually mean a problem of ours rather than of the members: the
+post's content was refused as spam, the list's domain or IP is on a blocklist, or DKIM,
+SPF or DMARC fail. The members' bounce scores rise all the same. The details:
+  listd bounce ls {list}
+  listd queue show {post}
+""")),
     "held_reminder": MailText(
         N_("{list}: {count} posts wait for a moderator"),
         N_("""These posts to {list} have waited for a moderator for more than a day:

@@ -240,6 +240,7 @@ def upgrade() -> None:
     sa.Column('expanded', sa.Boolean(), nullable=False),
     sa.Column('expanded_through', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('bounce_warned_at', sa.DateTime(), nullable=True),
     sa.Column('arrival_auth', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_outbound_messages_list_id_lists'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['source_message_id'], ['messages.id'], name=op.f('fk_outbound_messages_source_message_id_messages'), ondelete='SET NULL'),
@@ -319,6 +320,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bounce_events'))
     )
     with op.batch_alter_table('bounce_events', schema=None) as batch_op:
+        batch_op.create_index('ix_bounce_events_entry', ['outbound_entry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_bounce_events_list_id'), ['list_id'], unique=False)
         batch_op.create_index('ix_bounce_events_member', ['member_id', 'received_at'], unique=False)
 
@@ -330,6 +332,7 @@ def downgrade() -> None:
     with op.batch_alter_table('bounce_events', schema=None) as batch_op:
         batch_op.drop_index('ix_bounce_events_member')
         batch_op.drop_index(batch_op.f('ix_bounce_events_list_id'))
+        batch_op.drop_index('ix_bounce_events_entry')
 
     op.drop_table('bounce_events')
     op.drop_table('post_delivered_events')
