@@ -13,7 +13,7 @@ from tests.conftest import CLI
 from tests.support.client import in_thread, post
 from tests.support.lists import make_list
 from tests.support.outbox import settle
-from tests.support.robot import body, mail, wait_for_mail, written_to
+from tests.support.robot import body, mail, reads_it, wait_for_mail, written_to
 from tests.test_commands import DOMAIN, JEANNE, NEWS, OWNER, ROBOT, member, subscribe
 
 PAUL = "paul@example.net"
@@ -77,3 +77,24 @@ async def test_owners_texts_are_used_and_welcome_and_goodbye_can_be_turned_off(
     assert member(db, "zoe@example.net") is not None
     await settle(db)
     assert len(written_to(config, "zoe@example.net")) == 2
+
+
+async def test_each_templates_welcome_fits_its_posting_policy(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    expected = {"newsletter": "Only the owners post to this list",
+                "discussion": "To post, write to",
+                "moderated": "a moderator reads each post before it goes to the list",
+                "private": "To post, write to"}
+    for template, line in expected.items():
+        address = f"{template}@{DOMAIN}"
+        make_list(db, config, address, template=template, subscription="open",
+                  subscription_notices="off")
+        reader = f"reader-{template}@example.net"
+        await mail(daemon, reader, ROBOT, f"SUBSCRIBE {template}\n")
+        (confirmation,) = await wait_for_mail(config, reader, 1)
+        reads_it(daemon)
+        await mail(daemon, reader, str(confirmation.message["Reply-To"]), "yes\n")
+        welcome = body((await wait_for_mail(config, reader, 2, "the welcome"))[1])
+        assert line in welcome, template
+        if template in ("newsletter",):
+            assert "To post" not in welcome

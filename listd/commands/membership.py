@@ -337,9 +337,14 @@ def _sends(mailing_list: MailingList, name: str) -> bool:
     return list_texts.stored(mailing_list, name) != ""
 
 
+# What the welcome says about posting, by the list's posting policy: a newsletter's does not
+# invite its readers to post, a moderated list's says a moderator reads first.
+POSTING_LINES = {"owners": "welcome_read_only", "moderated": "welcome_moderated",
+                 "members": "welcome_post", "anyone": "welcome_post"}
+
+
 def _posting_line(mailing_list: MailingList) -> str:
-    read_only = ListSettings.of(mailing_list).posting == "owners"
-    return _say(mailing_list, "welcome_read_only" if read_only else "welcome_post",
+    return _say(mailing_list, POSTING_LINES[ListSettings.of(mailing_list).posting],
                 list=mailing_list.address)
 
 

@@ -48,6 +48,8 @@ PHRASES: dict[str, str] = {
     "list_gone": N_("the list of this request no longer takes requests."),
     "lists": N_("Public lists at {domain}:"),
     "welcome_post": N_("To post, write to {list}."),
+    "welcome_moderated": N_(
+        "To post, write to {list}: a moderator reads each post before it goes to the list."),
     "welcome_read_only": N_(
         "Only the owners post to this list; replies to its mail go to the sender."),
     "no_lists": N_("There are no public lists at {domain}."),
