@@ -8,6 +8,7 @@ from pathlib import Path
 
 from listd.config import Config
 from listd.database import Database
+from listd.lists import find_list
 from listd.serve import Daemon
 from tests.conftest import CLI
 from tests.support.client import in_thread, post
@@ -98,3 +99,29 @@ async def test_each_templates_welcome_fits_its_posting_policy(
         assert line in welcome, template
         if template in ("newsletter",):
             assert "To post" not in welcome
+
+
+async def test_an_owner_sets_a_text_by_mail_once_their_mailbox_confirms(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, template="discussion", owners=(OWNER,), language="fr",
+              subscription_notices="off")
+    await mail(daemon, OWNER, f"news-request@{DOMAIN}", "TEXT welcome\nBonjour {qui} !\n")
+    refusal = body((await wait_for_mail(config, OWNER, 1))[0])
+    assert "Refusé : espace réservé inconnu {qui} dans le texte welcome" in refusal
+    await mail(daemon, JEANNE, f"news-request@{DOMAIN}", "TEXT welcome\nPirate\n")
+    (refused,) = await wait_for_mail(config, JEANNE, 1)
+    assert f"seuls les propriétaires de {NEWS}" in body(refused)
+
+    await mail(daemon, OWNER, ROBOT,
+               "TEXT news welcome\nBonjour {who} !\n\nBienvenue sur {list}.\n-- \nLa signature\n")
+    (_, confirmation) = await wait_for_mail(config, OWNER, 2, "the confirmation")
+    assert "Bonjour {who} !\n\nBienvenue sur {list}.\n" in body(confirmation)
+    assert "La signature" not in body(confirmation)
+    with db.session() as session:
+        assert "texts" not in (find_list(session, NEWS).settings or {})
+    reads_it(daemon)
+    await mail(daemon, OWNER, str(confirmation.message["Reply-To"]), "oui\n")
+    done = body((await wait_for_mail(config, OWNER, 3))[2])
+    assert f"Fait : le texte welcome de {NEWS} est enregistré" in done
+    await subscribe(daemon, db, config, PAUL, "Paul")
+    assert body(written_to(config, PAUL)[1]) == f"Bonjour Paul !\n\nBienvenue sur {NEWS}.\n"

@@ -10,6 +10,7 @@ mail bomb costs a fixed amount of work.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ class CommandLine:
     args: tuple[str, ...]
     # Prefixed with QUIET: carried out, left out of the reply.
     quiet: bool = False
+    # For a command that takes the rest of the body as its text (TEXT): those lines.
+    rest: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,10 @@ def split_options(args: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, str
     return plain, options
 
 
+# Commands whose text is the rest of the mail's body, up to a signature.
+TAKES_THE_REST = frozenset({"text"})
+
+
 def parse_message(message: EmailMessage, known_verbs: Collection[str],
                   max_lines: int = MAX_LINES) -> ParsedMail:
     """The commands in MESSAGE; the Subject counts only when it starts with a KNOWN_VERB."""
@@ -82,10 +89,14 @@ def parse_message(message: EmailMessage, known_verbs: Collection[str],
         subject = None
     ignored = 0
     quiet = False
-    for number, line in enumerate(command_lines(body_text(message))):
+    body = body_text(message)
+    for number, line in enumerate(command_lines(body)):
         command = parse_line(line)
         if command is None:
             continue
+        if command.verb in TAKES_THE_REST:
+            found.append(dataclasses.replace(command, rest=rest_after(body, line)))
+            break
         if command.verb == QUIET and not command.args:
             quiet = True
             continue
@@ -96,6 +107,18 @@ def parse_message(message: EmailMessage, known_verbs: Collection[str],
             continue
         found.append(command)
     return ParsedMail(tuple(found), ignored, quiet)
+
+
+def rest_after(body: str, line: str) -> str:
+    """The body's lines after the first one that reads LINE, up to a signature."""
+    lines = body[:MAX_BODY_CHARS].splitlines()
+    start = next(i for i, raw in enumerate(lines) if raw.strip() == line) + 1
+    rest = []
+    for raw in lines[start:]:
+        if raw.startswith("-- ") or raw.rstrip() == "--":
+            break
+        rest.append(raw)
+    return "\n".join(rest).strip("\n")
 
 
 def command_lines(text: str) -> list[str]:

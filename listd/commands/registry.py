@@ -9,6 +9,7 @@ from listd.commands.held_posts import Discard, Distribute, ModIndex, Reject
 from listd.commands.information import Echo, Help, Info, Lists, Review, Stats, Which
 from listd.commands.invitations import Invite, Remind
 from listd.commands.list_requests import CreateList
+from listd.commands.list_text import SetText
 from listd.commands.owner import Add, Delete
 from listd.commands.roles import Moderator, Owner
 from listd.commands.subscription import Confirm, SetDelivery, Subscribe, Unsubscribe
@@ -28,6 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     Add(),
     Invite(),
     Remind(),
+    SetText(),
     Delete(),
     Owner(),
     Moderator(),

@@ -35,6 +35,7 @@ def run_one(ctx: CommandContext, line: CommandLine,
         return Result(Status.UNKNOWN, ctx.say("unknown_command", verb=line.verb.upper(),
                                               request=ctx.addresses.request))
     try:
+        ctx.rest = line.rest
         # A savepoint per command: a refused one leaves nothing half done behind it.
         with ctx.session.begin_nested():
             return command.run(ctx, line.args)

@@ -8,6 +8,22 @@ from listd.i18n import N_
 from listd.templates.text import MailText
 
 TEXTS: dict[str, MailText] = {
+    "confirm_text": MailText(
+        N_("Confirm: the {name} text of {list} (CONFIRM {token})"),
+        N_("""Hello,
+
+A mail from {owner} asked to change the {name} text of the list {list} to:
+
+{text}
+
+As an owner's command can be forged, it is carried out only once you confirm it:
+reply to this mail, or send a mail to {request} with this line:
+
+  CONFIRM {token}
+
+If you did not send this command, ignore this mail.
+This request expires in {days} days.
+""")),
     "bounce_rate_owner": MailText(
         N_("{list}: a post bounced for {percent} % of its recipients"),
         N_("""The post "{subject}" to {list} has bounced for {bounced} of its {total}
