@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from listd import members, tokens
 from listd.automatic_mail import Automatic
 from listd.bounce import reenable
-from listd.commands import list_requests, membership, phrases, roles
+from listd.commands import invitations, list_requests, list_text, membership, phrases, roles
 from listd.commands.outgoing import RobotAddresses
 from listd.commands.results import Result, Status
 from listd.models import MailingList, PendingAction, Role
@@ -65,6 +65,11 @@ CONFIRM_ACTIONS: dict[str, ConfirmAction] = {
     membership.OWNER_ADD: membership.owner_add_confirmed,
     membership.OWNER_DEL: membership.owner_del_confirmed,
     membership.SET_DELIVERY: membership.delivery_confirmed,
+    membership.SET_CONCEALMENT: membership.concealment_confirmed,
+    invitations.INVITE: invitations.invitation_accepted,
+    list_text.SET_TEXT: membership.on_active_list(list_text.text_confirmed),
+    membership.UNSUBSCRIBE_EVERYWHERE: membership.unsubscription_everywhere_confirmed,
+    membership.SET_DELIVERY_EVERYWHERE: membership.delivery_everywhere_confirmed,
     reenable.REENABLE: reenable.reenable_confirmed,
     roles.ROLE_ADD: roles.role_add_confirmed,
     roles.ROLE_DEL: roles.role_del_confirmed,
@@ -98,6 +103,7 @@ ANSWERED_BY: dict[str, Answerers] = {
     membership.OWNER_DEL: _the_owner,
     roles.ROLE_ADD: _the_owner,
     roles.ROLE_DEL: _the_owner,
+    list_text.SET_TEXT: _the_owner,
 }
 # Actions that check who answered themselves, with a refusal of their own.
 CHECKED_BY_ACTION = frozenset({list_requests.APPROVE_LIST, list_requests.REJECT_LIST})

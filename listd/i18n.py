@@ -73,6 +73,12 @@ def _fill(text: str, values: dict[str, object]) -> str:
     return string.Formatter().vformat(text, (), _Values(values))
 
 
+def N_(message: str) -> str:
+    """Marks MESSAGE for the catalog where it is defined (a table, a class attribute) and
+    translated later, with `translate(language, message)`."""
+    return message
+
+
 def translate(language: str, message: str, /, **values: object) -> str:
     """MESSAGE (its English text) in LANGUAGE, with its placeholders filled from VALUES."""
     return _fill(translations(language).gettext(message), values)

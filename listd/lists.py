@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from listd import audit
+from listd import audit, list_texts
 from listd.addresses import RESERVED_SUFFIXES, normalize_address, split_list_address
 from listd.clock import utcnow
 from listd.config import Config
@@ -200,6 +200,23 @@ def set_list_setting(session: Session, address: str, key: str, value: Any,
         # A new dict, so the JSON column is seen as changed.
         mailing_list.settings = {**(mailing_list.settings or {}), key: parsed}
     audit.record(session, actor, "list.set", mailing_list, key=key, value=parsed)
+    return mailing_list
+
+
+def set_list_text(session: Session, address: str, name: str, text: str | None,
+                  actor: str = audit.CLI_ACTOR) -> MailingList:
+    """Keep TEXT as list ADDRESS's text NAME (None: back to listd's own), once checked."""
+    mailing_list = find_list(session, address)
+    texts = dict((mailing_list.settings or {}).get(list_texts.SETTINGS_KEY) or {})
+    if text is None:
+        list_texts.editable(name)
+        texts.pop(name, None)
+    else:
+        texts[name] = list_texts.check(name, text)
+    # A new dict, so the JSON column is seen as changed.
+    mailing_list.settings = {**(mailing_list.settings or {}), list_texts.SETTINGS_KEY: texts}
+    audit.record(session, actor, "list.text", mailing_list, name=name,
+                 reset=text is None, off=text is not None and not texts[name])
     return mailing_list
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from listd.bounce.lifecycle import bounce_lifecycle_job
 from listd.digest.store import digest_job
+from listd.posting.held_reminder import remind_moderators
 from listd.posting.moderation import expire_due
 from listd.retention import retention_job
 from listd.runtime import Runtime
@@ -38,6 +39,7 @@ class Job:
 
 JOBS: tuple[Job, ...] = (
     Job("held-expiry", expire_due, dt.timedelta(minutes=5)),
+    Job("held-reminder", remind_moderators, dt.timedelta(hours=1)),
     Job("bounce-lifecycle", bounce_lifecycle_job, dt.timedelta(hours=1)),
     Job("token-purge", purge_spent_tokens, dt.timedelta(hours=6)),
     # Bounded per run: a backlog is worked off a slice an hour, never in one long transaction.

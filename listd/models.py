@@ -130,6 +130,8 @@ class MailingList(Base):
     subject: Mapped[str] = mapped_column(String(255), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(8), default="en")
+    # When the moderators were last reminded of the posts waiting (once a day at most).
+    held_reminded_at: Mapped[dt.datetime | None]
     # Policies and other per-list settings, validated by listd.settings before they are stored.
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     requested_by: Mapped[str | None] = mapped_column(String(320))
@@ -171,6 +173,8 @@ class Member(Base):
     # A probe was sent at the threshold; delivery goes on unless the probe itself bounces.
     probe_sent_at: Mapped[dt.datetime | None]
     subscribed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Sympa's SET CONCEAL: left out of REVIEW for everyone but the owners.
+    concealed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AddressPattern(Base):
@@ -294,6 +298,8 @@ class OutboundMessage(Base):
     # The highest member id already queued: expansion continues after it, batch by batch.
     expanded_through: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When the owners were warned that this post bounced for too many members (once).
+    bounce_warned_at: Mapped[dt.datetime | None]
     # A post's authentication results when it arrived (DKIM, SPF, DMARC, ARC), as ARC sealing
     # records them; None for listd's own mail and when they were not computed.
     arrival_auth: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -380,7 +386,8 @@ class ProcessHeartbeat(Base):
 
 class BounceEvent(Base):
     __tablename__ = "bounce_events"
-    __table_args__ = (Index("ix_bounce_events_member", "member_id", "received_at"),)
+    __table_args__ = (Index("ix_bounce_events_member", "member_id", "received_at"),
+                      Index("ix_bounce_events_entry", "outbound_entry_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"),

@@ -25,6 +25,7 @@ DmarcMitigation = Literal["none", "munge_from", "wrap"]
 Archive = Literal["public", "members", "owners", "off"]
 DigestFrequency = Literal["daily", "weekly", "never"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+Notices = Literal["auto", "on", "off"]
 
 
 class SettingError(UserError):
@@ -85,6 +86,14 @@ class ListSettings:
         "warnings sent to a suspended member before removal"))
     bounce_warning_interval_days: int = field(default=7, metadata=_doc(
         "days between two warnings"))
+    subscription_notices: Notices = field(default="auto", metadata=_doc(
+        "tell the owners of each subscription and unsubscription: on, off, or auto (on while "
+        "the list has fewer than 1000 subscribers)"))
+    held_reminder: bool = field(default=True, metadata=_doc(
+        "once a day, remind the moderators of the posts waiting for more than a day"))
+    bounce_warn_rate: int = field(default=30, metadata=_doc(
+        "warn the owners when one post bounced for more than this percentage of its "
+        "recipients (Sympa's warn_rate); 0: never"))
     bounce_probe: bool = field(default=False, metadata=_doc(
         "at the threshold, send a VERP-tagged probe first and suspend only if it bounces"))
 

@@ -325,7 +325,9 @@ async def test_set_mail_resumes_delivery(daemon: Daemon, db: Database, config: C
 async def test_relay_refusals_during_fan_out_are_scored_like_reports(
         relayed_daemon: Daemon, sink: Sink, db: Database, config: Config) -> None:
     dmarc = "strict@example.net"
-    make_list(db, config, NEWS, posting="anyone", subscribers=(GONE, FULL, OK, dmarc))
+    # Three refusals of four would also warn the owners (warn_rate): tested on its own.
+    make_list(db, config, NEWS, posting="anyone", subscribers=(GONE, FULL, OK, dmarc),
+              bounce_warn_rate=0)
     sink.refuse(GONE, "550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown")
     sink.refuse(FULL, "552 5.2.2 <full@example.net>: Mailbox full")
     sink.refuse(dmarc, "550 5.7.1 Unauthenticated email is not accepted due to domain's DMARC "
@@ -390,3 +392,33 @@ async def test_a_probe_that_does_not_bounce_clears_the_score(
     cleared = member(db, GONE)
     assert cleared is not None and cleared.status is MemberStatus.ENABLED
     assert cleared.bounce_score == 0.0 and cleared.probe_sent_at is None
+
+
+async def test_owners_are_warned_once_when_a_post_bounced_for_too_many_members(
+        relayed_daemon: Daemon, sink: Sink, db: Database, config: Config) -> None:
+    owner = "owner@example.org"
+    others = tuple(f"member{n}@example.net" for n in range(3))
+    make_list(db, config, NEWS, posting="anyone", owners=(owner,),
+              subscribers=(GONE, FULL, *others), subscription_notices="off")
+    sink.refuse(GONE, "550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown")
+    await in_thread(send, relayed_daemon.port, "poster@example.org", [NEWS],
+                    b"From: poster@example.org\r\nSubject: one\r\n\r\nnews\r\n")
+    await wait_until(lambda: _bounces(db) == 1 or None, what="one refusal recorded")
+    # One of five (20 %): no warning. Two of five (40 %) on the next post: one warning.
+    sink.refuse(FULL, "550 5.1.1 <full@example.net>: User unknown")
+    sink.refuse(others[0], "550 5.1.1 <member0@example.net>: User unknown")
+    await in_thread(send, relayed_daemon.port, "poster@example.org", [NEWS],
+                    b"From: poster@example.org\r\nSubject: two\r\n\r\nnews\r\n")
+    warning = await wait_until(lambda: next(
+        (r for r in sink.received if owner in r.recipients), None), what="the owners' warning")
+    text = str(warning.message.get_body(preferencelist=("plain",)).get_content())  # type: ignore
+    assert " ".join(str(warning.message["Subject"]).split()) == \
+        f"{NEWS}: a post bounced for 40 % of its recipients"
+    assert 'The post "[news] two" to news@lists.example.org has bounced for 2 of its 5' in text
+    assert _bounces(db) == 3
+    assert [r for r in sink.received if owner in r.recipients] == [warning]
+
+
+def _bounces(db: Database) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(BounceEvent)) or 0

@@ -282,8 +282,9 @@ async def test_queue_cli_reports_deliveries_and_retries_failures(
         listd_cli: CLI) -> None:
     import json
 
+    # One refusal of two would warn the owners (bounce_warn_rate), a third queue entry: off.
     make_list(db, config, NEWS, posting="anyone",
-              subscribers=("ok@example.com", "gone@example.com"))
+              subscribers=("ok@example.com", "gone@example.com"), bounce_warn_rate=0)
     sink.refuse("gone@example.com", "550 5.1.1 no such user")
     await post_raw(relayed_daemon.port, simple_post())
     rows = await wait_until(lambda: settled(db, 2), timeout=20, what="the fan-out")

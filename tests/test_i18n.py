@@ -10,7 +10,7 @@ from babel.messages.extract import extract_from_dir
 from listd import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"translate": (2,), "translate_plural": (2, 3), "_": None, "gettext": None,
+KEYWORDS = {"N_": None, "translate": (2,), "translate_plural": (2, 3), "_": None, "gettext": None,
             "ngettext": (1, 2)}
 
 

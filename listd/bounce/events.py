@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd import audit
+from listd.bounce import warn_rate
 from listd.bounce.classify import classify_reply
 from listd.bounce.notices import list_addresses, owner_addresses, send_notice
 from listd.bounce.reenable import reenable_token
@@ -50,6 +51,8 @@ def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
         status=failed.status, reason=failed.reason,
         diagnostic=(failed.diagnostic or "")[:2000] or None, source=source,
         report_message_id=report_message_id, received_at=runtime.clock.now()))
+    if outbound_entry_id is not None:
+        warn_rate.check(session, runtime, mailing_list, outbound_entry_id)
     return effect
 
 

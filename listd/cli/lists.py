@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TextIO
+
 import click
 
-from listd import lifecycle, lists
+from listd import lifecycle, list_texts, lists
 from listd.cli import patterns
 from listd.cli.context import App, emit, json_option, pass_app
 from listd.errors import UserError
@@ -136,6 +138,31 @@ def set_(app: App, address: str, key: str, value: str) -> None:
     with app.db.session() as session:
         changed = lists.set_list_setting(session, address, key, value)
         click.echo(f"{changed.address}: {key} set")
+
+
+@command.command("text")
+@click.argument("address")
+@click.argument("name")
+@click.argument("source", required=False, type=click.File("r", encoding="utf-8"))
+@click.option("--show", is_flag=True, help="Print the text the list uses now.")
+@click.option("--reset", is_flag=True, help="Back to listd's own text.")
+@pass_app
+def text(app: App, address: str, name: str, source: TextIO | None, show: bool,
+         reset: bool) -> None:
+    """Set list ADDRESS's text NAME (welcome, goodbye, info, footer, reminder) from SOURCE, a
+    file or - for standard input; an empty welcome or goodbye turns that mail off."""
+    if sum((show, reset, source is not None)) != 1:
+        raise UserError("give one of FILE (or -), --show, --reset")
+    with app.db.session() as session:
+        if show:
+            mailing_list = lists.find_list(session, address)
+            list_texts.editable(name)
+            current = list_texts.stored(mailing_list, name)
+            click.echo(current if current is not None else f"(listd's own {name} text)")
+            return
+        changed = lists.set_list_text(session, address, name,
+                                      None if reset else source.read() if source else "")
+        click.echo(f"{changed.address}: {name} text " + ("reset" if reset else "set"))
 
 
 for _pattern_command in patterns.COMMANDS:

@@ -10,6 +10,7 @@ from listd.archive.access import Access, Reader, archive_access
 from listd.commands.context import CommandContext
 from listd.commands.results import Result, Status
 from listd.errors import NotFound
+from listd.i18n import N_
 from listd.models import ArchivedMessage, MailingList, Role
 from listd.settings import ListSettings
 
@@ -38,6 +39,8 @@ def as_text(row: ArchivedMessage) -> str:
 
 class Index:
     names: ClassVar[tuple[str, ...]] = ("index",)
+    usage: ClassVar[str] = "INDEX list"
+    summary: ClassVar[str] = N_("the newest messages of the list's archive, with their numbers")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, _rest = _readable(ctx, args)
@@ -53,6 +56,8 @@ class Index:
 
 class Get:
     names: ClassVar[tuple[str, ...]] = ("get",)
+    usage: ClassVar[str] = "GET list N"
+    summary: ClassVar[str] = N_("message number N of the list's archive")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, rest = _readable(ctx, args)
@@ -68,6 +73,8 @@ class Get:
 
 class Last:
     names: ClassVar[tuple[str, ...]] = ("last",)
+    usage: ClassVar[str] = "LAST list"
+    summary: ClassVar[str] = N_("the newest message of the list's archive")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         mailing_list, _rest = _readable(ctx, args)

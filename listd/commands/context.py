@@ -48,6 +48,8 @@ class CommandContext:
     # confirms nothing.
     automatic: Automatic = field(default_factory=Automatic)
     confirmations_left: int = MAX_CONFIRMATIONS_PER_MAIL
+    # The text after the command line, for the command that takes it (TEXT).
+    rest: str = ""
     # (action, address, list id) already asked for in this mail: the same request twice (say
     # "sub" in the Subject and "SUBSCRIBE news" in the body) gets one confirmation.
     requested: set[tuple[str, str, int]] = field(default_factory=set)

@@ -102,8 +102,11 @@ def _commands(ctx: CommandContext, delivery: Delivery) -> Handled:
         # An auto-responder that marks nothing still quotes our Message-ID: ends the loop.
         return Handled([], silence=NoReply.ANSWERS_ROBOT)
     executed = run_commands(ctx, parsed.commands)
-    return Handled(executed, parsed.ignored_lines,
-                   reply_owed=parsed.ignored_lines > 0 or _reply_owed(executed))
+    if parsed.quiet or (executed and all(item.quiet for item in executed)):
+        return Handled(executed, parsed.ignored_lines, reply_owed=False)
+    shown = [item for item in executed if not item.quiet]
+    return Handled(shown, parsed.ignored_lines,
+                   reply_owed=parsed.ignored_lines > 0 or _reply_owed(shown))
 
 
 def _reply_owed(executed: list[Executed]) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from listd.commands.context import CommandContext
 from listd.commands.results import Result, Status
 from listd.errors import NotFound
+from listd.i18n import N_, translate
 from listd.models import HeldState, MailingList
 from listd.posting import answers, moderation
 from listd.runtime import Runtime
@@ -64,31 +65,66 @@ def _list_address(ctx: CommandContext, list_id: int) -> str:
 
 def _token_and_reason(ctx: CommandContext, args: tuple[str, ...], usage: str
                       ) -> tuple[str, str | None]:
+    """The token and the reason; Sympa's form names the list before the key."""
+    if len(args) >= 2 and ctx.find_list(args[0]) is not None:
+        args = args[1:]
     if not args:
         raise ctx.refuse("usage", usage=usage)
     return args[0], " ".join(args[1:]) or None
 
 
 class Distribute:
-    names: ClassVar[tuple[str, ...]] = ("distribute",)
+    names: ClassVar[tuple[str, ...]] = ("distribute", "dis")
+    usage: ClassVar[str] = "DISTRIBUTE [list] token"
+    summary: ClassVar[str] = N_("moderators: distribute a held post (or reply to the moderation "
+                                "notice)")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
-        token, _reason = _token_and_reason(ctx, args, "DISTRIBUTE token")
+        token, _reason = _token_and_reason(ctx, args, self.usage)
         return decide(ctx, approve, token)
 
 
 class Reject:
-    names: ClassVar[tuple[str, ...]] = ("reject",)
+    names: ClassVar[tuple[str, ...]] = ("reject", "rej")
+    usage: ClassVar[str] = "REJECT [list] token [reason]"
+    summary: ClassVar[str] = N_("moderators: refuse a held post; the poster gets the reason")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
-        token, reason = _token_and_reason(ctx, args, "REJECT token [reason]")
+        token, reason = _token_and_reason(ctx, args, self.usage)
         return decide(ctx, answers.reject_by_mail, token, reason)
 
 
 class Discard:
     names: ClassVar[tuple[str, ...]] = ("discard",)
+    usage: ClassVar[str] = "DISCARD [list] token"
+    summary: ClassVar[str] = N_("moderators: drop a held post, telling nobody")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
-        token, reason = _token_and_reason(ctx, args, "DISCARD token [reason]")
+        token, reason = _token_and_reason(ctx, args, self.usage)
         return decide(ctx, answers.discard_by_mail, token, reason)
+
+
+MODINDEX_HEAD = N_("Posts held for {list}: {count}")
+MODINDEX_LINE = N_("#{id} from {sender}: {subject}\n    reason: {reason}\n    DISTRIBUTE {token}"
+                   "  |  REJECT {token} [reason]")
+
+
+class ModIndex:
+    names: ClassVar[tuple[str, ...]] = ("modindex", "mod")
+    usage: ClassVar[str] = "MODINDEX list"
+    summary: ClassVar[str] = N_("moderators: the posts waiting for a decision, with their tokens")
+
+    def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
+        mailing_list, _rest = ctx.take_list(args)
+        moderators = moderation.moderators_of(ctx.session, mailing_list)
+        if ctx.sender not in moderators and not ctx.is_owner(mailing_list):
+            raise ctx.refuse("held_not_moderator", address=ctx.sender,
+                             list=mailing_list.address)
+        held = moderation.pending(ctx.session, mailing_list)
+        lines = [translate(ctx.language, MODINDEX_HEAD, list=mailing_list.address,
+                           count=len(held))]
+        lines += [translate(ctx.language, MODINDEX_LINE, id=post.id, sender=post.sender,
+                            subject=post.subject or "-", reason=post.reason, token=post.token)
+                  for post in held]
+        return Result(Status.DONE, "\n".join(lines))
 

@@ -18,6 +18,7 @@ from listd.addresses import InvalidAddress, normalize_address, scheme_address
 from listd.commands import phrases
 from listd.commands.context import CommandContext, Refused
 from listd.commands.results import Result, Status
+from listd.i18n import N_
 from listd.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ def parse_request(args: tuple[str, ...], domain: str) -> ListRequest:
 
 class CreateList:
     names: ClassVar[tuple[str, ...]] = ("createlist",)
+    usage: ClassVar[str] = 'CREATELIST list@domain template "Subject" owner@… [owner@…]'
+    summary: ClassVar[str] = N_("ask for a new list; a listmaster decides (templates: {templates})")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         try:

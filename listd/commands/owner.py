@@ -8,6 +8,7 @@ from listd import members
 from listd.commands import membership
 from listd.commands.context import CommandContext
 from listd.commands.results import Result
+from listd.i18n import N_
 from listd.models import MailingList
 
 
@@ -21,9 +22,11 @@ def _owner_target(ctx: CommandContext, args: tuple[str, ...], usage: str
 
 class Add:
     names: ClassVar[tuple[str, ...]] = ("add",)
+    usage: ClassVar[str] = "ADD list address [Name]"
+    summary: ClassVar[str] = N_("owners: add a subscriber (asks to confirm)")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
-        mailing_list, address, rest = _owner_target(ctx, args, "ADD list address [Name]")
+        mailing_list, address, rest = _owner_target(ctx, args, self.usage)
         if members.find_member(ctx.session, mailing_list, address) is not None:
             raise ctx.refuse("already_member", address=address, list=mailing_list.address)
         return membership.request_owner_change(ctx, mailing_list, membership.OWNER_ADD,
@@ -32,9 +35,11 @@ class Add:
 
 class Delete:
     names: ClassVar[tuple[str, ...]] = ("del", "delete")
+    usage: ClassVar[str] = "DEL list address"
+    summary: ClassVar[str] = N_("owners: remove a subscriber (asks to confirm)")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
-        mailing_list, address, _rest = _owner_target(ctx, args, "DEL list address")
+        mailing_list, address, _rest = _owner_target(ctx, args, self.usage)
         if members.find_member(ctx.session, mailing_list, address) is None:
             raise ctx.refuse("not_member", address=address, list=mailing_list.address)
         return membership.request_owner_change(ctx, mailing_list, membership.OWNER_DEL,

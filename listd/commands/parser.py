@@ -1,13 +1,16 @@
 """Reading commands out of a mail: pure, a message in and command lines out.
 
 Commands are taken from the Subject (when its first word is a command) and from the body's
-first text part, one per line, until a signature (`-- `), quoted text, or QUIT/END. HTML-only
+first text part, one per line, until a signature (`-- `), a line of dashes (Sympa's `-`),
+quoted text, or QUIT/END. `QUIET command` runs the command without reporting it; a `QUIET`
+line alone makes the whole mail quiet (Sympa: no results reply). HTML-only
 mail is read through its text. Past MAX_LINES command lines the rest is counted, not read, so a
 mail bomb costs a fixed amount of work.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -20,6 +23,9 @@ MAX_LINES = 100
 # Only the start of a body is read: commands come first, and a huge body must cost no more.
 MAX_BODY_CHARS = 64 * 1024
 STOP_WORDS = frozenset({"quit", "end", "stop", "exit", "fin"})
+QUIET = "quiet"
+# A signature separator, or Sympa's stop line: `-`, `--`, `----`.
+STOP_LINE = re.compile(r"-+|-- .*")
 REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|tr|réf|ref)\s*(\[\d+\])?\s*:\s*)+", re.I)
 QUOTE_INTRO = re.compile(r"(wrote|a écrit|écrit)\s*:\s*$|^-+\s*original message\s*-+$", re.I)
 
@@ -31,6 +37,10 @@ class CommandLine:
     text: str
     verb: str
     args: tuple[str, ...]
+    # Prefixed with QUIET: carried out, left out of the reply.
+    quiet: bool = False
+    # For a command that takes the rest of the body as its text (TEXT): those lines.
+    rest: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,13 +48,34 @@ class ParsedMail:
     commands: tuple[CommandLine, ...]
     # Lines after the first MAX_LINES that were not read.
     ignored_lines: int = 0
+    # A QUIET line alone: nothing is reported.
+    quiet: bool = False
 
 
 def parse_line(text: str) -> CommandLine | None:
     words = text.split()
     if not words:
         return None
-    return CommandLine(text=" ".join(words), verb=words[0].lower(), args=tuple(words[1:]))
+    quiet = words[0].lower() == QUIET and len(words) > 1
+    if quiet:
+        words = words[1:]
+    return CommandLine(text=" ".join(words), verb=words[0].lower(), args=tuple(words[1:]),
+                       quiet=quiet)
+
+
+def split_options(args: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Mailman's `key=value` arguments apart from the others."""
+    plain = tuple(arg for arg in args if "=" not in arg)
+    options = {}
+    for arg in args:
+        if "=" in arg:
+            key, _, value = arg.partition("=")
+            options[key.lower()] = value
+    return plain, options
+
+
+# Commands whose text is the rest of the mail's body, up to a signature.
+TAKES_THE_REST = frozenset({"text"})
 
 
 def parse_message(message: EmailMessage, known_verbs: Collection[str],
@@ -57,9 +88,17 @@ def parse_message(message: EmailMessage, known_verbs: Collection[str],
     else:
         subject = None
     ignored = 0
-    for number, line in enumerate(command_lines(body_text(message))):
+    quiet = False
+    body = body_text(message)
+    for number, line in enumerate(command_lines(body)):
         command = parse_line(line)
         if command is None:
+            continue
+        if command.verb in TAKES_THE_REST:
+            found.append(dataclasses.replace(command, rest=rest_after(body, line)))
+            break
+        if command.verb == QUIET and not command.args:
+            quiet = True
             continue
         if number == 0 and subject is not None and command.text.lower() == subject.text.lower():
             continue  # the same command in the Subject and the body's first line: once
@@ -67,14 +106,26 @@ def parse_message(message: EmailMessage, known_verbs: Collection[str],
             ignored += 1
             continue
         found.append(command)
-    return ParsedMail(tuple(found), ignored)
+    return ParsedMail(tuple(found), ignored, quiet)
+
+
+def rest_after(body: str, line: str) -> str:
+    """The body's lines after the first one that reads LINE, up to a signature."""
+    lines = body[:MAX_BODY_CHARS].splitlines()
+    start = next(i for i, raw in enumerate(lines) if raw.strip() == line) + 1
+    rest = []
+    for raw in lines[start:]:
+        if raw.startswith("-- ") or raw.rstrip() == "--":
+            break
+        rest.append(raw)
+    return "\n".join(rest).strip("\n")
 
 
 def command_lines(text: str) -> list[str]:
     """The body's lines up to the first signature, quotation or QUIT/END, blank ones dropped."""
     lines = []
     for raw in text[:MAX_BODY_CHARS].splitlines():
-        if raw.startswith("-- ") or raw.rstrip() == "--":
+        if STOP_LINE.fullmatch(raw.rstrip()):
             break
         line = raw.strip()
         if not line:

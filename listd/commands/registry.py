@@ -6,9 +6,11 @@ from collections.abc import Mapping
 
 from listd.commands.archive import Get, Index, Last
 from listd.commands.command import Command
-from listd.commands.held_posts import Discard, Distribute, Reject
-from listd.commands.information import Help, Info, Lists, Review, Which
+from listd.commands.held_posts import Discard, Distribute, ModIndex, Reject
+from listd.commands.information import Echo, Help, Info, Lists, Review, Stats, Which
+from listd.commands.invitations import Invite, Remind
 from listd.commands.list_requests import CreateList
+from listd.commands.list_text import SetText
 from listd.commands.owner import Add, Delete
 from listd.commands.roles import Moderator, Owner
 from listd.commands.subscription import Confirm, SetDelivery, Subscribe, Unsubscribe
@@ -23,13 +25,19 @@ COMMANDS: tuple[Command, ...] = (
     Info(),
     Review(),
     Which(),
+    Stats(),
+    Echo(),
     Add(),
+    Invite(),
+    Remind(),
+    SetText(),
     Delete(),
     Owner(),
     Moderator(),
     Distribute(),
     Reject(),
     Discard(),
+    ModIndex(),
     CreateList(),
     Index(),
     Get(),

@@ -22,6 +22,7 @@ from listd.commands.membership import (
     request_confirmation,
 )
 from listd.commands.results import Result, Status
+from listd.i18n import N_
 from listd.models import MailingList, Role
 from listd.runtime import Runtime
 
@@ -43,10 +44,11 @@ def _last_owner(session: Session, mailing_list: MailingList, address: str, role:
 
 class _ManageRole:
     names: ClassVar[tuple[str, ...]]
+    usage: ClassVar[str]
     role: ClassVar[Role]
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
-        usage = f"{self.names[0].upper()} list ADD|DEL address"
+        usage = self.usage
         mailing_list, rest = ctx.take_list(args)
         if len(rest) < 2 or rest[0].lower() not in ("add", "del"):
             raise ctx.refuse("usage", usage=usage)
@@ -73,11 +75,16 @@ class _ManageRole:
 
 class Owner(_ManageRole):
     names: ClassVar[tuple[str, ...]] = ("owner",)
+    usage: ClassVar[str] = "OWNER list ADD|DEL address"
+    summary: ClassVar[str] = N_("owners: add or remove an owner (asks to confirm; the last owner "
+                                "is never removed)")
     role: ClassVar = Role.OWNER
 
 
 class Moderator(_ManageRole):
     names: ClassVar[tuple[str, ...]] = ("moderator", "editor")
+    usage: ClassVar[str] = "MODERATOR list ADD|DEL address"
+    summary: ClassVar[str] = N_("owners: add or remove a moderator (asks to confirm)")
     role: ClassVar = Role.MODERATOR
 
 

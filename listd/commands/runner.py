@@ -19,11 +19,13 @@ class Executed:
 
     line: str
     result: Result
+    # Asked for with QUIET: done, but not reported.
+    quiet: bool = False
 
 
 def run_commands(ctx: CommandContext, lines: Sequence[CommandLine],
                  commands: Mapping[str, Command] = BY_NAME) -> list[Executed]:
-    return [Executed(line.text, run_one(ctx, line, commands)) for line in lines]
+    return [Executed(line.text, run_one(ctx, line, commands), line.quiet) for line in lines]
 
 
 def run_one(ctx: CommandContext, line: CommandLine,
@@ -33,6 +35,7 @@ def run_one(ctx: CommandContext, line: CommandLine,
         return Result(Status.UNKNOWN, ctx.say("unknown_command", verb=line.verb.upper(),
                                               request=ctx.addresses.request))
     try:
+        ctx.rest = line.rest
         # A savepoint per command: a refused one leaves nothing half done behind it.
         with ctx.session.begin_nested():
             return command.run(ctx, line.args)

@@ -41,6 +41,7 @@ from listd.deliverability.resolver import (
     make_async_resolver,
     make_resolver,
 )
+from listd.i18n import SOURCE_LANGUAGE, translate
 
 log = logging.getLogger("listd.deliverability")
 
@@ -273,7 +274,8 @@ def decide(policy: PolicyLookup, list_setting: MitigationMode, always_domains: S
 
 
 def mitigate(message: EmailMessage, *, list_address: str, list_display_name: str,
-             mode: MitigationMode, reply_policy: ReplyPolicy) -> EmailMessage:
+             mode: MitigationMode, reply_policy: ReplyPolicy,
+             language: str = SOURCE_LANGUAGE) -> EmailMessage:
     """A copy of MESSAGE made safe to resend from the list (MESSAGE itself is not changed).
 
     munge_from: From becomes "Poster via List" <list@domain>; the poster stays reachable
@@ -287,7 +289,8 @@ def mitigate(message: EmailMessage, *, list_address: str, list_display_name: str
                for name, addr in getaddresses([str(v) for v in message.get_all("From", [])])
                if addr]
     poster = posters[0] if posters else None
-    new_from = Address(display_name=_via(poster, list_display_name), addr_spec=list_address)
+    new_from = Address(display_name=_via(poster, list_display_name, language),
+                       addr_spec=list_address)
     if mode == "munge_from":
         result = copy.deepcopy(message)
         _replace(result, "From", str(new_from))
@@ -298,11 +301,12 @@ def mitigate(message: EmailMessage, *, list_address: str, list_display_name: str
     raise ValueError(f"unknown DMARC mitigation mode {mode!r}")
 
 
-def _via(poster: Address | None, list_display_name: str) -> str:
+def _via(poster: Address | None, list_display_name: str, language: str) -> str:
     if poster is None:
         return list_display_name
-    who = poster.display_name or poster.addr_spec.replace("@", " at ")
-    return f"{who} via {list_display_name}"
+    who = poster.display_name or poster.addr_spec.replace(
+        "@", translate(language, " at "))
+    return translate(language, "{poster} via {list}", poster=who, list=list_display_name)
 
 
 def _route_replies(result: EmailMessage, original: EmailMessage, poster: Address | None,

@@ -43,7 +43,7 @@ def mitigated(raw: bytes, view: ListView, resolver: DmarcResolver, config: Confi
         return raw
     result = mitigate(message, list_address=view.address(),
                       list_display_name=view.description or view.name, mode=mitigation.mode,
-                      reply_policy=view.settings.reply_to)
+                      reply_policy=view.settings.reply_to, language=view.language)
     return result.as_bytes(policy=WRITE_POLICY)
 
 

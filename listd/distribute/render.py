@@ -14,12 +14,13 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-from listd import header_values
+from listd import header_values, list_texts
 from listd.addresses import AddressKind, scheme_address
 from listd.archive.urls import web_archive
 from listd.config import Config
 from listd.deliverability.unsubscribe import unsubscribe_url
 from listd.distribute.footer import FooterPlacement, add_footer
+from listd.i18n import SOURCE_LANGUAGE, translate
 from listd.models import MailingList
 from listd.settings import ListSettings
 
@@ -55,12 +56,17 @@ class ListView:
     settings: ListSettings
     # The public web address of listd (http.base_url), if any.
     base_url: str | None = None
+    # The list's language: the footer's words.
+    language: str = SOURCE_LANGUAGE
+    # The owners' footer (`listd list text LIST footer`), its placeholders filled.
+    owners_footer: str = ""
 
     @classmethod
     def of(cls, mailing_list: MailingList, config: Config) -> ListView:
         return cls(name=mailing_list.name, domain=mailing_list.domain.name,
                    description=mailing_list.subject, settings=ListSettings.of(mailing_list),
-                   base_url=config.http.base_url)
+                   base_url=config.http.base_url, language=mailing_list.language,
+                   owners_footer=_owners_footer(mailing_list))
 
     def address(self, kind: AddressKind = AddressKind.POST) -> str:
         return scheme_address(self.name, self.domain, kind)
@@ -157,16 +163,29 @@ def _set_list_headers(message: EmailMessage, view: ListView) -> None:
     message["X-Loop"] = view.address()
 
 
+def _owners_footer(mailing_list: MailingList) -> str:
+    written = list_texts.stored(mailing_list, "footer")
+    if not written:
+        return ""
+    domain = mailing_list.domain.name
+    return list_texts.fill(written, list=mailing_list.address,
+                           request=scheme_address(mailing_list.name, domain, AddressKind.REQUEST),
+                           leave=scheme_address(mailing_list.name, domain, AddressKind.LEAVE))
+
+
 def footer_text(view: ListView, personal: bool) -> str:
     lines = []
-    if view.settings.footer.strip():
-        lines += [view.settings.footer.strip(), ""]
+    for text in (view.owners_footer, view.settings.footer):
+        if text.strip():
+            lines += [text.strip(), ""]
     lines.append("_______________________________________________")
-    lines.append(f"{view.name} mailing list -- {view.address()}")
-    lines.append(f"To unsubscribe send an email to {view.address(AddressKind.LEAVE)}")
+    lines.append(translate(view.language, "{name} mailing list -- {address}", name=view.name,
+                           address=view.address()))
+    lines.append(translate(view.language, "To unsubscribe send an email to {leave}",
+                           leave=view.address(AddressKind.LEAVE)))
     url = view.unsubscribe_url(PERSONAL_PLACEHOLDER) if personal else None
     if url:
-        lines.append("or visit")
+        lines.append(translate(view.language, "or visit"))
         lines.append(url)
     return "\n".join(lines) + "\n"
 

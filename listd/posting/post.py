@@ -66,6 +66,8 @@ class Post:
     # The signed-in door that submitted the post on its poster's behalf ("api:KEY"), which
     # vouches for the From: as authentication results would; None for mail from SMTP.
     submitted_by: str | None = None
+    # The list's language: the reasons the rules give are written in it.
+    language: str = "en"
 
     @property
     def poster(self) -> str:
@@ -145,6 +147,7 @@ def read_post(session: Session, mailing_list: MailingList, message: EmailMessage
             session, mailing_list, message_id, inbound_id),
         auto_reply=assess(headers).marked_auto_reply,
         claims_owner=claims_owner,
+        language=mailing_list.language,
     )
 
 

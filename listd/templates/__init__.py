@@ -1,32 +1,21 @@
-"""Reply and notice texts: one file per message and language, editable by the admin.
-
-A file starts with a `Subject:` line, then a blank line, then the body; `$name` placeholders are
-filled in with string.Template. A language without its own file falls back to English.
+"""Reply and notice texts, by name, through the one text mechanism (listd/i18n.py): each mail
+text is two catalog entries, its subject and its body (mail_texts.py), translated in
+listd/locale/LANG/LC_MESSAGES/listd.po. A language without a translation falls back to English.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 
+from listd.templates.mail_texts import TEXTS
+from listd.templates.text import MailText, Text
+
+__all__ = ["TEMPLATE_DIR", "TEXTS", "MailText", "Text", "render"]
+
+# The archive's page templates live here too (web/*.html).
 TEMPLATE_DIR = Path(__file__).resolve().parent
-FALLBACK = "en"
-
-
-@dataclass(frozen=True)
-class Text:
-    subject: str
-    body: str
 
 
 def render(name: str, language: str, /, **values: object) -> Text:
-    path = TEMPLATE_DIR / language / f"{name}.txt"
-    if not path.is_file():
-        path = TEMPLATE_DIR / FALLBACK / f"{name}.txt"
-    head, _, body = path.read_text(encoding="utf-8").partition("\n\n")
-    if not head.startswith("Subject:"):
-        raise ValueError(f"{path}: the first line must be 'Subject: …'")
-    strings = {key: str(value) for key, value in values.items()}
-    return Text(subject=Template(head[len("Subject:"):].strip()).substitute(strings),
-                body=Template(body).substitute(strings))
+    """The mail text NAME in LANGUAGE, its `{placeholders}` filled from VALUES."""
+    return TEXTS[name].render(language, **{key: str(value) for key, value in values.items()})

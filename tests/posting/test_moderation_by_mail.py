@@ -134,7 +134,7 @@ async def test_forged_tokens_and_strangers_decide_nothing(
     await mail(daemon, MOD, ROBOT, f"DISTRIBUTE {forged}\nREJECT {forged} no\nDISTRIBUTE\n")
     answer = (await wait_for_mail(config, MOD, 2))[1]
     assert body(answer).count("Refused: no held post matches this token") == 2
-    assert "Refused: usage: DISTRIBUTE token" in body(answer)
+    assert "Refused: usage: DISTRIBUTE [list] token" in body(answer)
     # A forged token at the confirm address, and the right token at another list's address.
     make_list(db, config, f"other@{DOMAIN}")
     await mail(daemon, MOD, f"club-confirm+{forged}@{DOMAIN}", "ok\n")

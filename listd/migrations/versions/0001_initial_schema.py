@@ -152,6 +152,7 @@ def upgrade() -> None:
     sa.Column('subject', sa.String(length=255), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('held_reminded_at', sa.DateTime(), nullable=True),
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('requested_by', sa.String(length=320), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -328,6 +329,7 @@ def upgrade() -> None:
     sa.Column('last_warning_at', sa.DateTime(), nullable=True),
     sa.Column('probe_sent_at', sa.DateTime(), nullable=True),
     sa.Column('subscribed_at', sa.DateTime(), nullable=False),
+    sa.Column('concealed', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_members_list_id_lists'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
     sa.UniqueConstraint('list_id', 'address', 'role', name=op.f('uq_members_list_id_address_role'))
@@ -347,6 +349,7 @@ def upgrade() -> None:
     sa.Column('expanded', sa.Boolean(), nullable=False),
     sa.Column('expanded_through', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('bounce_warned_at', sa.DateTime(), nullable=True),
     sa.Column('arrival_auth', sa.JSON(), nullable=True),
     sa.Column('audience', sa.Enum('mail', 'digest', 'digestplain', 'summary', 'nomail', name='deliverymode', native_enum=False, length=16), nullable=True),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_outbound_messages_list_id_lists'), ondelete='SET NULL'),
@@ -445,6 +448,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bounce_events'))
     )
     with op.batch_alter_table('bounce_events', schema=None) as batch_op:
+        batch_op.create_index('ix_bounce_events_entry', ['outbound_entry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_bounce_events_list_id'), ['list_id'], unique=False)
         batch_op.create_index('ix_bounce_events_member', ['member_id', 'received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_bounce_events_outbound_entry_id'), ['outbound_entry_id'], unique=False)
@@ -465,6 +469,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_bounce_events_outbound_entry_id'))
         batch_op.drop_index('ix_bounce_events_member')
         batch_op.drop_index(batch_op.f('ix_bounce_events_list_id'))
+        batch_op.drop_index('ix_bounce_events_entry')
 
     op.drop_table('bounce_events')
     op.drop_table('post_delivered_events')

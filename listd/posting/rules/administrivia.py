@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from listd.i18n import translate
 from listd.posting.decision import Decision, Verdict
 from listd.posting.post import Post
 
@@ -37,7 +38,7 @@ class Administrivia:
         for line in (subject, *post.first_lines):
             word = command_word(line)
             if word is not None:
-                return Verdict(Decision.REJECT, self.name,
-                               f"{line!r} looks like a {word.upper()} command, and commands "
-                               f"go to {post.robot_address}")
+                return Verdict(Decision.REJECT, self.name, translate(
+                    post.language, "'{line}' looks like a {command} command, and commands go "
+                    "to {robot}", line=line, command=word.upper(), robot=post.robot_address))
         return None

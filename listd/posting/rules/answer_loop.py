@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from listd.i18n import translate
 from listd.posting.decision import Decision, Verdict
 from listd.posting.post import Post
 
@@ -22,10 +23,10 @@ class AnswerLoop:
         rhythm = post.rhythm
         if not rhythm.quick or rhythm.quick_before + 1 < HELD_FROM:
             return None
-        return Verdict(Decision.HOLD, self.name,
-                       f"{post.poster} answered the list's copies within seconds "
-                       f"{rhythm.quick_before + 1} times in a few minutes: an automatic "
-                       "responder in a loop?")
+        return Verdict(Decision.HOLD, self.name, translate(
+            post.language, "{poster} answered the list's copies within seconds {count} times "
+            "in a few minutes: an automatic responder in a loop?", poster=post.poster,
+            count=rhythm.quick_before + 1))
 
     @staticmethod
     def first_hold(post: Post) -> bool:

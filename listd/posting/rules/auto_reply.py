@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from listd.i18n import translate
 from listd.posting.decision import Decision, Verdict
 from listd.posting.post import Post
 
@@ -15,4 +16,5 @@ class AutoReply:
         if not post.auto_reply:
             return None
         # Answering an auto-reply invites a loop between two robots, so it is only dropped.
-        return Verdict(Decision.DISCARD, self.name, "an automatic reply (RFC 3834), not a post")
+        return Verdict(Decision.DISCARD, self.name, translate(
+            post.language, "an automatic reply (RFC 3834), not a post"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from listd.i18n import translate
 from listd.posting.decision import Decision, Verdict
 from listd.posting.post import Post
 
@@ -15,5 +16,6 @@ class Banned:
         if post.banned_by is None:
             return None
         # No answer: a reply would tell a spammer the address works and that it is banned.
-        return Verdict(Decision.DISCARD, self.name,
-                       f"{post.poster} is banned from {post.list_address} ({post.banned_by})")
+        return Verdict(Decision.DISCARD, self.name, translate(
+            post.language, "{poster} is banned from {list} ({pattern})", poster=post.poster,
+            list=post.list_address, pattern=post.banned_by))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from listd.i18n import translate
 from listd.posting.decision import Decision, Verdict
 from listd.posting.post import Post
 
@@ -14,5 +15,6 @@ class Duplicate:
     def check(self, post: Post) -> Verdict | None:
         if not post.seen_before:
             return None
-        return Verdict(Decision.DISCARD, self.name,
-                       f"Message-ID {post.message_id} was already posted to {post.list_address}")
+        return Verdict(Decision.DISCARD, self.name, translate(
+            post.language, "Message-ID {message_id} was already posted to {list}",
+            message_id=post.message_id, list=post.list_address))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from listd.i18n import translate
 from listd.posting.decision import Decision, Verdict
 from listd.posting.post import Post
 
@@ -15,6 +16,6 @@ class MaxRecipients:
         limit = post.settings.max_recipients
         if limit == 0 or post.recipient_count <= limit:
             return None
-        return Verdict(Decision.HOLD, self.name,
-                       f"the post names {post.recipient_count} addresses in To and Cc; "
-                       f"the list allows {limit}")
+        return Verdict(Decision.HOLD, self.name, translate(
+            post.language, "the post names {count} addresses in To and Cc; the list allows "
+            "{limit}", count=post.recipient_count, limit=limit))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from listd.i18n import translate
 from listd.posting.decision import Decision, Verdict
 from listd.posting.post import Post
 
@@ -15,5 +16,6 @@ class MaxSize:
         limit = post.settings.max_message_size
         if limit == 0 or post.size <= limit:
             return None
-        return Verdict(Decision.HOLD, self.name,
-                       f"the post is {post.size} bytes; the list takes at most {limit}")
+        return Verdict(Decision.HOLD, self.name, translate(
+            post.language, "the post is {size} bytes; the list takes at most {limit}",
+            size=post.size, limit=limit))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from listd.i18n import translate
 from listd.posting.decision import Decision, Verdict
 from listd.posting.post import Post
 
@@ -14,4 +15,5 @@ class Moderated:
     def check(self, post: Post) -> Verdict | None:
         if post.settings.posting != "moderated":
             return None
-        return Verdict(Decision.HOLD, self.name, "every post to this list is moderated")
+        return Verdict(Decision.HOLD, self.name, translate(
+            post.language, "every post to this list is moderated"))

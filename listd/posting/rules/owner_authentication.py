@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from listd.i18n import translate
 from listd.posting.decision import Decision, Verdict
 from listd.posting.post import Post
 
@@ -27,9 +28,11 @@ class OwnerAuthentication:
         if results is not None and results.aligned and post.poster.endswith(
                 "@" + results.from_domain):
             return None
-        found = "no authentication results" if results is None else (
-            f"DKIM passed for {', '.join(results.dkim_pass_domains) or 'no domain'}, "
-            f"SPF {results.spf.value}, DMARC {results.dmarc.value}")
-        return Verdict(Decision.HOLD, self.name,
-                       f"the post claims to come from {post.poster}, who owns or moderates "
-                       f"{post.list_address}, but is not authenticated as such ({found})")
+        found = translate(post.language, "no authentication results") if results is None \
+            else translate(post.language, "DKIM passed for {domains}, SPF {spf}, DMARC {dmarc}",
+                           domains=", ".join(results.dkim_pass_domains) or "-",
+                           spf=results.spf.value, dmarc=results.dmarc.value)
+        return Verdict(Decision.HOLD, self.name, translate(
+            post.language, "the post claims to come from {poster}, who owns or moderates "
+            "{list}, but is not authenticated as such ({found})", poster=post.poster,
+            list=post.list_address, found=found))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from listd.i18n import translate
 from listd.posting.decision import ACCEPTED, Decision, Verdict
 from listd.posting.post import Post
 
@@ -23,11 +24,14 @@ class PostingPolicy:
         if settings.posting == "members":
             if post.is_member or post.accepted:
                 return ACCEPTED
-            why = f"{post.poster or 'the sender'} is not a member of {post.list_address}"
+            why = translate(post.language, "{poster} is not a member of {list}",
+                            poster=post.poster or translate(post.language, "the sender"),
+                            list=post.list_address)
         else:
             # On a newsletter, subscribers read; the accept list does not make a subscriber
             # an author either, but it does let a known outside author through.
             if post.accepted:
                 return ACCEPTED
-            why = f"only the owners and moderators of {post.list_address} may post to it"
+            why = translate(post.language, "only the owners and moderators of {list} may post "
+                            "to it", list=post.list_address)
         return Verdict(ACTIONS[settings.nonmember_action], self.name, why)

@@ -1,0 +1,83 @@
+"""French everywhere on a French list: every text listd writes comes from the one catalog, and
+none is left in English — mail texts, reply phrases, HELP, pages, footers, the DMARC "via"
+phrase and the posting rules' reasons; end to end, a French list's mail is French."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from listd import i18n
+from listd.commands.phrases import PHRASES, say
+from listd.config import Config
+from listd.database import Database
+from listd.models import HeldMessage
+from listd.serve import Daemon
+from listd.templates import TEXTS, render
+from listd.web import pages
+from tests.support.client import in_thread, post
+from tests.support.lists import make_list
+from tests.support.robot import body, mail, wait_for_mail
+from tests.test_i18n import marked_messages
+
+DOMAIN = "lists.example.org"
+CLUB = f"club@{DOMAIN}"
+OWNER = "owner@example.org"
+BOB = "bob@example.org"
+# The same in both languages, and rightly so.
+SAME_IN_FRENCH = {"{poster} via {list}"}
+# Words that would betray an English text left in a French one.
+ENGLISH = re.compile(r"\b(the|you|your|this|please|mailing list|to unsubscribe|is not|"
+                     r"send|reply|list of)\b", re.IGNORECASE)
+
+
+def values(text: str) -> dict[str, object]:
+    return {name: f"<{name}>" for name in i18n.placeholders(text)}
+
+
+def test_every_text_the_catalog_covers_reads_otherwise_in_french() -> None:
+    left: list[str] = []
+    for message in marked_messages():
+        english = message if isinstance(message, str) else message[0]
+        if english in SAME_IN_FRENCH:
+            continue
+        french = i18n.translate("fr", english, **values(english))
+        if french == i18n.translate("en", english, **values(english)) or ENGLISH.search(
+                re.sub(r"<\w+>|[A-Z]{3,}\S*", "", french)):
+            left.append(english)
+    assert left == []
+
+
+def test_every_mail_text_phrase_and_page_is_rendered_in_french() -> None:
+    for name, text in TEXTS.items():
+        filled = values(text.subject + text.body)
+        english, french = render(name, "en", **filled), render(name, "fr", **filled)
+        assert french.subject != english.subject and french.body != english.body, name
+        assert "{" not in french.body, name  # every placeholder filled, none mistyped
+    for key, phrase in PHRASES.items():
+        assert say("fr", key, **values(phrase)) != say("en", key, **values(phrase)), key
+    for key in pages.TEXTS:
+        assert pages.text("fr", key, address="a@b", list="l@d") != \
+            pages.text("en", key, address="a@b", list="l@d"), key
+
+
+async def test_a_french_lists_footer_reasons_and_notices_are_french(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, CLUB, owners=(OWNER,), subscribers=(BOB,), language="fr")
+    await in_thread(post, daemon.port, BOB, CLUB, "Bonjour", "Un message.\n")
+    (copy,) = await wait_for_mail(config, BOB, 1, "the list's copy")
+    text = body(copy)
+    assert f"Liste de diffusion club -- {CLUB}" in text
+    assert f"Pour vous désabonner, envoyez un message à club-leave@{DOMAIN}" in text
+    assert "mailing list" not in text and "To unsubscribe" not in text
+
+    await in_thread(post, daemon.port, "stranger@example.net", CLUB, "Dehors", "Du dehors.\n")
+    (notice,) = await wait_for_mail(config, OWNER, 1, "the moderation notice")
+    with db.session() as session:
+        held = session.scalars(select(HeldMessage)).one()
+    assert held.reason == f"stranger@example.net n'est pas membre de {CLUB}"
+    assert held.reason in body(notice) and "is not a member" not in body(notice)
+    await mail(daemon, "stranger@example.net", f"club-request@{DOMAIN}", "AIDE\n")
+    help_text = body((await wait_for_mail(config, "stranger@example.net", 2))[-1])
+    assert "Envoyez vos commandes" in help_text and "Send commands" not in help_text
