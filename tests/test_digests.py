@@ -197,4 +197,4 @@ async def test_mailman_join_with_digest_plain(daemon: Daemon, db: Database,
         assert member.display_name == "Jeanne"
     await mail(daemon, "paul@example.net", f"news-request@{DOMAIN}", "join digest=weekly\n")
     (reply,) = await wait_for_mail(config, "paul@example.net", 1)
-    assert "Refused: usage: SUBSCRIBE list [Name] [digest=mime|plain|no]" in body(reply)
+    assert "Refused: usage: SUBSCRIBE list [Name] [digest=mime|plain|no] [address=X]" in body(reply)

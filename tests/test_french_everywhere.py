@@ -26,7 +26,9 @@ CLUB = f"club@{DOMAIN}"
 OWNER = "owner@example.org"
 BOB = "bob@example.org"
 # The same in both languages, and rightly so.
-SAME_IN_FRENCH = {"{poster} via {list}"}
+# Words the two languages share (the web pages' headings and a list status).
+SAME_IN_FRENCH = {"{poster} via {list}", "Site", "Score", "Action", "Description", "Confirmation",
+                  "Administration", "active"}
 # Words that would betray an English text left in a French one.
 ENGLISH = re.compile(r"\b(the|you|your|this|please|mailing list|to unsubscribe|is not|"
                      r"send|reply|list of)\b", re.IGNORECASE)

@@ -64,7 +64,7 @@ def _option_mode(ctx: CommandContext, options: dict[str, str]) -> DeliveryMode |
 
 class Subscribe:
     names: ClassVar[tuple[str, ...]] = ("subscribe", "sub", "join")
-    usage: ClassVar[str] = "SUBSCRIBE list [Full Name]"
+    usage: ClassVar[str] = "SUBSCRIBE list [Name] [digest=mime|plain|no] [address=X]"
     summary: ClassVar[str] = N_(
         "subscribe (you will be asked to confirm); Mailman's join takes digest=mime|plain|no "
         "and address=X (X is asked to confirm)")
@@ -107,7 +107,7 @@ class Confirm:
 
 class SetDelivery:
     names: ClassVar[tuple[str, ...]] = ("set",)
-    usage: ClassVar[str] = "SET list|* MODE"
+    usage: ClassVar[str] = f"SET list|* {served_names('|').upper()}|CONCEAL|NOCONCEAL"
     summary: ClassVar[str] = N_(
         "choose how you receive a list, or all your lists with * (asks to confirm); MODE is "
         "one of {modes}; CONCEAL hides you from REVIEW, NOCONCEAL shows you again")
