@@ -2,8 +2,8 @@
 message per page as text, attachments as downloads, and search.
 
 Access follows the list's `archive` setting with an anonymous reader: until sign-in exists,
-only public archives are served; a members' or owners' archive is refused to everyone here
-(the mail commands INDEX/GET/LAST check membership). Addresses shown are obfuscated.
+a members' or owners' archive is served to the members or owners signed in on the web pages
+(as the mail commands INDEX/GET/LAST check the sender). Addresses shown are obfuscated.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd.addresses import InvalidAddress
@@ -24,10 +25,11 @@ from listd.archive.text import attachments, display_author, obfuscate
 from listd.archive.urls import archive_path
 from listd.errors import NotFound
 from listd.lists import find_list
-from listd.models import ListStatus, MailingList
+from listd.models import ListStatus, MailingList, Member, Role
 from listd.runtime import Runtime
 from listd.settings import ListSettings
 from listd.templates import TEMPLATE_DIR
+from listd.web.context import visitor_of
 
 HEADERS = {
     "Cache-Control": "no-cache",
@@ -60,14 +62,26 @@ def render(template: str, **values: Any) -> str:
     return _environment.get_template(template).render(**values)
 
 
-def _open(session: Session, address: str) -> MailingList | Answer:
+def _reader(session: Session, mailing_list: MailingList, address: str | None) -> Reader:
+    """Who the signed-in ADDRESS is to the list (anyone when nobody is signed in)."""
+    if address is None:
+        return Reader.ANYONE
+    roles = set(session.scalars(select(Member.role).where(Member.list_id == mailing_list.id,
+                                                          Member.address == address)))
+    if Role.OWNER in roles:
+        return Reader.OWNER
+    return Reader.MEMBER if roles else Reader.ANYONE
+
+
+def _open(session: Session, reader: str | None, address: str) -> MailingList | Answer:
     try:
         mailing_list = find_list(session, address)
     except (NotFound, InvalidAddress):
         return Answer(404, values={"text": "There is no such list."})
     if mailing_list.status is not ListStatus.ACTIVE:
         return Answer(404, values={"text": "There is no such list."})
-    access = archive_access(ListSettings.of(mailing_list).archive, Reader.ANYONE)
+    access = archive_access(ListSettings.of(mailing_list).archive,
+                            _reader(session, mailing_list, reader))
     if access is not Access.GRANTED:
         return Answer(STATUS[access], values={"text": REFUSALS[access]})
     return mailing_list
@@ -78,16 +92,17 @@ def _common(mailing_list: MailingList, **values: Any) -> dict[str, Any]:
             "archive_path": archive_path(mailing_list.address), **values}
 
 
-def index_page(session: Session, address: str) -> Answer:
-    opened = _open(session, address)
+def index_page(session: Session, reader: str | None, address: str) -> Answer:
+    opened = _open(session, reader, address)
     if isinstance(opened, Answer):
         return opened
     return Answer(200, "archive_index.html", _common(
         opened, title=f"{opened.address} archive", months=browse.months(session, opened)))
 
 
-def month_page(session: Session, address: str, month: str, by_thread: bool) -> Answer:
-    opened = _open(session, address)
+def month_page(session: Session, reader: str | None, address: str, month: str,
+               by_thread: bool) -> Answer:
+    opened = _open(session, reader, address)
     if isinstance(opened, Answer):
         return opened
     if browse.month_bounds(month) is None:
@@ -99,8 +114,8 @@ def month_page(session: Session, address: str, month: str, by_thread: bool) -> A
                                                     groups=groups))
 
 
-def search_page(session: Session, address: str, query: str) -> Answer:
-    opened = _open(session, address)
+def search_page(session: Session, reader: str | None, address: str, query: str) -> Answer:
+    opened = _open(session, reader, address)
     if isinstance(opened, Answer):
         return opened
     results = browse.found(session, opened, query)
@@ -110,8 +125,8 @@ def search_page(session: Session, address: str, query: str) -> Answer:
         groups=[[(0, m) for m in results]] if results else []))
 
 
-def message_page(session: Session, address: str, number: int) -> Answer:
-    opened = _open(session, address)
+def message_page(session: Session, reader: str | None, address: str, number: int) -> Answer:
+    opened = _open(session, reader, address)
     if isinstance(opened, Answer):
         return opened
     try:
@@ -128,8 +143,9 @@ def message_page(session: Session, address: str, number: int) -> Answer:
         attachments=attachments(row.raw)))
 
 
-def attachment_download(session: Session, address: str, number: int, index: int) -> Answer:
-    opened = _open(session, address)
+def attachment_download(session: Session, reader: str | None, address: str, number: int,
+                        index: int) -> Answer:
+    opened = _open(session, reader, address)
     if isinstance(opened, Answer):
         return opened
     try:
@@ -158,32 +174,36 @@ def _respond(answer: Answer) -> Response:
 
 
 def add_archive_routes(app: FastAPI, runtime: Runtime) -> None:
-    async def answer(fn: Any, *args: Any) -> Response:
+    async def answer(request: Request, fn: Any, *args: Any) -> Response:
+        # The signed-in address (web sessions) decides members' and owners' archives.
+        reader = (await visitor_of(request)).address
+
         def work() -> Answer:
             with runtime.db.reading() as session:
-                return fn(session, *args)  # type: ignore[no-any-return]
+                return fn(session, reader, *args)  # type: ignore[no-any-return]
         return _respond(await runtime.db.run_read(work))
 
     @app.get("/lists/{address}/archive")
-    async def archive_index(address: str) -> Response:
-        return await answer(index_page, address)
+    async def archive_index(request: Request, address: str) -> Response:
+        return await answer(request, index_page, address)
 
     @app.get("/lists/{address}/archive/search")
-    async def archive_search(address: str, q: str = "") -> Response:
-        return await answer(search_page, address, q[:200])
+    async def archive_search(request: Request, address: str, q: str = "") -> Response:
+        return await answer(request, search_page, address, q[:200])
 
     @app.get("/lists/{address}/archive/{month}/thread")
-    async def archive_by_thread(address: str, month: str) -> Response:
-        return await answer(month_page, address, month, True)
+    async def archive_by_thread(request: Request, address: str, month: str) -> Response:
+        return await answer(request, month_page, address, month, True)
 
     @app.get("/lists/{address}/archive/{month}/date")
-    async def archive_by_date(address: str, month: str) -> Response:
-        return await answer(month_page, address, month, False)
+    async def archive_by_date(request: Request, address: str, month: str) -> Response:
+        return await answer(request, month_page, address, month, False)
 
     @app.get("/lists/{address}/archive/{number}")
-    async def archive_message(address: str, number: int) -> Response:
-        return await answer(message_page, address, number)
+    async def archive_message(request: Request, address: str, number: int) -> Response:
+        return await answer(request, message_page, address, number)
 
     @app.get("/lists/{address}/archive/{number}/attachments/{index}")
-    async def archive_attachment(address: str, number: int, index: int) -> Response:
-        return await answer(attachment_download, address, number, index)
+    async def archive_attachment(request: Request, address: str, number: int,
+                                 index: int) -> Response:
+        return await answer(request, attachment_download, address, number, index)

@@ -245,3 +245,23 @@ async def test_the_owner_sees_who_bounces_and_resets_it(client: httpx.AsyncClien
     with db.reading() as session:
         assert session.scalar(select(AuditEntry.actor).where(
             AuditEntry.action == "member.bounce_reset")) == "owner@example.org"
+
+
+async def test_a_members_archive_opens_to_a_signed_in_member_only(
+        client: httpx.AsyncClient, config: Config, db: Database) -> None:
+    from listd.archive.store import archive_message
+    from listd.lists import find_list
+
+    make_list(db, config, NEWS, subscribers=("jeanne@example.org",), archive="members")
+    with db.session() as session:
+        archive_message(session, find_list(session, NEWS),
+                        b"From: Paul <paul@example.org>\r\nSubject: Members only\r\n"
+                        b"Message-ID: <m1@example.org>\r\n\r\nHello\r\n",
+                        dt.datetime(2026, 11, 30, 12, 0))
+    assert (await client.get(f"/lists/{NEWS}/archive/1")).status_code == 403
+    await sign_in(client, config, "stranger@example.org")
+    assert (await client.get(f"/lists/{NEWS}/archive/1")).status_code == 403
+    client.cookies.clear()
+    await sign_in(client, config, "jeanne@example.org")
+    opened = await client.get(f"/lists/{NEWS}/archive/1")
+    assert opened.status_code == 200 and "Members only" in opened.text
