@@ -50,7 +50,8 @@ def summaries(db: Database) -> list[DeliverySummary]:
 async def test_old_deliveries_become_a_summary_and_each_kind_goes_after_its_days(
         relayed_daemon: Daemon, db: Database, config: Config, sink: Sink,
         clock: OffsetClock) -> None:
-    make_list(db, config, NEWS, subscribers=(*members(5), POSTER))
+    # No daily reminder of the held post: its mail would be new queue rows after each jump.
+    make_list(db, config, NEWS, subscribers=(*members(5), POSTER), held_reminder=False)
     sink.refuse("member3@example.com", "550 5.1.1 no such user")
     sink.refuse("member1@example.com", "451 4.3.0 try later")
     # A non-member's post is held: its raw message must outlive the inbound retention.
