@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from listd import members, suppression
+from listd import member_export, members, suppression
 from listd.addresses import normalize_address
 from listd.api import problems
 from listd.api.deps import Scope, list_in_scope, read, runtime_of, write
@@ -192,27 +192,7 @@ async def export_members(request: Request, scope: Scope, address: str) -> Stream
     target = list_in_scope(scope, address)
     await read(request, lambda s, r: find_list(s, target).id)
     runtime = runtime_of(request)
-    return StreamingResponse(_export_rows(runtime, target), media_type="text/csv",
+    return StreamingResponse(member_export.csv_chunks(runtime, target), media_type="text/csv",
                              headers={"Content-Disposition": 'attachment; filename="members.csv"'})
 
 
-def _export_rows(runtime: Runtime, target: str) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["address", "name", "role", "delivery", "status", "subscribed_at"])
-    with runtime.db.reading() as session:
-        for number, member in enumerate(
-                members.iter_members(session, find_list(session, target))):
-            writer.writerow([member.address, member.display_name, member.role.value,
-                             member.delivery_mode.value, member.status.value,
-                             member.subscribed_at.isoformat(timespec="seconds")])
-            if number % 500 == 0:
-                yield _drain(buffer)
-    yield _drain(buffer)
-
-
-def _drain(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text

@@ -6,10 +6,7 @@ owner anywhere. Every change goes through the operations with the signed-in addr
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd import lists, members
+from listd import lists, member_export, members
 from listd.bounce import admin as bounce_admin
 from listd.errors import UserError
 from listd.models import HeldMessage, MailingList, Role, StoredMessage
@@ -199,29 +196,8 @@ async def import_members(request: Request, address: str) -> Response:
 async def export_members(request: Request, address: str) -> Response:
     visitor, found = await _access(request, address)
     headers = {**SAFE_HEADERS, "Content-Disposition": 'attachment; filename="members.csv"'}
-    return StreamingResponse(_csv_rows(visitor.runtime, found.list_address),
+    return StreamingResponse(member_export.csv_chunks(visitor.runtime, found.list_address),
                              media_type="text/csv; charset=utf-8", headers=headers)
-
-
-def _csv_rows(runtime: Runtime, list_address: str) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["address", "name", "role", "delivery", "status", "subscribed_at"])
-    with runtime.db.reading() as session:
-        mailing_list = lists.find_list(session, list_address)
-        for number, m in enumerate(members.iter_members(session, mailing_list)):
-            writer.writerow([m.address, m.display_name, m.role.value, m.delivery_mode.value,
-                             m.status.value, m.subscribed_at.isoformat(timespec="seconds")])
-            if number % 500 == 0:
-                yield _drain(buffer)
-    yield _drain(buffer)
-
-
-def _drain(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text
 
 
 # Owners and moderators ---------------------------------------------------------------------
