@@ -3,6 +3,7 @@ a config pointing at it, a real listd daemon on a free loopback port, and a real
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import uuid
@@ -33,12 +34,13 @@ DOMAIN = "lists.example.org"
 PG_URL = os.environ.get("LISTD_TEST_DATABASE_URL")
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def scratch_database_url(directory: Path) -> Iterator[str]:
+    """A fresh database: an SQLite file in DIRECTORY, or a PostgreSQL schema of its own
+    (found through search_path, dropped afterwards) when LISTD_TEST_DATABASE_URL is set."""
     if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'listd.db'}"
+        yield f"sqlite:///{directory / 'listd.db'}"
         return
-    # A schema of its own per test, found through search_path, dropped afterwards.
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -50,6 +52,12 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    with scratch_database_url(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

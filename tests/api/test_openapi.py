@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,41 +11,23 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
 from schemathesis.checks import positive_data_acceptance
-from sqlalchemy import create_engine, text
 
 from listd import migrate
 from listd.api import keys
 from listd.config import load_config
 from listd.database import Database
-from tests.conftest import BUILTIN_LIST_TEMPLATES, PG_URL
+from tests.conftest import BUILTIN_LIST_TEMPLATES, scratch_database_url
 from tests.support.lists import make_list
 from tests.support.process import ServeProcess
 
 EVERY_METHOD = {"get", "post", "put", "patch", "delete"}
 
 
-def _database_url(tmp: Path) -> Iterator[str]:
-    if not PG_URL:
-        yield f"sqlite:///{tmp / 'listd.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A `listd serve` process for the whole module: its API base URL and a site-wide key."""
     tmp = tmp_path_factory.mktemp("openapi")
-    for url in _database_url(tmp):
+    with scratch_database_url(tmp) as url:
         config_file = tmp / "listd.yaml"
         config_file.write_text(
             f"database: {url}\ndomains: [lists.example.org]\nsecret: test-secret\n"
