@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from listd.bounce.classify import classify_message
 from listd.bounce.scoring import Effect
+from listd.bounce.unacted import FORWARDS_PER_DAY
 from listd.cli.main import cli
 from listd.config import Config
 from listd.database import Database
 from listd.lists import find_list, set_list_setting
 from listd.members import add_member, remove_member
-from listd.models import AuditEntry, BounceEvent, OutboundEntry, OutboundMessage
+from listd.models import AuditEntry, BounceEvent, OutboundEntry, OutboundMessage, OutboundState
 from listd.processing.worker import process_batch
 from listd.runtime import Runtime
 from listd.serve import Daemon
@@ -303,3 +304,21 @@ async def test_an_old_token_names_nobody_once_its_queue_entry_is_purged(
 def test_the_returned_copys_envelope_sender_is_read(report: bytes) -> None:
     assert classify_message(report).returned_senders == (
         "news-bounces+2a-0123456789@lists.example.org",)
+
+
+async def test_forged_reports_cannot_flood_the_owners(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    """Anyone can mail LIST-bounces@: past a day's forwards, reports are only recorded."""
+    make_list(db, config, NEWS, subscribers=(GONE, OK))
+    sent = FORWARDS_PER_DAY + 3
+    for n in range(sent):
+        await in_thread(send, daemon.port, "", [BOUNCES],
+                        dsn(f"victim{n}@example.net", "5.1.1", "550 5.1.1 unknown"))
+    await wait_until(lambda: len(events(db)) == sent, what="every report recorded")
+    await wait_until(lambda: len(owner_notices(config)) == FORWARDS_PER_DAY,
+                     what="the day's forwards delivered")
+    with db.session() as session:
+        pending = session.scalar(select(func.count()).select_from(OutboundEntry).where(
+            OutboundEntry.state != OutboundState.SENT))
+    assert pending == 0
+    assert len(owner_notices(config)) == FORWARDS_PER_DAY

@@ -71,7 +71,7 @@ def _not_proven(session: Session, runtime: Runtime, report: Report, parsed: Boun
     kind = parsed.feedback_type or DEFAULT_TYPE
     named = [Unacted(a, COMPLAINT, reason=kind) for a in parsed.complainants]
     effects = record_unacted(session, runtime, report, named, Effect.NOT_PROVEN, why)
-    forwarded = forward_to_owners(session, report, parsed.complainants,
+    forwarded = forward_to_owners(session, runtime, report, parsed.complainants,
                                   f"a {kind} report, but {why}")
     return BounceResult(COMPLAINT, tuple(effects), note=f"not acted on: {why}",
                         forwarded=forwarded)
@@ -83,7 +83,7 @@ def _not_a_complaint(session: Session, runtime: Runtime, report: Report,
     named = [Unacted(p.member.address, COMPLAINT, reason=feedback_type, member=p.member)
              for p in proven]
     effects = record_unacted(session, runtime, report, named, Effect.NOT_A_COMPLAINT, why)
-    forwarded = forward_to_owners(session, report, [p.member.address for p in proven], why)
+    forwarded = forward_to_owners(session, runtime, report, [p.member.address for p in proven], why)
     return BounceResult(COMPLAINT, tuple(effects), forwarded=forwarded)
 
 

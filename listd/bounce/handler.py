@@ -99,7 +99,7 @@ def _unproven(session: Session, runtime: Runtime, report: Report,
     named = [Unacted(f.address, (f.kind or Kind.SOFT).value, f.status, f.reason, f.diagnostic)
              for f in failed]
     effects = record_unacted(session, runtime, report, named, Effect.NOT_PROVEN, why)
-    forwarded = forward_to_owners(session, report, [f.address for f in failed],
+    forwarded = forward_to_owners(session, runtime, report, [f.address for f in failed],
                                   f"a delivery failure report, but {why}")
     note = f"not acted on: {why}" if failed else "no failed recipient found"
     return BounceResult(BOUNCE, tuple(effects), note=note, forwarded=forwarded)
