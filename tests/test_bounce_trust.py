@@ -208,7 +208,7 @@ async def test_a_message_id_proves_nothing_anyone_can_read_it(
                                   returned_dsn(GONE, "<issue-2.4711@example.org>"), config)
     await in_thread(send, daemon.port, "", [BOUNCES],
                     feedback(OK, message_id="<issue-2.4711@example.org>"))
-    await wait_until(lambda: len(events(db)) == 2, what="both reports recorded")
+    await wait_until(lambda: len(events(db)) == 2, timeout=30, what="both reports recorded")
     assert events(db) == [(GONE, NOT_PROVEN, False), (OK, NOT_PROVEN, False)]
     assert member(db, GONE).bounce_score == 0.0  # type: ignore[union-attr]
     assert member(db, OK) is not None
@@ -231,7 +231,7 @@ async def test_without_token_the_returned_copys_verp_sender_proves_the_report(
     for return_path in (forged, other):
         await in_thread(send, daemon.port, "", [BOUNCES],
                         quoting(returned_dsn(OK, "<x@example.org>"), return_path))
-    await wait_until(lambda: len(events(db)) == 3, what="three reports recorded")
+    await wait_until(lambda: len(events(db)) == 3, timeout=30, what="three reports recorded")
     assert events(db) == [(GONE, "scored", True), (OK, NOT_PROVEN, False),
                           (OK, NOT_PROVEN, False)]
     assert member(db, OK).bounce_score == 0.0  # type: ignore[union-attr]
@@ -314,8 +314,9 @@ async def test_forged_reports_cannot_flood_the_owners(
     for n in range(sent):
         await in_thread(send, daemon.port, "", [BOUNCES],
                         dsn(f"victim{n}@example.net", "5.1.1", "550 5.1.1 unknown"))
-    await wait_until(lambda: len(events(db)) == sent, what="every report recorded")
-    await wait_until(lambda: len(owner_notices(config)) == FORWARDS_PER_DAY,
+    await wait_until(lambda: len(events(db)) == sent, timeout=60,
+                     what="every report recorded")
+    await wait_until(lambda: len(owner_notices(config)) == FORWARDS_PER_DAY, timeout=30,
                      what="the day's forwards delivered")
     with db.session() as session:
         pending = session.scalar(select(func.count()).select_from(OutboundEntry).where(
