@@ -235,6 +235,8 @@ class Case:
     domains: str = "spread"
     per_domain: int | None = None
     signing_workers: int | None = None
+    # Collapsed stacks of listd (and its signing workers) by py-spy, written here.
+    profile: str | None = None
 
 
 def run_once(case: Case, requested_db: str | None) -> None:
@@ -280,6 +282,7 @@ def _fan_out(workdir: Path, url: str, case: Case) -> None:
         probe = min(max(count, 20_000), 50_000)
         before = loopback_limit(sink_port, len(post_4k()) + 600, connections, probe)
         cpu_before = cpu_seconds(listd.pid)
+        spy = _py_spy(listd.pid, case.profile)
         started = time.monotonic()
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
             client.sendmail("owner@example.org", [LIST], post_4k())
@@ -294,6 +297,9 @@ def _fan_out(workdir: Path, url: str, case: Case) -> None:
                 break
             time.sleep(0.1)
         finished = time.monotonic()
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
         rss = peak_rss_mb(listd.pid)
         cpu = cpu_seconds(listd.pid) - cpu_before
         with engine.connect() as conn:
@@ -330,6 +336,16 @@ def _fan_out(workdir: Path, url: str, case: Case) -> None:
                     process.kill()
                     process.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _py_spy(pid: int, output: str | None) -> subprocess.Popen[bytes] | None:
+    """py-spy recording PID (with its subprocesses) into OUTPUT, collapsed stacks."""
+    if output is None:
+        return None
+    binary = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen([binary, "record", "--pid", str(pid), "--subprocesses",
+                             "--format", "raw", "--rate", "200", "-o", output],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _listening_port(pid: int) -> int | None:
@@ -369,6 +385,8 @@ def main() -> None:
     parser.add_argument("--signing-workers", type=int, nargs="+", default=[None],
                         help="outbound.signing_workers values to run (0: sign in-process)")
     parser.add_argument("--runs", type=int, default=1, help="repeat every case this often")
+    parser.add_argument("--profile", default=None,
+                        help="write py-spy's collapsed stacks of listd here (pip install py-spy)")
     args = parser.parse_args()
     if args.dkim:
         signing_cost()
@@ -379,7 +397,8 @@ def main() -> None:
                 for per_domain in args.per_domain_connections:
                     for workers in args.signing_workers:
                         run_once(Case(count, args.connections, args.time_limit, dkim,
-                                      args.one_click, domains, per_domain, workers),
+                                      args.one_click, domains, per_domain, workers,
+                                      args.profile),
                                  args.database)
 
 
