@@ -7,18 +7,43 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from listd.config import Config
 from listd.database import Database
+from listd.deliverability.dkim_keys import Algorithm
+from listd.deliverability.dkim_signature import DkimSigner
+from listd.deliverability.signing_pool import SigningPool, sign_many
 from listd.distribute.delivery import CHUNK
 from tests.deliverability.test_deliverability_e2e import publish_list_key, verifies
 from tests.support.client import in_thread, post
 from tests.support.dns_server import DnsServer, Zone
+from tests.support.keys import private_key
 from tests.support.process import ServeProcess
 from tests.support.sink import Sink
 from tests.support.waiting import wait_until
 from tests.test_distribution_processes import NEWS, all_sent, newsletter, relay_config
 
 ONE_CLICK = ", base_url: https://lists.example.org"
+MESSAGE = (b"From: a@lists.example.org\r\nTo: b@example.com\r\nSubject: Hi\r\n"
+           b"List-Unsubscribe: <https://lists.example.org/unsubscribe/TOKEN>\r\n\r\n"
+           b"Leave: https://lists.example.org/unsubscribe/TOKEN\r\n")
+
+
+@pytest.mark.parametrize("algorithm", [Algorithm.RSA, Algorithm.ED25519])
+async def test_the_pool_signs_exactly_as_the_daemon_would(algorithm: Algorithm) -> None:
+    signer = DkimSigner.from_pem("lists.example.org", "listd", algorithm,
+                                 private_key(algorithm))
+    template = signer.template(MESSAGE, b"TOKEN", timestamp=1700000000)
+    tokens = [b"tok%d" % n for n in range(70)]
+    expected = [template.signature(token) for token in tokens]
+    # Deterministic signatures (PKCS#1 v1.5, Ed25519): the same bytes from the parts alone.
+    assert sign_many(template.parts(), tokens) == expected
+    pool = SigningPool(2)
+    try:
+        assert await pool.signatures(template, tokens) == expected
+    finally:
+        pool.close()
 
 
 def children(pid: int) -> set[int]:
