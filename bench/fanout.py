@@ -1,21 +1,33 @@
 """Fan-out benchmark: one 4 KB post to N members through `listd serve`, VERP on.
 
     .venv/bin/python bench/fanout.py [--members 10000 100000] [--database URL] [--dkim]
-                                     [--one-click] [--one-domain]
+                                     [--one-click] [--domains spread|one|realistic]
                                      [--per-domain-connections N [N ...]]
+                                     [--signing-workers N [N ...]] [--runs N]
 
 --dkim generates a DKIM key for the bench domain (as `listd dkim keygen`) and runs each
 fan-out with signing off, then on; it also prints the signing cost per message, RSA-2048
 through OpenSSL (listd's path) against dkimpy's pure-Python RSA. --one-click sets
 http.base_url, so each recipient gets its own unsubscribe token and, with --dkim, its own
-signature. --one-domain gives every member the same domain (the per-domain connection
-limit then applies to all of them); --per-domain-connections runs each fan-out once per
-value of `outbound.per_domain_connections` (0: no limit).
+signature. --signing-workers runs each fan-out once per value of
+`outbound.signing_workers` (0: sign in listd's own process).
+
+--domains chooses the members' domains: `spread` (the default: 50 domains, evenly), `one`
+(all at one domain, so the per-domain connection limit applies to all of them; also
+--one-domain), or `realistic`, the mix of an association's list (REALISTIC_MIX below): a third
+at gmail.com, then orange.fr, free.fr, outlook.com, hotmail.com, yahoo.fr, laposte.net,
+sfr.fr, and a long tail of a quarter of the members over 1,000 small domains.
+--per-domain-connections runs each fan-out once per value of
+`outbound.per_domain_connections` (0: no limit).
 
 Everything binds to 127.0.0.1 on free ports. The relay is Postfix's `smtp-sink` (Debian
 package postfix) when installed, else a small in-Python pipelining sink (slower: then the
 sink, not listd, may be the bottleneck; the output says which). Prints recipients per second,
-time from the post's acceptance to the last delivery, and listd's peak RSS (VmHWM).
+time from the post's acceptance to the last delivery, and listd's peak RSS (VmHWM) and CPU
+(its own process and its signing workers). With Postfix's `smtp-source` installed it also
+measures the loopback limit in the same run, just before and just after each fan-out:
+`smtp-source` sends messages of the rendered post's size into the same sink over the same
+number of reused connections; listd's rate is printed as a fraction of their mean.
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
@@ -52,7 +65,7 @@ from listd.deliverability.dkim_keys import (  # noqa: E402
     generate_private_key,
 )
 from listd.deliverability.signing import DkimSigner  # noqa: E402
-from listd.models import OutboundEntry, OutboundState  # noqa: E402
+from listd.models import OutboundEntry, OutboundMessage, OutboundState  # noqa: E402
 
 LIST = "news@bench.example.org"
 LISTENING = re.compile(r"listening on [\d.]+:(\d+)")
@@ -132,7 +145,28 @@ def post_4k() -> bytes:
             f"{body}").replace("\n", "\r\n").replace("\r\r\n", "\r\n").encode()
 
 
-def populate(url: str, count: int, dkim: bool, one_domain: bool = False) -> None:
+# The realistic mix: (domain, members in 100). The remaining 25 go to TAIL_DOMAINS small
+# domains, evenly, so each gets a handful (10,000 members) to a few dozen (100,000).
+REALISTIC_MIX = (("gmail.com", 33), ("orange.fr", 12), ("free.fr", 8), ("outlook.com", 6),
+                 ("hotmail.com", 5), ("yahoo.fr", 5), ("laposte.net", 3), ("sfr.fr", 3))
+TAIL_DOMAINS = 1000
+_REALISTIC = [domain for domain, share in REALISTIC_MIX for _ in range(share)]
+
+
+def member_domain(n: int, domains: str) -> str:
+    """The domain of member N under the mix DOMAINS (fixed: runs compare like with like)."""
+    if domains == "one":
+        return "example0.com"
+    if domains == "spread":
+        return f"example{n % 50}.com"
+    # Interleaved, as an imported list is: consecutive members are at different domains.
+    slot = (n * 37) % 100
+    if slot < len(_REALISTIC):
+        return _REALISTIC[slot]
+    return f"assoc{(n // 100 * 7 + slot) % TAIL_DOMAINS}.fr"
+
+
+def populate(url: str, count: int, dkim: bool, domains: str = "spread") -> None:
     db = Database(url)
     migrate.upgrade(db.engine)
     config = Config(database=url, domains=("bench.example.org",))
@@ -143,17 +177,45 @@ def populate(url: str, count: int, dkim: bool, one_domain: bool = False) -> None
         # No DMARC lookup of the poster's domain on the real DNS: it would time the DNS.
         lists.set_list_setting(session, LIST, "dmarc_mitigation", "none")
         members.import_members(session, created,
-                               (f"reader{n}@example{0 if one_domain else n % 50}.com"
+                               (f"reader{n}@{member_domain(n, domains)}"
                                 for n in range(count)))
         if dkim:
             create_key(session, "bench.example.org", "bench", Algorithm.RSA)
     db.dispose()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of PID so far: robust to other load on the machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """User + system CPU time of PID and (CHILDREN) its live children (listd's signing
+    workers) so far: robust to other load on the machine."""
+    total = 0
+    for stat in [Path(f"/proc/{pid}/stat"), *(_children(pid) if children else [])]:
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[Path]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if stat.read_text().rpartition(")")[2].split()[1] == str(pid):
+                found.append(stat)
+    return found
+
+
+def loopback_limit(sink_port: int, size: int, connections: int, messages: int) -> float | None:
+    """Messages/s that Postfix's smtp-source pushes into the sink over CONNECTIONS reused
+    connections (-d), SIZE bytes each: the ceiling of the sink and the loopback together."""
+    binary = shutil.which("smtp-source") or (
+        "/usr/sbin/smtp-source" if Path("/usr/sbin/smtp-source").exists() else None)
+    if binary is None:
+        return None
+    started = time.monotonic()
+    subprocess.run([binary, "-d", "-s", str(connections), "-m", str(messages), "-l", str(size),
+                    "-f", "owner@example.org", "-t", "reader@example0.com",
+                    f"127.0.0.1:{sink_port}"], check=True, stdout=subprocess.DEVNULL)
+    return messages / (time.monotonic() - started)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -163,21 +225,35 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run_once(count: int, requested_db: str | None, connections: int, limit: float,
-             dkim: bool = False, one_click: bool = False, one_domain: bool = False,
-             per_domain: int | None = None) -> None:
+@dataclass(frozen=True)
+class Case:
+    count: int
+    connections: int
+    time_limit: float
+    dkim: bool = False
+    one_click: bool = False
+    domains: str = "spread"
+    per_domain: int | None = None
+    signing_workers: int | None = None
+    # Collapsed stacks of listd (and its signing workers) by py-spy, written here.
+    profile: str | None = None
+
+
+def run_once(case: Case, requested_db: str | None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="listd-bench-"))
     with scratch_database(requested_db) as url:
-        _fan_out(workdir, url, count, connections, limit, dkim, one_click, one_domain,
-                 per_domain)
+        _fan_out(workdir, url, case)
 
 
-def _fan_out(workdir: Path, url: str, count: int, connections: int, limit: float,
-             dkim: bool, one_click: bool, one_domain: bool, per_domain: int | None) -> None:
+def _fan_out(workdir: Path, url: str, case: Case) -> None:
+    count, connections, limit = case.count, case.connections, case.time_limit
     sink = listd = None
     try:
-        populate(url, count, dkim, one_domain)
+        populate(url, count, case.dkim, case.domains)
+        per_domain, one_click, dkim = case.per_domain, case.one_click, case.dkim
         domain_limit = "" if per_domain is None else f", per_domain_connections: {per_domain}"
+        if case.signing_workers is not None:
+            domain_limit += f", signing_workers: {case.signing_workers}"
         base_url = ", base_url: https://bench.example.org" if one_click else ""
         sink_port = free_port()
         sink, sink_name = start_sink(sink_port)
@@ -194,7 +270,7 @@ def _fan_out(workdir: Path, url: str, count: int, connections: int, limit: float
                 [sys.executable, "-m", "listd.cli", "--config", str(config), "serve",
                  "--log-level", "WARNING"], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
                 env={**os.environ, "PYTHONWARNINGS": "ignore"})
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine starts it slowly
         port = None
         while port is None and time.monotonic() < deadline:
             # At WARNING the "listening" line is not logged: find the bound port instead.
@@ -203,7 +279,12 @@ def _fan_out(workdir: Path, url: str, count: int, connections: int, limit: float
         if port is None:
             raise SystemExit(f"listd serve did not start: {log_path.read_text()[-2000:]}")
         engine = create_engine(url)
+        probe = min(max(count, 20_000), 50_000)
+        before = loopback_limit(sink_port, len(post_4k()) + 600, connections, probe)
         cpu_before = cpu_seconds(listd.pid)
+        own_before = cpu_seconds(listd.pid, children=False)
+        sink_before = cpu_seconds(sink.pid, children=False)
+        spy = _py_spy(listd.pid, case.profile)
         started = time.monotonic()
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
             client.sendmail("owner@example.org", [LIST], post_4k())
@@ -218,20 +299,37 @@ def _fan_out(workdir: Path, url: str, count: int, connections: int, limit: float
                 break
             time.sleep(0.1)
         finished = time.monotonic()
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
         rss = peak_rss_mb(listd.pid)
         cpu = cpu_seconds(listd.pid) - cpu_before
+        own = cpu_seconds(listd.pid, children=False) - own_before
+        # The sink's own CPU: near the elapsed time, the sink would be the bottleneck.
+        sink_cpu = cpu_seconds(sink.pid, children=False) - sink_before
+        with engine.connect() as conn:
+            size = conn.execute(select(func.max(func.length(OutboundMessage.raw)))).scalar_one()
         engine.dispose()
+        after = loopback_limit(sink_port, int(size or 4096), connections, probe)
         elapsed = finished - accepted
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         status = "" if sent >= count else f"  INCOMPLETE after {limit:.0f}s time limit"
         label = ("DKIM on " if dkim else "DKIM off") + (" one-click" if one_click else "") + \
-            (" one domain" if one_domain else "") + \
-            ("" if per_domain is None else f" per_domain_connections={per_domain}")
-        print(f"N={count:>7}  {backend:<10}  {label}  {sent / elapsed:8.0f} recipients/s  "
+            f" domains={case.domains}" + \
+            ("" if per_domain is None else f" per_domain_connections={per_domain}") + \
+            ("" if case.signing_workers is None else
+             f" signing_workers={case.signing_workers}")
+        rate = sent / elapsed
+        wire = ""
+        if before is not None and after is not None:
+            wire = (f"  loopback limit {before:6.0f}/{after:6.0f} msg/s (before/after), "
+                    f"listd at {rate / ((before + after) / 2):.2f} of it")
+        print(f"N={count:>7}  {backend:<10}  {label}  {rate:8.0f} recipients/s{wire}  "
               f"last delivery after {elapsed:6.2f} s  peak RSS {rss:6.1f} MB  "
               f"listd CPU {cpu:6.2f} s ({cpu / max(sent, 1) * 1e6:5.0f} µs/recipient, "
-              f"{sent / max(cpu, 0.01):6.0f} recipients/CPU-s)  "
-              f"load {os.getloadavg()[0]:.1f}  "
+              f"{sent / max(cpu, 0.01):6.0f} recipients/CPU-s; main process "
+              f"{own / max(sent, 1) * 1e6:5.0f} µs)  "
+              f"sink CPU {sink_cpu:5.2f} s of {elapsed:.2f} s  load {os.getloadavg()[0]:.1f}  "
               f"(post accepted in {accepted - started:.2f} s; sink: {sink_name}){status}",
               flush=True)
     finally:
@@ -244,6 +342,16 @@ def _fan_out(workdir: Path, url: str, count: int, connections: int, limit: float
                     process.kill()
                     process.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _py_spy(pid: int, output: str | None) -> subprocess.Popen[bytes] | None:
+    """py-spy recording PID (with its subprocesses) into OUTPUT, collapsed stacks."""
+    if output is None:
+        return None
+    binary = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen([binary, "record", "--pid", str(pid), "--subprocesses",
+                             "--format", "raw", "--rate", "200", "-o", output],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _listening_port(pid: int) -> int | None:
@@ -275,17 +383,29 @@ def main() -> None:
     parser.add_argument("--one-click", action="store_true",
                         help="personal mail: one-click unsubscribe token per recipient")
     parser.add_argument("--one-domain", action="store_true",
-                        help="every member at the same domain")
+                        help="every member at the same domain (as --domains one)")
+    parser.add_argument("--domains", choices=("spread", "one", "realistic"), default="spread",
+                        help="the members' domains (see the module's text)")
     parser.add_argument("--per-domain-connections", type=int, nargs="+", default=[None],
                         help="outbound.per_domain_connections values to run (0: no limit)")
+    parser.add_argument("--signing-workers", type=int, nargs="+", default=[None],
+                        help="outbound.signing_workers values to run (0: sign in-process)")
+    parser.add_argument("--runs", type=int, default=1, help="repeat every case this often")
+    parser.add_argument("--profile", default=None,
+                        help="write py-spy's collapsed stacks of listd here (pip install py-spy)")
     args = parser.parse_args()
     if args.dkim:
         signing_cost()
-    for count in args.members:
-        for dkim in ((False, True) if args.dkim else (False,)):
-            for per_domain in args.per_domain_connections:
-                run_once(count, args.database, args.connections, args.time_limit, dkim,
-                         args.one_click, args.one_domain, per_domain)
+    domains = "one" if args.one_domain else args.domains
+    for _ in range(args.runs):
+        for count in args.members:
+            for dkim in ((False, True) if args.dkim else (False,)):
+                for per_domain in args.per_domain_connections:
+                    for workers in args.signing_workers:
+                        run_once(Case(count, args.connections, args.time_limit, dkim,
+                                      args.one_click, domains, per_domain, workers,
+                                      args.profile),
+                                 args.database)
 
 
 def signing_cost(messages: int = 200) -> None:

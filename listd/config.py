@@ -114,6 +114,9 @@ class OutboundConfig:
     # … and takes back the rows claimed by a process whose heartbeat is older than this.
     takeover_after: float = 15.0
     quota: QuotaConfig = field(default_factory=QuotaConfig)
+    # Processes that make per-recipient DKIM signatures (one-click unsubscribe with DKIM on),
+    # started on first use; null: one per core; 0: sign in the daemon's own process.
+    signing_workers: int | None = None
 
 
 @dataclass(frozen=True)

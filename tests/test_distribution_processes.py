@@ -37,7 +37,7 @@ BATCH = 50
 
 
 def relay_config(config: Config, sink: Sink, path: Path, batch: int = BATCH,
-                 connections: int = 4, outbound: str = "") -> Path:
+                 connections: int = 4, outbound: str = "", http: str = "") -> Path:
     path.write_text(
         f"database: {config.database}\n"
         f"domains: [lists.example.org]\n"
@@ -46,7 +46,7 @@ def relay_config(config: Config, sink: Sink, path: Path, batch: int = BATCH,
         f"list_templates: {config.list_templates}\n"
         f"smtp_in: {{host: 127.0.0.1, port: 0}}\n"
         # No fixed port: two processes (and other test runs) share this machine.
-        f"http: {{host: 127.0.0.1, port: 0}}\n"
+        f"http: {{host: 127.0.0.1, port: 0{http}}}\n"
         f"dns: {{nameservers: [127.0.0.1], port: {config.dns.port}, timeout: 1.0}}\n"
         f"outbound: {{mode: smtp, host: 127.0.0.1, port: {sink.port}, "
         f"connections: {connections}, batch_size: {batch}{outbound}}}\n")

@@ -2,7 +2,9 @@
 
 Three kinds of task share one in-memory window of claimed rows:
 
-- the claimer tops the window up (one transaction per batch, within the quotas);
+- the claimer tops the window up (one transaction per batch, within the quotas); a batch
+  signed per recipient (one-click with DKIM) is built beside it by the signing pool's
+  processes, on every core, so recording never waits for the signatures;
 - one sender per connection takes a few jobs at a time (respecting the per-domain limit and
   the rate) and sends them pipelined on its own reused connection;
 - the recorder writes the answers back, as many per transaction as have arrived meanwhile.
@@ -21,10 +23,11 @@ import asyncio
 import datetime as dt
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from listd.bounce.events import record_relay_refusals
+from listd.deliverability.signing_pool import BrokenProcessPool, SigningPool, pool_size
 from listd.distribute import claims
 from listd.distribute.claims import Claimed, OutboundInfo
 from listd.distribute.domain_limit import DomainLimit
@@ -43,6 +46,9 @@ T = TypeVar("T")
 # Jobs a sender takes at once: enough to keep a pipelined connection full, few enough that
 # the connections share a batch evenly. Also what one connection can have sent unrecorded.
 CHUNK = 16
+# Recipients per piece of a batch sent to the signing pool: each piece is ready for the
+# connections as soon as its signatures are back.
+SIGN_PIECE = 64
 IDLE_POLL_SECONDS = 1.0
 LEASE_CHECK = dt.timedelta(minutes=1)
 # Rendered bodies kept in memory, by total size.
@@ -103,6 +109,10 @@ class DeliveryWorker:
         self.in_flight = 0
         # Results being written: still outstanding until their transaction commits.
         self.recording = 0
+        # Claimed rows whose jobs are being built (and signed), and the tasks building them.
+        self.building = 0
+        self.builders: set[asyncio.Task[None]] = set()
+        self.pool = SigningPool(pool_size(config.signing_workers))
         self.bodies = BodyCache(lambda info: prepare(info, runtime.keyring, runtime.config))
         self.domains = DomainLimit(config.per_domain_connections)
         self.rate = RateLimiter(config.quota.rate)
@@ -117,7 +127,8 @@ class DeliveryWorker:
     @property
     def outstanding(self) -> int:
         """Claimed rows not yet recorded."""
-        return len(self.ready) + self.in_flight + len(self.results) + self.recording
+        return len(self.ready) + self.building + self.in_flight + len(self.results) + \
+            self.recording
 
     async def run(self, stopping: asyncio.Event) -> None:
         connections = max(1, self.runtime.config.outbound.connections)
@@ -126,11 +137,15 @@ class DeliveryWorker:
             await self._pump(stopping)
         finally:
             self.work.set()
-            await self._record_until_done(senders)
-            leftovers = [c.entry_id for c, _ in self.ready]
-            self.ready.clear()
-            if leftovers:
-                await self._guarded(self._db_release, leftovers)
+            try:
+                await asyncio.gather(*self.builders, return_exceptions=True)
+                await self._record_until_done(senders)
+                leftovers = [c.entry_id for c, _ in self.ready]
+                self.ready.clear()
+                if leftovers:
+                    await self._guarded(self._db_release, leftovers)
+            finally:
+                self.pool.close()
 
     # -- the database side: record answers first, claim more when none wait ---------------
 
@@ -180,13 +195,71 @@ class DeliveryWorker:
 
     async def _claim(self, wanted: int) -> int:
         rows = await self._guarded(self._db_claim, wanted) or []
-        if rows:
-            # Built off the event loop and off the database thread, which the recorder needs:
-            # a personal message is DKIM-signed per recipient (a millisecond of CPU each).
-            jobs = await asyncio.to_thread(lambda: [(row, self._job(row)) for row in rows])
-            self.ready.extend(jobs)
-            self.work.set()
+        if not rows:
+            return 0
+        self.building += len(rows)
+        if not (self.pool.enabled and any(self.bodies.peek(r.outbound_id).signed_per_recipient
+                                          for r in rows)):
+            # Cheap (a splice, a VERP address): made at once, in a thread.
+            await self._build_here(rows)
+            return len(rows)
+        # Signed per recipient (a millisecond of CPU each): built beside the pump by the
+        # signing pool, so that recording never waits for them.
+        builder = asyncio.create_task(self._build(rows))
+        self.builders.add(builder)
+        builder.add_done_callback(self.builders.discard)
         return len(rows)
+
+    async def _build(self, rows: list[Claimed]) -> None:
+        plain: list[Claimed] = []
+        signed: dict[int, list[Claimed]] = {}
+        for row in rows:
+            if self.pool.enabled and self.bodies.peek(row.outbound_id).signed_per_recipient:
+                signed.setdefault(row.outbound_id, []).append(row)
+            else:
+                plain.append(row)
+        pieces = [same[n:n + SIGN_PIECE] for same in signed.values()
+                  for n in range(0, len(same), SIGN_PIECE)]
+        # Each piece goes to the connections as soon as its signatures are back.
+        await asyncio.gather(self._build_here(plain),
+                             *(self._build_signed(piece) for piece in pieces))
+
+    async def _build_here(self, rows: list[Claimed]) -> None:
+        """Jobs made in a thread: off the event loop and off the database thread."""
+        if rows:
+            await self._ready_up(rows, lambda: asyncio.to_thread(
+                lambda: [(row, self._job(row)) for row in rows]))
+
+    async def _build_signed(self, rows: list[Claimed]) -> None:
+        """Jobs whose per-recipient signatures the signing pool makes, on every core."""
+        async def build() -> list[tuple[Claimed, Job]]:
+            # All ROWS are recipients of one message (see _build).
+            prepared = self.bodies.peek(rows[0].outbound_id)
+            assert prepared.signing is not None
+            tokens = [self._token(prepared, row) for row in rows]
+            try:
+                signatures = await self.pool.signatures(prepared.signing,
+                                                        [t.encode() for t in tokens])
+            except BrokenProcessPool:
+                log.exception("delivery: the signing pool broke; signing here meanwhile")
+                return await asyncio.to_thread(lambda: [(row, self._job(row)) for row in rows])
+            return [(row, self._job(row, prepared.signed_body(token, signature)))
+                    for row, token, signature in zip(rows, tokens, signatures, strict=True)]
+        await self._ready_up(rows, build)
+
+    async def _ready_up(self, rows: list[Claimed],
+                        build: Callable[[], Awaitable[list[tuple[Claimed, Job]]]]) -> None:
+        try:
+            jobs = await build()
+        except Exception:
+            # Ours: the rows go back to the queue, to be tried again on the next claim.
+            log.exception("delivery: cannot build the jobs of %d claimed rows", len(rows))
+            jobs = []
+            await self._guarded(self._db_release, [r.entry_id for r in rows])
+        finally:
+            self.building -= len(rows)
+        self.ready.extend(jobs)
+        self.work.set()
 
     async def _guarded(self, fn: Callable[..., T], *args: object) -> T | None:
         try:
@@ -262,17 +335,21 @@ class DeliveryWorker:
 
     # -- sending --------------------------------------------------------------------------
 
-    def _job(self, item: Claimed) -> Job:
+    def _token(self, prepared: Prepared, item: Claimed) -> str:
+        list_id = prepared.info.list_id
+        return self.tokens.token(list_id, item.recipient) if list_id is not None else ""
+
+    def _job(self, item: Claimed, body: bytes | None = None) -> Job:
+        """ITEM's job; BODY, when given, is its wire body already made (and signed)."""
         prepared = self.bodies.get(item.outbound_id)
         info = prepared.info
         sender = info.envelope_sender
         if info.verp and info.list_name and info.domain:
             sender = self.signer.sender(info.list_name, info.domain, item.entry_id)
-        body = prepared.body
-        if prepared.personal:
-            token = self.tokens.token(info.list_id, item.recipient) \
-                if info.list_id is not None else ""
-            body = prepared.body_for(token)
+        if body is None:
+            body = prepared.body
+            if prepared.personal:
+                body = prepared.body_for(self._token(prepared, item))
         return Job(sender, item.recipient, body, prepared.eight_bit)
 
     async def _sender(self, stopping: asyncio.Event) -> None:

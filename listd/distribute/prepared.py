@@ -5,7 +5,8 @@ Every mail listd sends passes through here after all rendering, so posts and lis
 for mail that belongs to no list, of the envelope sender's domain). Where nothing differs per
 recipient in what the signature covers, the message is signed once for all its recipients;
 a personal message (one-click unsubscribe token in List-Unsubscribe and the footer) keeps a
-`SigningTemplate` and is signed per recipient, in the delivery worker's database thread.
+`SigningTemplate` and is signed per recipient, by the signing pool's worker processes
+(deliverability/signing_pool.py) or, without them, in a thread of the delivery worker.
 """
 
 from __future__ import annotations
@@ -40,6 +41,16 @@ class Prepared:
     signing: SigningTemplate | None = None
     # PERSONAL and sealed: each recipient's ARC set is made from the signed message.
     sealing: Sealing | None = None
+
+    @property
+    def signed_per_recipient(self) -> bool:
+        """Each recipient needs a signature of its own, and nothing else (no ARC seal)."""
+        return self.signing is not None and self.sealing is None
+
+    def signed_body(self, token: str, signature: bytes) -> bytes:
+        """The wire body for the recipient whose token is TOKEN, with its SIGNATURE field
+        (made from `signing`, perhaps in another process)."""
+        return signature + self.body.replace(PLACEHOLDER, token.encode())
 
     def body_for(self, token: str) -> bytes:
         """The wire body for one recipient, whose unsubscribe token is TOKEN."""
