@@ -28,6 +28,7 @@ from listd.bounce.events import record_relay_refusals
 from listd.distribute import claims
 from listd.distribute.claims import Claimed, OutboundInfo
 from listd.distribute.domain_limit import DomainLimit
+from listd.distribute.domain_quota import DomainQuota
 from listd.distribute.outcome import SendResult, deferred
 from listd.distribute.personal import UnsubscribeTokens
 from listd.distribute.prepared import Prepared, prepare
@@ -107,6 +108,7 @@ class DeliveryWorker:
         self.domains = DomainLimit(config.per_domain_connections)
         self.rate = RateLimiter(config.quota.rate)
         self.quota = WindowQuota(config.quota)
+        self.domain_quota = DomainQuota(config.domain_quotas)
         self.signer = VerpSigner(runtime.secret)
         self.tokens = UnsubscribeTokens(runtime.secret)
         self.next_lease_check = dt.datetime.min
@@ -179,14 +181,16 @@ class DeliveryWorker:
         self._log(done)
 
     async def _claim(self, wanted: int) -> int:
-        rows = await self._guarded(self._db_claim, wanted) or []
+        """Claim up to WANTED rows; the number claimed, with those given back at once to
+        wait for their domain's quota (progress all the same: claim again)."""
+        rows, paced = await self._guarded(self._db_claim, wanted) or ([], 0)
         if rows:
             # Built off the event loop and off the database thread, which the recorder needs:
             # a personal message is DKIM-signed per recipient (a millisecond of CPU each).
             jobs = await asyncio.to_thread(lambda: [(row, self._job(row)) for row in rows])
             self.ready.extend(jobs)
             self.work.set()
-        return len(rows)
+        return len(rows) + paced
 
     async def _guarded(self, fn: Callable[..., T], *args: object) -> T | None:
         try:
@@ -208,10 +212,11 @@ class DeliveryWorker:
         with self.runtime.db.session() as session:
             claims.release(session, unsent)
 
-    def _db_claim(self, wanted: int) -> list[Claimed]:
+    def _db_claim(self, wanted: int) -> tuple[list[Claimed], int]:
         runtime = self.runtime
         now = runtime.clock.now()
         rows: list[Claimed] = []
+        paced = 0
         infos: list[OutboundInfo] = []
         with runtime.db.session() as session:
             if now >= self.next_lease_check:
@@ -223,11 +228,14 @@ class DeliveryWorker:
                 wanted = self.quota.allowance(session, now, self.outstanding, wanted)
             if wanted > 0:
                 rows = claims.claim_due(session, now, runtime.worker_id, wanted)
+                if rows and self.domain_quota.limited:
+                    pacing = self.domain_quota.pace(session, now, rows, runtime.worker_id)
+                    rows, paced = pacing.kept, pacing.deferred
                 missing = {r.outbound_id for r in rows if r.outbound_id not in self.bodies}
                 infos = claims.load_outbound(session, missing) if missing else []
         for info in infos:
             self.bodies.add(info)
-        return rows
+        return rows, paced
 
     # -- the claims a chunk is sent under ------------------------------------------------
 
