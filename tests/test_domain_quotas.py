@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import random
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from listd import lists, members
 from listd.clock import OffsetClock
 from listd.config import Config, ConfigError, DomainQuotas, load_config
 from listd.database import Database
@@ -22,11 +24,14 @@ from listd.distribute.domain_quota import Bookings, minute_of
 from listd.models import OutboundEntry, OutboundState
 from listd.runtime import Runtime
 from listd.serve import Daemon
-from tests.conftest import CLI, with_relay
+from tests.conftest import CLI, PG_URL, with_relay
 from tests.support.client import in_thread, send
+from tests.support.client import post as post_mail
 from tests.support.lists import make_list
+from tests.support.process import ServeProcess
 from tests.support.sink import Sink
 from tests.support.waiting import wait_until
+from tests.test_distribution_processes import relay_config, states
 
 NEWS = "news@lists.example.org"
 POSTER = "poster@example.org"
@@ -212,3 +217,35 @@ def test_domain_quotas_are_read_from_the_file_and_the_environment(tmp_path: Path
                        ).outbound.domain_quotas.quota_of("yahoo.com") == 7
     path.write_text("outbound: {mode: maildir}\n")
     assert load_config(path, environ={}).outbound.domain_quotas == {}
+
+
+@pytest.mark.skipif(not PG_URL, reason="queue sharing between processes needs PostgreSQL")
+async def test_two_serve_processes_share_one_domain_quota(
+        db: Database, config: Config, sink: Sink, tmp_path: Path) -> None:
+    limited, free, quota = 150, 100, 50
+    make_list(db, config, NEWS, template="newsletter")
+    with db.session() as session:
+        members.import_members(session, lists.find_list(session, NEWS), [
+            *(f"reader{n}@example.com" for n in range(limited)),
+            *(f"reader{n}@example.net" for n in range(free))])
+    # Small batches and many connections: the two claim side by side, all the time.
+    config_file = relay_config(config, sink, tmp_path / "relay.yaml", batch=20, connections=8,
+                               outbound=f", domain_quotas: {{example.com: {quota}}}")
+    first = ServeProcess(config_file, tmp_path / "first.log").start()
+    second = ServeProcess(config_file, tmp_path / "second.log").start()
+    try:
+        await in_thread(post_mail, first.port, "owner@example.org", NEWS, "Shared quota")
+        # Done for this hour: every row sent or booked for later, none claimable.
+        await wait_until(lambda: states(db) == {
+            OutboundState.SENT: quota + free, OutboundState.QUEUED: limited - quota}
+            and len(paced(db)) == limited - quota, timeout=90,
+            what="the quota's worth and all of the other domain")
+    finally:
+        assert first.terminate() == 0
+        assert second.terminate() == 0
+    got = arrived(sink)
+    assert sum(n for r, n in got.items() if r.endswith("@example.com")) == quota
+    assert sum(n for r, n in got.items() if r.endswith("@example.net")) == free
+    assert max(got.values()) == 1
+    for serve in (first, second):
+        assert re.search(r"delivery: \d+ recorded", serve.log()), "both processes took part"
