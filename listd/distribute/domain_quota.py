@@ -29,8 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import DateTime, Table, bindparam, delete, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -179,11 +178,15 @@ def _write_buckets(connection: Connection, bookings: dict[str, Bookings]) -> Non
             for domain, booked in bookings.items() for minute, count in booked.written().items()]
     if not rows:
         return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(DomainQuotaUse.__table__)
-    # Under the domain's lock the new count is exact: write it, not an increment.
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=["domain", "minute"], set_={"count": statement.excluded.count}), rows)
+    # Under the domain's lock the new count is exact: written, not added. The same statement
+    # on SQLite (3.24+) and PostgreSQL.
+    connection.execute(_UPSERT, rows)
+
+
+_UPSERT = text(
+    "INSERT INTO domain_quota_use (domain, minute, count) VALUES (:domain, :minute, :count) "
+    "ON CONFLICT (domain, minute) DO UPDATE SET count = excluded.count"
+).bindparams(bindparam("minute", type_=DateTime()))
 
 
 def _give_back(connection: Connection, late: Sequence[tuple[Claimed, str, dt.datetime]],
