@@ -207,14 +207,14 @@ def _give_back(connection: Connection, late: Sequence[tuple[Claimed, str, dt.dat
             "AS v(id, state, at, domain) WHERE q.id = v.id AND q.claimed_by = %s",
             (ids, states, minutes, domains, worker_id))
         return
-    table = _queue()
-    connection.execute(
-        table.update().where(table.c.id == bindparam("b_id"),
-                             table.c.claimed_by == worker_id)
-        .values(state=bindparam("b_state"), next_attempt_at=bindparam("b_at"),
-                paced_domain=bindparam("b_domain"), claimed_by=None, claimed_at=None),
-        [{"b_id": i, "b_state": state, "b_at": at, "b_domain": domain}
-         for i, state, at, domain in values])
+    # SQLite: one executemany straight to the driver (SQLAlchemy's per-row parameter work
+    # would cost more than SQLite's), as claims._update_rows.
+    as_time = _queue().c.next_attempt_at.type.bind_processor(connection.dialect) or (
+        lambda v: v)
+    connection.exec_driver_sql(
+        "UPDATE outbound_queue SET state = ?, next_attempt_at = ?, paced_domain = ?, "
+        "claimed_by = NULL, claimed_at = NULL WHERE id = ? AND claimed_by = ?",
+        [(state, as_time(at), domain, i, worker_id) for i, state, at, domain in values])
 
 
 def _forget_old_buckets(session: Session, now: dt.datetime, domains: list[str]) -> None:
