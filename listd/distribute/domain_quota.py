@@ -150,13 +150,10 @@ def _use_reservations(connection: Connection, now: dt.datetime,
     Their mark goes; one booked too long ago (claimed late) counts afresh."""
     table = _queue()
     ids = [row.entry_id for group in groups for row in group]
+    # One round trip: unmark and read back what was marked.
     marked = connection.execute(
-        select(table.c.id, table.c.next_attempt_at)
-        .where(table.c.id.in_(ids), table.c.paced_domain.is_not(None))).all()
-    if not marked:
-        return set()
-    connection.execute(table.update().where(table.c.id.in_([i for i, _ in marked]))
-                       .values(paced_domain=None))
+        table.update().where(table.c.id.in_(ids), table.c.paced_domain.is_not(None))
+        .values(paced_domain=None).returning(table.c.id, table.c.next_attempt_at)).all()
     oldest = minute_of(now) - (WINDOW - 1) * MINUTE
     return {i for i, at in marked if oldest <= minute_of(at) <= now}
 
