@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -58,6 +59,16 @@ class QuotaConfig:
     per_minute: int = 0
     per_hour: int = 0
     per_day: int = 0
+
+
+class DomainQuotas(dict[str, int]):
+    """`outbound.domain_quotas`: recipient domain (lower case, A-labels) -> recipients per hour,
+    and DEFAULT for every other domain; 0 means no limit. Checked when the file is read."""
+
+    DEFAULT = "default"
+
+    def quota_of(self, domain: str) -> int:
+        return self.get(domain, self.get(self.DEFAULT, 0))
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,9 @@ class OutboundConfig:
     # Processes that make per-recipient DKIM signatures (one-click unsubscribe with DKIM on),
     # started on first use; null: one per core; 0: sign in the daemon's own process.
     signing_workers: int | None = None
+    # Recipients per hour for one recipient domain ({gmail.com: 2000}), counted across every
+    # process; `default` applies to the domains not named (0, the default: no limit).
+    domain_quotas: DomainQuotas = field(default_factory=lambda: DomainQuotas({}))
 
 
 @dataclass(frozen=True)
@@ -350,6 +364,8 @@ def _coerce(hint: Any, value: Any, key: str, source: str) -> Any:
             return None
         inner = [a for a in args if a is not type(None)]
         return _coerce(inner[0], value, key, source)
+    if hint is DomainQuotas:
+        return _domain_quotas(value, key, source)
     if origin is Literal:
         if value not in args:
             choices = ", ".join(map(str, args))
@@ -378,3 +394,39 @@ def _coerce(hint: Any, value: Any, key: str, source: str) -> Any:
             raise ConfigError(f"{source}: '{key}' must be a text value")
         return str(value)
     raise ConfigError(f"{source}: '{key}' has an unsupported type")  # pragma: no cover
+
+
+# A domain as a recipient address ends: LDH labels (A-labels for internationalized names).
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+
+
+def _domain_quotas(value: Any, key: str, source: str) -> DomainQuotas:
+    if value is None:
+        return DomainQuotas({})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: '{key}' must be a mapping of domain to recipients per "
+                          f"hour, e.g. {{default: 0, gmail.com: 2000}}")
+    quotas = DomainQuotas()
+    for raw, count in value.items():
+        domain = quota_domain(str(raw).strip())
+        if domain != DomainQuotas.DEFAULT and not _DOMAIN.match(domain):
+            raise ConfigError(f"{source}: '{key}' names {raw!r}, which is not a domain name "
+                              f"(nor 'default')")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ConfigError(f"{source}: '{key}.{raw}' must be a whole number of recipients "
+                              f"per hour, 0 or more (0: no limit), not {count!r}")
+        if domain in quotas:
+            raise ConfigError(f"{source}: '{key}' names the domain {domain} twice")
+        quotas[domain] = count
+    return quotas
+
+
+def quota_domain(domain: str) -> str:
+    """DOMAIN as `outbound.domain_quotas` keys it: lower case, IDNA A-labels."""
+    domain = domain.lower().rstrip(".")
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return domain

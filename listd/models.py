@@ -340,6 +340,25 @@ class OutboundEntry(Base):
     last_response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+    # Set while the row waits for its domain's hourly quota (distribute/domain_quota.py): it
+    # then holds a reservation for the minute of next_attempt_at. NULL for every other row, so
+    # it costs nothing when no domain quota is configured (no index: only `queue status` reads
+    # it without an id).
+    paced_domain: Mapped[str | None] = mapped_column(String(255))
+
+
+class DomainQuotaUse(Base):
+    """Recipients of one domain reserved for one minute: what `outbound.domain_quotas` counts.
+
+    A row is counted when it is claimed (or booked for a later minute), in the claim's
+    transaction, so every process sees it at once; buckets older than an hour are deleted.
+    """
+
+    __tablename__ = "domain_quota_use"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    minute: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DeliverySummary(Base):

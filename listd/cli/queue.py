@@ -11,6 +11,7 @@ from listd.addresses import scheme_address
 from listd.cli.context import App, emit, json_option, pass_app
 from listd.clock import utcnow
 from listd.database import affected_rows
+from listd.distribute.domain_quota import waiting_for_quota
 from listd.errors import NotFound, UserError
 from listd.models import (
     Domain,
@@ -58,6 +59,7 @@ def status(app: App, as_json: bool) -> None:
         expanding = session.execute(select(OutboundMessage.id)
                                     .where(OutboundMessage.expanded.is_(False))).scalars().all()
         posts = _post_counts(session, sorted(set(unfinished) | set(expanding))[:50])
+        paced = waiting_for_quota(session)
         kept = session.execute(
             select(InboundMessage.id, InboundMessage.recipient, InboundMessage.state,
                    InboundMessage.outcome)
@@ -74,6 +76,9 @@ def status(app: App, as_json: bool) -> None:
         "oldest_deferred": _iso(oldest_deferred),
         "next_attempt": _iso(next_attempt),
         "posts": posts,
+        # Recipients held back by outbound.domain_quotas, per domain, and when the next goes.
+        "waiting_for_domain_quota": [{"domain": w.domain, "recipients": w.recipients,
+                                      "next_at": _iso(w.next_at)} for w in paced],
         "kept": [{"id": i, "recipient": r, "state": s.value, "outcome": o}
                  for i, r, s, o in kept],
         # Mail to the robot that got no reply, and why: what a newcomer's test mail hits.
@@ -91,6 +96,9 @@ def status(app: App, as_json: bool) -> None:
             more = "" if post["expanded"] else "  (still queueing recipients)"
             lines.append(f"  post {post['id']} {post['list'] or '-'} {post['kind']}: "
                          f"{counts or 'no recipients yet'}{more}")
+        for wait in r["waiting_for_domain_quota"]:
+            lines.append(f"  waiting for the hourly quota of {wait['domain']}: "
+                         f"{wait['recipients']} recipients, next at {wait['next_at']}")
         for item in r["kept"]:
             lines.append(f"  #{item['id']} {item['state']} <{item['recipient']}>: "
                          f"{item['outcome']}")

@@ -31,6 +31,7 @@ from listd.deliverability.signing_pool import BrokenProcessPool, SigningPool, po
 from listd.distribute import claims
 from listd.distribute.claims import Claimed, OutboundInfo
 from listd.distribute.domain_limit import DomainLimit
+from listd.distribute.domain_quota import DomainQuota
 from listd.distribute.outcome import SendResult, deferred
 from listd.distribute.personal import UnsubscribeTokens
 from listd.distribute.prepared import Prepared, prepare
@@ -117,6 +118,7 @@ class DeliveryWorker:
         self.domains = DomainLimit(config.per_domain_connections)
         self.rate = RateLimiter(config.quota.rate)
         self.quota = WindowQuota(config.quota)
+        self.domain_quota = DomainQuota(config.domain_quotas)
         self.signer = VerpSigner(runtime.secret)
         self.tokens = UnsubscribeTokens(runtime.secret)
         self.next_lease_check = dt.datetime.min
@@ -194,21 +196,23 @@ class DeliveryWorker:
         self._log(done)
 
     async def _claim(self, wanted: int) -> int:
-        rows = await self._guarded(self._db_claim, wanted) or []
+        """Claim up to WANTED rows; the number claimed, with those given back at once to
+        wait for their domain's quota (progress all the same: claim again)."""
+        rows, paced = await self._guarded(self._db_claim, wanted) or ([], 0)
         if not rows:
-            return 0
+            return paced
         self.building += len(rows)
         if not (self.pool.enabled and any(self.bodies.peek(r.outbound_id).signed_per_recipient
                                           for r in rows)):
             # Cheap (a splice, a VERP address): made at once, in a thread.
             await self._build_here(rows)
-            return len(rows)
+            return len(rows) + paced
         # Signed per recipient (a millisecond of CPU each): built beside the pump by the
         # signing pool, so that recording never waits for them.
         builder = asyncio.create_task(self._build(rows))
         self.builders.add(builder)
         builder.add_done_callback(self.builders.discard)
-        return len(rows)
+        return len(rows) + paced
 
     async def _build(self, rows: list[Claimed]) -> None:
         plain: list[Claimed] = []
@@ -281,10 +285,11 @@ class DeliveryWorker:
         with self.runtime.db.session() as session:
             claims.release(session, unsent)
 
-    def _db_claim(self, wanted: int) -> list[Claimed]:
+    def _db_claim(self, wanted: int) -> tuple[list[Claimed], int]:
         runtime = self.runtime
         now = runtime.clock.now()
         rows: list[Claimed] = []
+        paced = 0
         infos: list[OutboundInfo] = []
         with runtime.db.session() as session:
             if now >= self.next_lease_check:
@@ -296,11 +301,14 @@ class DeliveryWorker:
                 wanted = self.quota.allowance(session, now, self.outstanding, wanted)
             if wanted > 0:
                 rows = claims.claim_due(session, now, runtime.worker_id, wanted)
+                if rows and self.domain_quota.limited:
+                    pacing = self.domain_quota.pace(session, now, rows, runtime.worker_id)
+                    rows, paced = pacing.kept, pacing.deferred
                 missing = {r.outbound_id for r in rows if r.outbound_id not in self.bodies}
                 infos = claims.load_outbound(session, missing) if missing else []
         for info in infos:
             self.bodies.add(info)
-        return rows
+        return rows, paced
 
     # -- the claims a chunk is sent under ------------------------------------------------
 

@@ -61,6 +61,12 @@ def upgrade() -> None:
     with op.batch_alter_table('dkim_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dkim_keys_domain'), ['domain'], unique=False)
 
+    op.create_table('domain_quota_use',
+    sa.Column('domain', sa.String(length=255), nullable=False),
+    sa.Column('minute', sa.DateTime(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('domain', 'minute', name=op.f('pk_domain_quota_use'))
+    )
     op.create_table('domains',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=253), nullable=False),
@@ -409,6 +415,7 @@ def upgrade() -> None:
     sa.Column('last_response', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('paced_domain', sa.String(length=255), nullable=True),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_outbound_queue_member_id_members'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['outbound_id'], ['outbound_messages.id'], name=op.f('fk_outbound_queue_outbound_id_outbound_messages'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_queue')),
@@ -561,6 +568,7 @@ def downgrade() -> None:
 
     op.drop_table('messages')
     op.drop_table('domains')
+    op.drop_table('domain_quota_use')
     with op.batch_alter_table('dkim_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dkim_keys_domain'))
 
