@@ -48,8 +48,8 @@ JOBS: tuple[Job, ...] = (
     # Every tick: a digest whose posts just passed a threshold goes out at once.
     Job("digests", digest_job, dt.timedelta(0)),
     Job("web-purge", purge_web_state, dt.timedelta(hours=1)),
-    # Every tick: a send scheduled with `listd post send --at` goes out at its minute.
-    Job("post-sends", release_due, dt.timedelta(0)),
+    # A send scheduled with `listd post send --at` goes out within a minute of its time.
+    Job("post-sends", release_due, dt.timedelta(minutes=1)),
 )
 
 
