@@ -17,6 +17,7 @@ from listd.deliverability.unsubscribe import unsubscribe_token
 from listd.distribute.verp import verp_token
 from listd.models import MailingList, OutboundEntry, OutboundMessage
 from listd.serve import Daemon
+from tests.api.conftest import bearer, make_key
 from tests.conftest import CLI
 from tests.support.lists import make_list
 from tests.support.sink import Sink
@@ -106,3 +107,13 @@ async def test_report_counts_what_the_sink_and_the_bounces_said_and_survives_the
     assert [(p["post"], p["figures"]["delivered"]) for p in listed] == [(post, 7)]
     assert "Issue 1" in listd_cli.ok("post", "ls", NEWS).output
     assert "bounced_policy" in listd_cli.ok("post", "report", post).output
+
+    # The API shows the same report under the same id.
+    headers = bearer(make_key(db, "reports"))
+    async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{relayed_daemon.http_port}/api/v1") as http:
+        assert (await http.get(f"/lists/{NEWS}/reports/{post}", headers=headers)).json() == after
+        listed_api = (await http.get(f"/lists/{NEWS}/reports", headers=headers)).json()
+        assert [p["post"] for p in listed_api] == [post]
+        missing = await http.get(f"/lists/{NEWS}/reports/9999", headers=headers)
+        assert missing.status_code == 404 and "no post 9999" in missing.json()["detail"]
