@@ -173,18 +173,17 @@ def first_owner(session: Session, mailing_list: MailingList) -> str:
 
 
 def _excluded(session: Session, mailing_list: MailingList, text: str | None) -> list[int]:
+    """The outbound ids of the posts TEXT names, each a distributed post of MAILING_LIST."""
     if not text:
         return []
     ids: list[int] = []
-    for name in (part for part in text.split(",") if part.strip()):
+    for name in (part.strip() for part in text.split(",") if part.strip()):
         ref = resolve(session, name)
         if ref.outbound_id is None:
-            raise UserError(f"--exclude-recipients-of: post {name.strip()} has not gone out "
-                            "yet, so it has no recipients")
-        owner = session.get(PostSend, ref.send.id) if ref.send else None
-        report_list = owner.list_id if owner is not None else _list_of(session, ref.outbound_id)
-        if report_list != mailing_list.id:
-            raise UserError(f"--exclude-recipients-of: post {name.strip()} is not a post of "
+            raise UserError(f"--exclude-recipients-of: post {name} has not gone out yet, so "
+                            "it has no recipients")
+        if _list_of(session, ref.outbound_id) != mailing_list.id:
+            raise UserError(f"--exclude-recipients-of: post {name} is not a post of "
                             f"{mailing_list.address}")
         ids.append(ref.outbound_id)
     return ids
