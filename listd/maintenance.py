@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from listd.bounce.lifecycle import bounce_lifecycle_job
 from listd.digest.store import digest_job
+from listd.post_send import release_due
 from listd.posting.held_reminder import remind_moderators
 from listd.posting.moderation import expire_due
 from listd.retention import retention_job
@@ -47,6 +48,8 @@ JOBS: tuple[Job, ...] = (
     # Every tick: a digest whose posts just passed a threshold goes out at once.
     Job("digests", digest_job, dt.timedelta(0)),
     Job("web-purge", purge_web_state, dt.timedelta(hours=1)),
+    # A send scheduled with `listd post send --at` goes out within a minute of its time.
+    Job("post-sends", release_due, dt.timedelta(minutes=1)),
 )
 
 

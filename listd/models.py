@@ -306,6 +306,9 @@ class OutboundMessage(Base):
     # The delivery mode of the members a list message is expanded to: a digest goes to the
     # members of its form; None (a post) to those who get each post.
     audience: Mapped[DeliveryMode | None] = mapped_column(str_enum(DeliveryMode), nullable=True)
+    # The `listd post send` that made it (its test, sample or exclusions), if one did.
+    send_id: Mapped[int | None] = mapped_column(
+        ForeignKey("post_sends.id", ondelete="SET NULL"), index=True)
 
 
 class OutboundEntry(Base):
@@ -384,7 +387,77 @@ class DeliverySummary(Base):
     # Recipients that were deferred at least once before their outcome.
     deferred: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    # The post's Subject, for the report once the message itself is gone.
+    subject: Mapped[str] = mapped_column(String(998), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PostRecipient(Base):
+    """Who a post or digest went to, kept when retention purges its queue rows, so that
+    `--exclude-recipients-of` and the post's report (its unsubscribes) still know."""
+
+    __tablename__ = "post_recipients"
+
+    outbound_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class PostSendState(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    # Handed to posting (stored as an inbound post); distribution names it from there.
+    SUBMITTED = "submitted"
+    CANCELLED = "cancelled"
+
+
+class PostSend(Base):
+    """A post sent with `listd post send`: its message, its time, to whom it goes."""
+
+    __tablename__ = "post_sends"
+    __table_args__ = (Index("ix_post_sends_due", "state", "send_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), index=True)
+    poster: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    # The composed message; its Date is set when it is submitted.
+    raw: Mapped[bytes]
+    state: Mapped[PostSendState] = mapped_column(str_enum(PostSendState))
+    # None: at once.
+    send_at: Mapped[dt.datetime | None]
+    # To the owners only, marked as a test, not archived.
+    test: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A random part of the members: a count, or a percentage; neither: every member.
+    sample_count: Mapped[int | None] = mapped_column(Integer)
+    sample_percent: Mapped[float | None] = mapped_column(Float)
+    # Outbound ids (POST ids) whose recipients this send leaves out.
+    exclude: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # An A/B pair shares the group (the id of its A send); variant "A" or "B". Alone: own id.
+    group_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    variant: Mapped[str | None] = mapped_column(String(1))
+    # When the group's sample was drawn (on the group's first send), once.
+    selected_at: Mapped[dt.datetime | None]
+    # The stored message once submitted, and the outbound message (the POST id) once accepted.
+    message_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    outbound_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[dt.datetime | None]
+    cancelled_at: Mapped[dt.datetime | None]
+
+
+class PostSelection(Base):
+    """A member drawn into a send group's sample, and the variant it gets: recorded before
+    any of it is queued, so the A and B halves never overlap and a resumed expansion
+    queues the same members."""
+
+    __tablename__ = "post_selections"
+    __table_args__ = (Index("ix_post_selections_variant", "group_id", "variant", "member_id"),)
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("post_sends.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    member_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    variant: Mapped[str] = mapped_column(String(1))
 
 
 class ProcessHeartbeat(Base):
@@ -416,6 +489,9 @@ class BounceEvent(Base):
     # Indexed (as report_message_id): purging queue rows and raw messages sets these to NULL.
     outbound_entry_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbound_queue.id", ondelete="SET NULL"), index=True)
+    # The outbound message (POST id) it is about: copied from its queue row when retention
+    # purges that row, so the post's report still counts it.
+    outbound_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # hard | soft | complaint, as classified.
     kind: Mapped[str] = mapped_column(String(16))
     # What it did: scored, recorded (not scored, and why), suspended, unsubscribed, …

@@ -1,7 +1,9 @@
 """Retention: finished records are deleted once older than their kind's `retention:` days.
 
 Delivered (and failed-for-good) queue rows are first added up, per outbound message, into its
-`DeliverySummary`, in the same transaction, and the message itself goes with its last row;
+`DeliverySummary`, their recipients kept in `PostRecipient` and their bounce events given the
+post's id (for post_report.py), in the same transaction, and the message itself goes with its
+last row;
 raw received messages go once their processing is done and no held post needs them; audit
 entries and bounce events go by age. Each transaction handles a bounded slice per kind, so
 a first run over a large backlog does not hold the database writer in one long transaction.
@@ -13,7 +15,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, case, delete, exists, func, select
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from listd.config import RetentionConfig
@@ -28,8 +30,10 @@ from listd.models import (
     OutboundEntry,
     OutboundMessage,
     OutboundState,
+    PostRecipient,
     StoredMessage,
 )
+from listd.post_report import REPORTED_KINDS, subject_of
 from listd.runtime import Runtime
 
 log = logging.getLogger("listd.retention")
@@ -98,9 +102,27 @@ def purge_delivered(session: Session, cutoff: dt.datetime, now: dt.datetime) -> 
         summary.failed += failed or 0
         summary.updated_at = now
     session.flush()
+    outbound_ids = [row[0] for row in counts]
+    _keep_for_reports(session, and_(finished, OutboundEntry.outbound_id.in_(outbound_ids)))
     result = session.execute(delete(OutboundEntry).where(
-        finished, OutboundEntry.outbound_id.in_([row[0] for row in counts])))
+        finished, OutboundEntry.outbound_id.in_(outbound_ids)))
     return affected_rows(result)
+
+
+def _keep_for_reports(session: Session, going: ColumnElement[bool]) -> None:
+    """What a post's report and `--exclude-recipients-of` need of the rows about to go: who
+    each post or digest went to, and which post each bounce event was about."""
+    reported = select(OutboundMessage.id).where(OutboundMessage.kind.in_(REPORTED_KINDS))
+    session.execute(insert(PostRecipient).from_select(
+        ["outbound_id", "address", "member_id"],
+        select(OutboundEntry.outbound_id, OutboundEntry.recipient, OutboundEntry.member_id)
+        .where(going, OutboundEntry.outbound_id.in_(reported))))
+    entry = select(OutboundEntry.outbound_id).where(
+        OutboundEntry.id == BounceEvent.outbound_entry_id).scalar_subquery()
+    session.execute(update(BounceEvent).where(
+        BounceEvent.outbound_id.is_(None),
+        BounceEvent.outbound_entry_id.in_(select(OutboundEntry.id).where(going)))
+        .values(outbound_id=entry).execution_options(synchronize_session=False))
 
 
 def _summaries(session: Session, outbound_ids: list[int],
@@ -114,7 +136,8 @@ def _summaries(session: Session, outbound_ids: list[int],
         summary = DeliverySummary(
             outbound_id=message.id, list_id=message.list_id, kind=message.kind,
             source_message_id=message.source_message_id, created_at=message.created_at,
-            recipients=0, delivered=0, deferred=0, failed=0, updated_at=now)
+            subject=subject_of(message.raw)[:998], recipients=0, delivered=0, deferred=0,
+            failed=0, updated_at=now)
         session.add(summary)
         found[message.id] = summary
     return found

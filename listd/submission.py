@@ -62,15 +62,28 @@ def compose(mailing_list: MailingList, draft: Draft) -> bytes:
 def submit_post(session: Session, config: Config, mailing_list: MailingList, draft: Draft,
                 door: str) -> int:
     """Queue DRAFT as a post by one of the list's owners; the inbound id that tracks it."""
-    poster = normalize_address(draft.poster)
+    poster = check_poster(session, mailing_list, draft.poster)
+    raw = compose(mailing_list, Draft(poster, draft.subject, draft.text, draft.html))
+    return submit_raw(session, config, mailing_list, poster, raw, door)
+
+
+def check_poster(session: Session, mailing_list: MailingList, address: str) -> str:
+    """ADDRESS, normalised, if it is an owner of MAILING_LIST; else a UserError."""
+    poster = normalize_address(address)
     if find_member(session, mailing_list, poster, Role.OWNER) is None:
         raise UserError(f"from: {poster} is not an owner of {mailing_list.address}")
+    return poster
+
+
+def submit_raw(session: Session, config: Config, mailing_list: MailingList, poster: str,
+               raw: bytes, door: str) -> int:
+    """Queue RAW, already composed, as a post by owner POSTER; the inbound id."""
+    check_poster(session, mailing_list, poster)
     if mailing_list.status is not ListStatus.ACTIVE:
         raise UserError(f"list {mailing_list.address} is {mailing_list.status.value}")
     route = resolve_recipient(session, config, mailing_list.address)
     if isinstance(route, Refusal):
         raise UserError(f"{mailing_list.address} takes no mail: {route.text}")
-    raw = compose(mailing_list, Draft(poster, draft.subject, draft.text, draft.html))
     inbound_id = store_inbound(session, raw, Envelope(poster, [route], door))[0]
     audit.record(session, door, "post.submitted", mailing_list, poster, inbound=inbound_id)
     return inbound_id

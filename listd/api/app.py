@@ -23,6 +23,7 @@ from listd.api import (
     routes_members,
     routes_moderation,
     routes_posts,
+    routes_reports,
 )
 from listd.api.problems import ApiProblem
 from listd.runtime import Runtime
@@ -74,6 +75,6 @@ def create_api(runtime: Runtime) -> FastAPI:
                           "listd failed on this request; the error is logged").response(HEADERS)
 
     for module in (routes_lists, routes_members, routes_moderation, routes_bounces,
-                   routes_posts, routes_audit):
+                   routes_posts, routes_reports, routes_audit):
         api.include_router(module.router)
     return api

@@ -177,3 +177,38 @@ class AuditOut(BaseModel):
 class AuditPageOut(BaseModel):
     entries: list[AuditOut]
     next_cursor: int | None = Field(description="Pass as `cursor` for older entries.")
+
+
+class PostFiguresOut(BaseModel):
+    recipients: int
+    delivered: int
+    pending: int
+    deferred: int
+    failed: int
+    bounced: int
+    bounced_hard: int
+    bounced_soft: int
+    bounced_policy: int
+    complaints: int
+    unsubscribed: int
+    unsubscribed_one_click: int
+    unsubscribed_self: int
+
+
+class PostReportOut(BaseModel):
+    """A post's report (listd/post_report.py): `post` is the id the CLI and pages show."""
+
+    post: str
+    list_address: str | None
+    kind: str
+    state: str
+    subject: str
+    created_at: str | None
+    send_at: str | None
+    test: bool
+    variant: str | None
+    sample: str | None
+    excluded_recipients_of: list[str]
+    unsubscribe_days: int
+    figures: PostFiguresOut
+    variants: list[PostReportOut]

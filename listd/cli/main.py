@@ -36,6 +36,7 @@ COMMANDS = {
     "digest": "listd.cli.digest",
     "archive": "listd.cli.archive",
     "suppression": "listd.cli.suppression",
+    "post": "listd.cli.post",
 }
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from listd.delivery_modes import receives_each_post
+from listd.distribute.selection import owners, send_filter
 from listd.models import (
     DeliveryMode,
     Member,
@@ -66,22 +67,34 @@ def receiving(list_id: int | None, after: int,
                 Member.delivery_mode.in_(modes), Member.id > after)
 
 
+def _recipients(session: Session, list_id: int | None, after: int,
+                audience: DeliveryMode | None, send_id: int | None,
+                now: dt.datetime) -> ColumnElement[bool]:
+    """RECEIVING, narrowed by the `listd post send` SEND_ID made this message with, if any."""
+    if send_id is None:
+        return receiving(list_id, after, audience)
+    narrowed = send_filter(session, send_id, receiving(list_id, 0, audience), now)
+    if narrowed.test:
+        return owners(list_id, after)
+    return and_(receiving(list_id, after, audience), *narrowed.conditions)
+
+
 def expand_batch(session: Session, now: dt.datetime,
                  batch_size: int = EXPAND_BATCH) -> Expansion | None:
     """Queue the next batch of the oldest message still being expanded; None if none is."""
     pending = session.execute(
         select(OutboundMessage.id, OutboundMessage.list_id, OutboundMessage.expanded_through,
-               OutboundMessage.audience)
+               OutboundMessage.audience, OutboundMessage.send_id)
         .where(OutboundMessage.expanded.is_(False)).order_by(OutboundMessage.id).limit(1)
         .with_for_update(skip_locked=True)).first()
     if pending is None:
         return None
-    outbound_id, list_id, after, audience = pending
+    outbound_id, list_id, after, audience, send_id = pending
     if after == 0:
         # A small first batch lets delivery start while the rest is being queued.
         batch_size = min(batch_size, FIRST_BATCH)
-    batch = select(Member.id).where(receiving(list_id, after, audience)).order_by(Member.id) \
-        .limit(batch_size).subquery()
+    who = _recipients(session, list_id, after, audience, send_id, now)
+    batch = select(Member.id).where(who).order_by(Member.id).limit(batch_size).subquery()
     last, count = session.execute(select(func.max(batch.c.id), func.count())).one()
     if last is None:
         session.execute(update(OutboundMessage).where(OutboundMessage.id == outbound_id)
@@ -93,7 +106,7 @@ def expand_batch(session: Session, now: dt.datetime,
         select(literal(outbound_id, Integer()), Member.address, Member.id,
                literal(OutboundState.QUEUED.value, String()), literal(0, Integer()),
                literal(now, DateTime()), literal(now, DateTime()))
-        .where(receiving(list_id, after, audience), Member.id <= last)))
+        .where(who, Member.id <= last)))
     finished = count < batch_size
     session.execute(update(OutboundMessage).where(OutboundMessage.id == outbound_id)
                     .values(expanded_through=last, expanded=finished))

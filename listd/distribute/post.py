@@ -11,6 +11,7 @@ from listd.deliverability.signing import strip_broken_signatures
 from listd.distribute.kept import keep_post
 from listd.distribute.mitigation import mitigated
 from listd.distribute.render import ListView, render_post, with_archived_at
+from listd.distribute.selection import send_of
 from listd.models import MailingList, OutboundMessage
 from listd.processing.budget import Budget
 from listd.runtime import Runtime
@@ -47,7 +48,10 @@ def accept_post(session: Session, runtime: Runtime, mailing_list: MailingList, r
     commit; wake it with `runtime.signals.outbound.set()` once the transaction is committed.
     ARRIVAL_AUTH, the post's authentication results when it arrived, is kept for ARC sealing.
     """
-    archived = keep_post(session, runtime, mailing_list, raw)
+    send = send_of(session, source_message_id)
+    # A test send is a preview for the owners: not archived, not in a digest.
+    archived = None if send is not None and send.test \
+        else keep_post(session, runtime, mailing_list, raw)
     if outgoing is None:
         outgoing = render_for_list(runtime, ListView.of(mailing_list, runtime.config), raw)
     if archived:
@@ -59,7 +63,10 @@ def accept_post(session: Session, runtime: Runtime, mailing_list: MailingList, r
         envelope_sender=scheme_address(mailing_list.name, mailing_list.domain.name,
                                        AddressKind.BOUNCES),
         created_at=runtime.clock.now(),
-        arrival_auth=arrival_auth.as_record() if arrival_auth is not None else None)
+        arrival_auth=arrival_auth.as_record() if arrival_auth is not None else None,
+        send_id=send.id if send is not None else None)
     session.add(outbound)
     session.flush()
+    if send is not None:
+        send.outbound_id = outbound.id
     return outbound

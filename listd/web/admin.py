@@ -15,9 +15,9 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listd import lists, member_export, members
+from listd import lists, member_export, members, post_report
 from listd.bounce import admin as bounce_admin
-from listd.errors import UserError
+from listd.errors import NotFound, UserError
 from listd.models import HeldMessage, MailingList, Role, StoredMessage
 from listd.plain_text import to_plain_text
 from listd.posting import moderation
@@ -323,3 +323,28 @@ async def reset_bounces(request: Request, address: str) -> Response:
         s, found.list_address, field(form, "address"), actor))
     return redirect(visitor, f"/lists/{found.list_address}/admin/bounces?done=1")
 
+
+
+# Posts and their reports -------------------------------------------------------------------
+
+@router.get("/lists/{address}/admin/posts")
+async def posts_page(request: Request, address: str) -> Response:
+    visitor, found = await _access(request, address)
+    posts = await read(visitor.runtime, lambda s, r: [p.as_json() for p in post_report.list_posts(
+        s, lists.find_list(s, found.list_address))])
+    return _page(visitor, found, "admin_posts.html", posts=posts)
+
+
+@router.get("/lists/{address}/admin/posts/{post}")
+async def post_report_page(request: Request, address: str, post: str) -> Response:
+    visitor, found = await _access(request, address)
+    shown = await read(visitor.runtime, lambda s, r: _report_of(s, found.list_address, post))
+    return _page(visitor, found, "admin_post_report.html", report=shown,
+                 columns=[shown, *shown["variants"]])
+
+
+def _report_of(session: Session, list_address: str, post: str) -> dict[str, Any]:
+    result = post_report.report(session, post_report.resolve(session, post))
+    if result.list_address != list_address:
+        raise NotFound(f"post: no post {post} on {list_address}")
+    return result.as_json()

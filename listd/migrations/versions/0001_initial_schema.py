@@ -87,6 +87,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_messages_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_message_id'), ['message_id'], unique=False)
 
+    op.create_table('post_recipients',
+    sa.Column('outbound_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('address', sa.String(length=320), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('outbound_id', 'address', name=op.f('pk_post_recipients'))
+    )
     op.create_table('processes',
     sa.Column('id', sa.String(length=128), nullable=False),
     sa.Column('host', sa.String(length=253), nullable=False),
@@ -250,6 +256,7 @@ def upgrade() -> None:
     sa.Column('delivered', sa.Integer(), nullable=False),
     sa.Column('deferred', sa.Integer(), nullable=False),
     sa.Column('failed', sa.Integer(), nullable=False),
+    sa.Column('subject', sa.String(length=998), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_delivery_summaries_list_id_lists'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('outbound_id', name=op.f('pk_delivery_summaries'))
@@ -344,30 +351,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_members_address', ['address'], unique=False)
         batch_op.create_index('ix_members_fanout', ['list_id', 'role', 'status', 'delivery_mode', 'id'], unique=False)
 
-    op.create_table('outbound_messages',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('list_id', sa.Integer(), nullable=True),
-    sa.Column('source_message_id', sa.Integer(), nullable=True),
-    sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('raw', sa.LargeBinary(), nullable=False),
-    sa.Column('verp', sa.Boolean(), nullable=False),
-    sa.Column('envelope_sender', sa.String(length=320), nullable=False),
-    sa.Column('expanded', sa.Boolean(), nullable=False),
-    sa.Column('expanded_through', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('bounce_warned_at', sa.DateTime(), nullable=True),
-    sa.Column('arrival_auth', sa.JSON(), nullable=True),
-    sa.Column('audience', sa.Enum('mail', 'digest', 'digestplain', 'summary', 'nomail', name='deliverymode', native_enum=False, length=16), nullable=True),
-    sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_outbound_messages_list_id_lists'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['source_message_id'], ['messages.id'], name=op.f('fk_outbound_messages_source_message_id_messages'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_messages')),
-    sqlite_autoincrement=True
-    )
-    with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_outbound_messages_expanded'), ['expanded'], unique=False)
-        batch_op.create_index(batch_op.f('ix_outbound_messages_list_id'), ['list_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_outbound_messages_source_message_id'), ['source_message_id'], unique=False)
-
     op.create_table('pending_actions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token', sa.String(length=128), nullable=False),
@@ -387,6 +370,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_pending_actions_expires_at'), ['expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_pending_actions_list_id'), ['list_id'], unique=False)
 
+    op.create_table('post_sends',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('list_id', sa.Integer(), nullable=False),
+    sa.Column('poster', sa.String(length=320), nullable=False),
+    sa.Column('subject', sa.String(length=998), nullable=False),
+    sa.Column('raw', sa.LargeBinary(), nullable=False),
+    sa.Column('state', sa.Enum('scheduled', 'submitted', 'cancelled', name='postsendstate', native_enum=False, length=16), nullable=False),
+    sa.Column('send_at', sa.DateTime(), nullable=True),
+    sa.Column('test', sa.Boolean(), nullable=False),
+    sa.Column('sample_count', sa.Integer(), nullable=True),
+    sa.Column('sample_percent', sa.Float(), nullable=True),
+    sa.Column('exclude', sa.JSON(), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=True),
+    sa.Column('variant', sa.String(length=1), nullable=True),
+    sa.Column('selected_at', sa.DateTime(), nullable=True),
+    sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('outbound_id', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=320), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_post_sends_list_id_lists'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_post_sends'))
+    )
+    with op.batch_alter_table('post_sends', schema=None) as batch_op:
+        batch_op.create_index('ix_post_sends_due', ['state', 'send_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_sends_group_id'), ['group_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_sends_list_id'), ['list_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_sends_message_id'), ['message_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_sends_outbound_id'), ['outbound_id'], unique=False)
+
     op.create_table('digest_posts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('list_id', sa.Integer(), nullable=False),
@@ -401,6 +415,43 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('digest_posts', schema=None) as batch_op:
         batch_op.create_index('ix_digest_posts_pending', ['digest_id', 'list_id', 'id'], unique=False)
+
+    op.create_table('outbound_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('list_id', sa.Integer(), nullable=True),
+    sa.Column('source_message_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('raw', sa.LargeBinary(), nullable=False),
+    sa.Column('verp', sa.Boolean(), nullable=False),
+    sa.Column('envelope_sender', sa.String(length=320), nullable=False),
+    sa.Column('expanded', sa.Boolean(), nullable=False),
+    sa.Column('expanded_through', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('bounce_warned_at', sa.DateTime(), nullable=True),
+    sa.Column('arrival_auth', sa.JSON(), nullable=True),
+    sa.Column('audience', sa.Enum('mail', 'digest', 'digestplain', 'summary', 'nomail', name='deliverymode', native_enum=False, length=16), nullable=True),
+    sa.Column('send_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_outbound_messages_list_id_lists'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['send_id'], ['post_sends.id'], name=op.f('fk_outbound_messages_send_id_post_sends'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['source_message_id'], ['messages.id'], name=op.f('fk_outbound_messages_source_message_id_messages'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_messages')),
+    sqlite_autoincrement=True
+    )
+    with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbound_messages_expanded'), ['expanded'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbound_messages_list_id'), ['list_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbound_messages_send_id'), ['send_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbound_messages_source_message_id'), ['source_message_id'], unique=False)
+
+    op.create_table('post_selections',
+    sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('variant', sa.String(length=1), nullable=False),
+    sa.ForeignKeyConstraint(['group_id'], ['post_sends.id'], name=op.f('fk_post_selections_group_id_post_sends'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('group_id', 'member_id', name=op.f('pk_post_selections'))
+    )
+    with op.batch_alter_table('post_selections', schema=None) as batch_op:
+        batch_op.create_index('ix_post_selections_variant', ['group_id', 'variant', 'member_id'], unique=False)
 
     op.create_table('outbound_queue',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -440,6 +491,7 @@ def upgrade() -> None:
     sa.Column('member_id', sa.Integer(), nullable=True),
     sa.Column('address', sa.String(length=320), nullable=False),
     sa.Column('outbound_entry_id', sa.Integer(), nullable=True),
+    sa.Column('outbound_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('effect', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=True),
@@ -459,6 +511,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_bounce_events_list_id'), ['list_id'], unique=False)
         batch_op.create_index('ix_bounce_events_member', ['member_id', 'received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_bounce_events_outbound_entry_id'), ['outbound_entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bounce_events_outbound_id'), ['outbound_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_bounce_events_received_at'), ['received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_bounce_events_report_message_id'), ['report_message_id'], unique=False)
 
@@ -473,6 +526,7 @@ def downgrade() -> None:
     with op.batch_alter_table('bounce_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bounce_events_report_message_id'))
         batch_op.drop_index(batch_op.f('ix_bounce_events_received_at'))
+        batch_op.drop_index(batch_op.f('ix_bounce_events_outbound_id'))
         batch_op.drop_index(batch_op.f('ix_bounce_events_outbound_entry_id'))
         batch_op.drop_index('ix_bounce_events_member')
         batch_op.drop_index(batch_op.f('ix_bounce_events_list_id'))
@@ -487,22 +541,35 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbound_queue_claimed_by')
 
     op.drop_table('outbound_queue')
+    with op.batch_alter_table('post_selections', schema=None) as batch_op:
+        batch_op.drop_index('ix_post_selections_variant')
+
+    op.drop_table('post_selections')
+    with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbound_messages_source_message_id'))
+        batch_op.drop_index(batch_op.f('ix_outbound_messages_send_id'))
+        batch_op.drop_index(batch_op.f('ix_outbound_messages_list_id'))
+        batch_op.drop_index(batch_op.f('ix_outbound_messages_expanded'))
+
+    op.drop_table('outbound_messages')
     with op.batch_alter_table('digest_posts', schema=None) as batch_op:
         batch_op.drop_index('ix_digest_posts_pending')
 
     op.drop_table('digest_posts')
+    with op.batch_alter_table('post_sends', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_post_sends_outbound_id'))
+        batch_op.drop_index(batch_op.f('ix_post_sends_message_id'))
+        batch_op.drop_index(batch_op.f('ix_post_sends_list_id'))
+        batch_op.drop_index(batch_op.f('ix_post_sends_group_id'))
+        batch_op.drop_index('ix_post_sends_due')
+
+    op.drop_table('post_sends')
     with op.batch_alter_table('pending_actions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pending_actions_list_id'))
         batch_op.drop_index(batch_op.f('ix_pending_actions_expires_at'))
         batch_op.drop_index(batch_op.f('ix_pending_actions_address'))
 
     op.drop_table('pending_actions')
-    with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outbound_messages_source_message_id'))
-        batch_op.drop_index(batch_op.f('ix_outbound_messages_list_id'))
-        batch_op.drop_index(batch_op.f('ix_outbound_messages_expanded'))
-
-    op.drop_table('outbound_messages')
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.drop_index('ix_members_fanout')
         batch_op.drop_index('ix_members_address')
@@ -562,6 +629,7 @@ def downgrade() -> None:
 
     op.drop_table('rate_events')
     op.drop_table('processes')
+    op.drop_table('post_recipients')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_message_id'))
         batch_op.drop_index(batch_op.f('ix_messages_created_at'))
