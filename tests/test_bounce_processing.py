@@ -179,20 +179,28 @@ async def test_verp_bounces_score_suspend_warn_and_remove_on_schedule(
                                what="suspension notices")
     assert {w.recipient for w in notices} == {GONE, "owner@example.org"}
 
-    # Warnings 7 days apart, then removal after the third went unanswered.
-    def lifecycle() -> tuple[int, int]:
+    # Warnings 7 days apart, then removal after the third went unanswered. The daemon's own
+    # maintenance job may run the life cycle too once the clock moves: each step is judged by
+    # the member's state, which is the same whoever ran it.
+    def lifecycle() -> None:
         with db.session() as session:
-            done = run_bounce_lifecycle(session, runtime)
-        return done.warned, done.removed
+            run_bounce_lifecycle(session, runtime)
 
-    assert await db.run(lifecycle) == (0, 0)
+    def warnings() -> int:
+        return member(db, GONE).bounce_warnings  # type: ignore[union-attr]
+
+    await db.run(lifecycle)
+    assert warnings() == 1
     clock.advance(dt.timedelta(days=7))
-    assert await db.run(lifecycle) == (1, 0)
-    assert await db.run(lifecycle) == (0, 0)
+    await db.run(lifecycle)
+    assert warnings() == 2
+    await db.run(lifecycle)
+    assert warnings() == 2
     clock.advance(dt.timedelta(days=7))
-    assert await db.run(lifecycle) == (1, 0)
+    await db.run(lifecycle)
+    assert warnings() == 3
     clock.advance(dt.timedelta(days=7))
-    assert await db.run(lifecycle) == (0, 1)
+    await db.run(lifecycle)
     assert member(db, GONE) is None
     with db.session() as session:
         gone = suppression.find(session, GONE)
