@@ -79,6 +79,12 @@ def N_(message: str) -> str:
     return message
 
 
+def Nn_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a singular and plural pair for the catalog, translated later with
+    `translate_plural(language, singular, plural, count)`."""
+    return singular, plural
+
+
 def translate(language: str, message: str, /, **values: object) -> str:
     """MESSAGE (its English text) in LANGUAGE, with its placeholders filled from VALUES."""
     return _fill(translations(language).gettext(message), values)
