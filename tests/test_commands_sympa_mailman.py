@@ -10,7 +10,7 @@ from listd.commands.membership import LARGE_LIST
 from listd.commands.registry import COMMANDS
 from listd.config import Config
 from listd.database import Database
-from listd.lists import find_list
+from listd.lists import find_list, set_list_text
 from listd.models import DeliveryMode, HeldMessage, HeldState, Member
 from listd.serve import Daemon
 from tests.support.client import in_thread, post
@@ -107,6 +107,8 @@ async def test_signoff_and_set_on_all_ones_lists(daemon: Daemon, db: Database,
     for address in (NEWS, OTHER):
         assert member(db, JEANNE, address).delivery_mode is DeliveryMode.DIGEST  # type: ignore
 
+    with db.session() as session:
+        set_list_text(session, NEWS, "goodbye", "")
     # SIGNOFF * ADDRESS from someone else: only ADDRESS's confirmation makes it happen, and
     # the one who asked learns nothing (no reply: the confirmation is the only mail).
     await mail(daemon, "mallory@example.net", ROBOT, f"SIGNOFF * {PAUL}\n")
@@ -115,10 +117,15 @@ async def test_signoff_and_set_on_all_ones_lists(daemon: Daemon, db: Database,
         "Confirm leaving all your lists")
     assert member(db, PAUL) is not None
     await answer(daemon, config, PAUL, 0)
-    mails = await wait_for_mail(config, PAUL, 2)
-    assert f"Done: {PAUL} left these lists: {NEWS}, {OTHER}" in body(mails[1])
+    mails = await wait_for_mail(config, PAUL, 3, "the reply and the goodbye")
+    done = [w for w in mails[1:] if "left these lists" in body(w)]
+    assert f"Done: {PAUL} left these lists: {NEWS}, {OTHER}" in body(done[0])
+    # Each list's goodbye, as a single SIGNOFF sends it, but for the list that has none.
+    goodbyes = [str(w.message["Subject"]) for w in mails[1:] if w not in done]
+    assert goodbyes == [f"You have left {OTHER}"]
     assert member(db, PAUL) is None and member(db, PAUL, OTHER) is None
     await settle(db, inbound=4)
+    assert len(written_to(config, PAUL)) == 3
     assert written_to(config, "mallory@example.net") == []
     assert member(db, JEANNE) is not None
 

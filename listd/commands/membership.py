@@ -595,6 +595,8 @@ def unsubscription_everywhere_confirmed(session: Session, runtime: Runtime,
     for mailing_list in found:
         members.remove_member(session, mailing_list, c.pending.address, actor=c.confirmed_by)
         tell_owners(session, runtime, mailing_list, c.pending.address, joined=False)
+        # As a single SIGNOFF: each list's goodbye, unless its owners turned it off.
+        _goodbye(session, runtime, mailing_list, c.pending.address)
     return Result(Status.DONE, i18n.translate(
         _language(runtime, found), "{address} left these lists: {lists}",
         address=c.pending.address, lists=", ".join(ml.address for ml in found) or "-"))
