@@ -1,7 +1,8 @@
 """The texts an owner may write for a list, in the list's language: welcome, goodbye, info,
-footer and reminder. Each has the placeholders it may use, checked when the text is saved, so
-a typo is refused then and not found when a mail goes out. An empty welcome or goodbye turns
-that mail off; a text never set (or reset) is listd's own, from the catalog.
+footer, header (at the top of each post) and reminder. Each has the placeholders it may use,
+checked when the text is saved, so a typo is refused then and not found when a mail goes out.
+An empty welcome or goodbye turns that mail off; a text never set (or reset) is listd's own,
+from the catalog.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ TEXTS = {text.name: text for text in (
     _text("goodbye", "list address join", True),
     _text("info", "list subject description owners request"),
     _text("footer", "list request leave"),
+    _text("header", "list request leave"),
     _text("reminder", "list subject request leave"),
 )}
 

@@ -1,7 +1,7 @@
-"""TEXT list NAME, then the text on the following lines (up to a signature): an owner sets the
-list's welcome, goodbye, info, footer or reminder by mail (`TEXT list NAME RESET` goes back to
-listd's own). Checked at once, carried out once the owner's own mailbox confirms, as any
-owner's command, since a From: can be forged."""
+"""TEXT list NAME, then the text on the following lines (up to a signature): an owner sets one
+of the list's texts by mail (`TEXT list NAME RESET` goes back to listd's own). Checked at
+once, carried out once the owner's own mailbox confirms, as any owner's command, since a From:
+can be forged."""
 
 from __future__ import annotations
 
