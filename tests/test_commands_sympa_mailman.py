@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from listd.commands.membership import LARGE_LIST
 from listd.commands.registry import COMMANDS
 from listd.config import Config
 from listd.database import Database
 from listd.lists import find_list, set_list_text
 from listd.models import DeliveryMode, HeldMessage, HeldState, Member
 from listd.serve import Daemon
+from listd.subscription_notices import LARGE_LIST
 from tests.support.client import in_thread, post
 from tests.support.lists import make_list
 from tests.support.outbox import settle

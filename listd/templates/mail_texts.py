@@ -212,6 +212,20 @@ or send a mail to {request} with this line:
 If you did not ask for this, ignore this mail: you stay subscribed.
 This request expires in {days} days.
 """)),
+    "subscribed_owner": MailText(
+        N_("{list}: {address} subscribed"),
+        N_("""{who} <{address}> is now subscribed to {list}.
+
+The list has {count} subscribers. These notices can be turned off:
+  listd list set {list} subscription_notices off
+""")),
+    "unsubscribed_owner": MailText(
+        N_("{list}: {address} unsubscribed"),
+        N_("""{address} is no longer subscribed to {list}.
+
+The list has {count} subscribers. These notices can be turned off:
+  listd list set {list} subscription_notices off
+""")),
     "goodbye": MailText(
         N_("You have left {list}"),
         N_("""Hello,
