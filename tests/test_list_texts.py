@@ -28,7 +28,7 @@ def test_a_text_with_a_mistyped_placeholder_is_refused_when_saved(
     result = listd_cli("list", "text", NEWS, "welcome", str(bad))
     assert result.exit_code == 1
     assert result.stderr.strip().startswith(
-        "listd: error: welcome: unknown placeholder {whoo} (allowed: {address}")
+        "listd: error: unknown placeholder {whoo} in the welcome text; it may use {address}")
     result = listd_cli("list", "text", NEWS, "welcome", "-", input="A { brace\n")
     assert result.exit_code == 1 and "literal brace" in result.stderr
     result = listd_cli("list", "text", NEWS, "motd", "-", input="x\n")
@@ -181,3 +181,40 @@ async def test_the_owners_header_tops_each_post_set_by_cli_or_by_mail(
     await in_thread(post, daemon.port, PAUL, NEWS, "Encore", "Second message.\n")
     second = body((await wait_for_mail(config, JEANNE, 2, "the second post"))[1])
     assert second.startswith(f"À lire : news-leave@{DOMAIN}\n\nSecond message.\n")
+
+
+async def test_owners_set_a_mails_subject_with_a_first_subject_line(
+        daemon: Daemon, db: Database, config: Config, listd_cli: CLI) -> None:
+    make_list(db, config, NEWS, template="discussion", owners=(OWNER,), subject="News",
+              subscription_notices="off")
+    for text, error in (("Subject:\n\nHello\n", "the Subject line of the welcome text is empty"),
+                        ("Subject: Hi {whoo}\n\nHello\n", "unknown placeholder {whoo}"),
+                        ("Subject: Hi\n\n", "has a Subject line but no text after it"),
+                        ("Subject: " + "x" * 201 + "\n\nHello\n", "longer than 200")):
+        result = listd_cli("list", "text", NEWS, "welcome", "-", input=text)
+        assert result.exit_code == 1 and error in result.stderr, (text, result.stderr)
+    result = listd_cli("list", "text", NEWS, "info", "-", input="Subject: x\n\nInfo\n")
+    assert result.exit_code == 1 and "the info text is not a mail" in result.stderr
+    listd_cli.ok("list", "text", NEWS, "welcome", "-",
+                 input="subject: Welcome aboard {subject}, {who}\n\nDear {who}.\n")
+    assert listd_cli.ok("list", "text", NEWS, "welcome", "--show").stdout == \
+        "Subject: Welcome aboard {subject}, {who}\n\nDear {who}.\n\n"
+    await subscribe(daemon, db, config, JEANNE, "Jeanne")
+    welcome = written_to(config, JEANNE)[1]
+    assert str(welcome.message["Subject"]) == "Welcome aboard News, Jeanne"
+    assert body(welcome) == "Dear Jeanne.\n"
+
+    # By mail: the refusal comes at once, the subject once the owner's mailbox confirms.
+    await mail(daemon, OWNER, ROBOT, "TEXT news reminder\nSubject: {nope}\n\nStill here?\n")
+    refusal = body((await wait_for_mail(config, OWNER, 1))[0])
+    assert "Refused: unknown placeholder {nope} in the reminder text" in refusal
+    await mail(daemon, OWNER, ROBOT,
+               "TEXT news reminder\nSubject: About {list}\n\nStill with us?\n")
+    (_, confirmation) = await wait_for_mail(config, OWNER, 2, "the confirmation")
+    reads_it(daemon)
+    await mail(daemon, OWNER, str(confirmation.message["Reply-To"]), "yes\n")
+    await wait_for_mail(config, OWNER, 3, "the reply")
+    await mail(daemon, OWNER, ROBOT, "REMIND news\n")
+    reminder = (await wait_for_mail(config, JEANNE, 3, "the reminder"))[2]
+    assert str(reminder.message["Subject"]) == f"About {NEWS}"
+    assert body(reminder) == "Still with us?\n"

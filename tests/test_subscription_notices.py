@@ -11,7 +11,7 @@ from listd.database import Database
 from listd.deliverability.unsubscribe import unsubscribe_token
 from listd.lists import find_list
 from listd.serve import Daemon
-from tests.api.conftest import api, bearer, make_key  # noqa: F401  (the api fixture)
+from tests.api.conftest import bearer, make_key
 from tests.conftest import CLI
 from tests.support.lists import make_list
 from tests.support.outbox import settle
@@ -28,8 +28,7 @@ def subjects(config: Config) -> list[str]:
 
 
 async def test_cli_api_and_web_changes_each_tell_the_owners(
-        daemon: Daemon, db: Database, config: Config, listd_cli: CLI,
-        api: httpx.AsyncClient) -> None:
+        daemon: Daemon, db: Database, config: Config, listd_cli: CLI) -> None:
     make_list(db, config, NEWS, template="discussion", owners=(OWNER,), subscribers=(ANN,))
     listd_cli.ok("member", "add", NEWS, "cli@example.org", "--name", "Cli User")
     (notice,) = await wait_for_mail(config, OWNER, 1, "the CLI's subscription notice")
@@ -40,11 +39,13 @@ async def test_cli_api_and_web_changes_each_tell_the_owners(
     await wait_for_mail(config, OWNER, 2, "the CLI's unsubscription notice")
 
     key = bearer(make_key(db, "crm", NEWS))
-    added = await api.post(f"/lists/{NEWS}/members", headers=key,
-                           json={"address": "api@example.org"})
-    assert added.status_code == 201, added.text
-    await wait_for_mail(config, OWNER, 3, "the API's subscription notice")
-    removed = await api.delete(f"/lists/{NEWS}/members/api@example.org", headers=key)
+    async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{daemon.http_port}/api/v1", timeout=30) as api:
+        added = await api.post(f"/lists/{NEWS}/members", headers=key,
+                               json={"address": "api@example.org"})
+        assert added.status_code == 201, added.text
+        await wait_for_mail(config, OWNER, 3, "the API's subscription notice")
+        removed = await api.delete(f"/lists/{NEWS}/members/api@example.org", headers=key)
     assert removed.status_code == 204, removed.text
     await wait_for_mail(config, OWNER, 4, "the API's unsubscription notice")
 

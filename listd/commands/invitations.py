@@ -18,7 +18,7 @@ from listd.commands.results import Result, Status
 from listd.i18n import N_, translate, translate_plural
 from listd.models import Domain, ListStatus, MailingList, Role
 from listd.runtime import Runtime
-from listd.templates import MailText, Text
+from listd.templates import MailText
 
 if TYPE_CHECKING:
     from listd.confirmations import Confirming
@@ -82,10 +82,12 @@ def _mail_invitation(ctx: CommandContext, mailing_list: MailingList, token: str,
                      name: str) -> None:
     addresses = RobotAddresses.of(ctx.runtime, mailing_list)
     confirm_address = addresses.confirm(token)
-    text = INVITATION.render(mailing_list.language, who=name or address, owner=ctx.sender,
-                             list=mailing_list.address,
-                             subject=mailing_list.subject or mailing_list.name, token=token,
-                             request=addresses.request, days=ctx.runtime.config.token_ttl_days)
+    values = {"who": name or address, "owner": ctx.sender, "list": mailing_list.address,
+              "subject": mailing_list.subject or mailing_list.name, "token": token,
+              "request": addresses.request, "days": ctx.runtime.config.token_ttl_days}
+    text = list_texts.mail_text(mailing_list, "invitation",
+                                INVITATION.render(mailing_list.language, **values), **values)
+    assert text is not None  # an invitation cannot be turned off, only rewritten
     send(ctx.session, ctx.runtime, addresses, to=[address], text=text, kind="confirm",
          mailing_list=mailing_list, sender=confirm_address, reply_to=confirm_address,
          in_reply_to=None)
@@ -120,10 +122,9 @@ def remind(session: Session, runtime: Runtime, mailing_list: MailingList, actor:
               "request": addresses.request,
               "leave": scheme_address(mailing_list.name, mailing_list.domain.name,
                                       AddressKind.LEAVE)}
-    text = REMINDER.render(mailing_list.language, **values)
-    written = list_texts.stored(mailing_list, "reminder")
-    if written is not None:
-        text = Text(text.subject, list_texts.fill(written, **values))
+    text = list_texts.mail_text(mailing_list, "reminder",
+                                REMINDER.render(mailing_list.language, **values), **values)
+    assert text is not None  # a reminder cannot be turned off, only rewritten
     send_to_members(session, runtime, mailing_list, recipients, text, kind="reminder")
     audit.record(session, actor, "list.remind", mailing_list, None, recipients=len(recipients))
     return len(recipients)

@@ -331,11 +331,8 @@ def _welcome(session: Session, runtime: Runtime, mailing_list: MailingList,
 def _owners_or_own(name: str, mailing_list: MailingList, **values: object) -> Text | None:
     """The mail NAME in the list's language: the owners' body if they wrote one (None if they
     turned it off), else listd's own."""
-    own = render(name, mailing_list.language, **values)
-    written = list_texts.stored(mailing_list, name)
-    if written is None:
-        return own
-    return Text(own.subject, list_texts.fill(written, **values)) if written else None
+    return list_texts.mail_text(mailing_list, name, render(name, mailing_list.language, **values),
+                                **values)
 
 
 def _sends(mailing_list: MailingList, name: str) -> bool:
