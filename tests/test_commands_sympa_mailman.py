@@ -9,7 +9,7 @@ from sqlalchemy import select
 from listd.commands.registry import COMMANDS
 from listd.config import Config
 from listd.database import Database
-from listd.lists import find_list, set_list_text
+from listd.lists import add_domain, find_list, set_list_text
 from listd.models import DeliveryMode, HeldMessage, HeldState, Member
 from listd.serve import Daemon
 from listd.subscription_notices import LARGE_LIST
@@ -293,12 +293,29 @@ async def test_remind_goes_to_every_member_through_the_queue(
         assert reminder.sender.startswith("news-bounces+")
         assert str(reminder.message["Subject"]) == f"Votre abonnement à {NEWS}"
         assert f"news-leave@{DOMAIN}" in body(reminder)
+
+    # REMIND *: every subscriber of every list of every domain, one mail naming its lists.
+    with db.session() as session:
+        add_domain(session, "elsewhere.example")
+    make_list(db, config, "club@elsewhere.example", subscribers=(PAUL, "zoe@example.net"),
+              subject="Club")
     listmaster = config.listmasters[0]
     await mail(daemon, listmaster, ROBOT, "REMIND *\n")
     reply = body((await wait_for_mail(config, listmaster, 1))[0])
-    assert f"reminder queued for 2 members of {NEWS}" in reply
-    assert f"reminder queued for 1 member of {OTHER}" in reply
-    await wait_for_mail(config, "zoe@example.net", 1, "the reminder")
+    assert "Done: reminder queued for 3 subscribers of 3 lists" in reply
+    zoe = (await wait_for_mail(config, "zoe@example.net", 1, "the reminder"))[0]
+    assert " ".join(str(zoe.message["Subject"]).split()) == "Your subscriptions to 2 lists"
+    assert zoe.sender.startswith("club-bounces+")
+    assert str(zoe.message["From"]) == "listd@elsewhere.example"
+    assert (f"  club@elsewhere.example (Club)\n    to leave: club-leave@elsewhere.example\n"
+            f"  {OTHER} (other)\n    to leave: other-leave@{DOMAIN}") in body(zoe)
+    jeanne = (await wait_for_mail(config, JEANNE, 3, "Jeanne's reminder"))[2]
+    # Jeanne's one list is French: her reminder is French.
+    assert str(jeanne.message["Subject"]) == "Votre abonnement à 1 liste"
+    assert f"  {NEWS} (news)\n    pour la quitter : news-leave@{DOMAIN}" in body(jeanne)
+    paul = (await wait_for_mail(config, PAUL, 2, "Paul's reminder"))[1]
+    # Paul's lists are in two languages: the site's.
+    assert " ".join(str(paul.message["Subject"]).split()) == "Your subscriptions to 2 lists"
 
 
 async def test_owners_are_told_of_arrivals_and_departures_unless_the_list_is_large(
