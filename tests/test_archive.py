@@ -108,7 +108,7 @@ async def test_public_archive_pages_search_and_headers(daemon: Daemon, db: Datab
         assert found.status_code == 200
         assert "2 messages found" in found.text and "Meeting" not in found.text
         harvest = await http.get(f"{ARCHIVE}/search", params={"q": "harvest great"})
-        assert "1 messages found" in harvest.text and f"{ARCHIVE}/2" in harvest.text
+        assert "1 message found" in harvest.text and f"{ARCHIVE}/2" in harvest.text
         odd = await http.get(f"{ARCHIVE}/search", params={"q": '"NEAR( * OR'})
         assert odd.status_code == 200
 
@@ -199,3 +199,20 @@ def test_mbox_round_trip_and_removal(listd_cli: CLI, db: Database, config: Confi
         in missing.stderr
     bad = listd_cli("archive", "import", NEWS, str(tmp_path / "absent.mbox"))
     assert bad.exit_code == 1 and "absent.mbox: no such file" in bad.stderr
+
+
+async def test_a_french_lists_archive_pages_are_french(daemon: Daemon, db: Database,
+                                                       config: Config) -> None:
+    make_list(db, config, NEWS, subscribers=(POSTER, READER), archive="public", language="fr")
+    await post_all(daemon, db, message("Récolte", "La récolte est rentrée."))
+    async with client(daemon) as http:
+        index = await http.get(ARCHIVE)
+        assert index.status_code == 200 and 'lang="fr"' in index.text
+        assert "par fil de discussion" in index.text and "1 message)" in index.text
+        assert "by thread" not in index.text
+        found = await http.get(f"{ARCHIVE}/search", params={"q": "récolte"})
+        assert "1 message trouvé pour « récolte »" in found.text
+        missing = await http.get(f"{ARCHIVE}/99")
+        assert missing.status_code == 404 and "Ce message n&#39;existe pas." in missing.text
+        # The pages share the site's layout: its stylesheet and its navigation.
+        assert '/static/style.css' in index.text and 'href="/lists"' in index.text

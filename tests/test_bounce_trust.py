@@ -8,15 +8,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
+from listd.bounce.classify import classify_message
 from listd.bounce.scoring import Effect
+from listd.bounce.unacted import FORWARDS_PER_DAY
 from listd.cli.main import cli
 from listd.config import Config
 from listd.database import Database
 from listd.lists import find_list, set_list_setting
 from listd.members import add_member, remove_member
-from listd.models import AuditEntry, BounceEvent, OutboundEntry, OutboundMessage
+from listd.models import AuditEntry, BounceEvent, OutboundEntry, OutboundMessage, OutboundState
 from listd.processing.worker import process_batch
 from listd.runtime import Runtime
 from listd.serve import Daemon
@@ -173,46 +175,76 @@ async def test_a_genuine_verp_bounce_still_scores(
     assert member(db, GONE).bounce_score == 1.0  # type: ignore[union-attr]
 
 
-async def post_through_the_list(daemon: Daemon, db: Database, config: Config) -> str:
-    """Post for real; return the Message-ID the members' copies carry."""
+async def post_through_the_list(daemon: Daemon, db: Database, config: Config) -> dict[str, str]:
+    """Post for real; return each member's delivered copy's Return-Path (its VERP sender)."""
     message_id = "<issue-2.4711@example.org>"
     await in_thread(send, daemon.port, "poster@example.org", [NEWS],
                     f"From: poster@example.org\r\nTo: {NEWS}\r\nSubject: issue 2\r\n"
                     f"Message-ID: {message_id}\r\n\r\nnews\r\n".encode())
-    await wait_until(lambda: {w.recipient for w in read_outbox(Path(config.outbound.path))
-                              if w.message["Message-ID"] == message_id} >= {GONE, OK},
-                     what="the post delivered to both members")
-    return message_id
+
+    def copies() -> dict[str, str]:
+        found = {w.recipient: str(w.message["Return-Path"])
+                 for w in read_outbox(Path(config.outbound.path))
+                 if w.message["Message-ID"] == message_id}
+        return found if found.keys() >= {GONE, OK} else {}
+
+    return await wait_until(copies, what="the post delivered to both members")
 
 
-async def test_without_token_the_message_id_of_a_copy_sent_proves_the_report(
+def quoting(report: bytes, return_path: str) -> bytes:
+    """REPORT with the returned copy's headers as delivered: Return-Path first."""
+    marker = b"Content-Type: text/rfc822-headers\r\n\r\n"
+    assert marker in report
+    return report.replace(marker, marker + f"Return-Path: {return_path}\r\n".encode())
+
+
+async def test_a_message_id_proves_nothing_anyone_can_read_it(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    """A post's Message-ID is in every member's copy and in the archive: a report that
+    quotes it and names a member is still anybody's word."""
+    make_list(db, config, NEWS, posting="anyone", subscribers=(GONE, OK))
+    await post_through_the_list(daemon, db, config)
+    await processed_without_token(db, daemon.port, "", BOUNCES,
+                                  returned_dsn(GONE, "<issue-2.4711@example.org>"), config)
+    await in_thread(send, daemon.port, "", [BOUNCES],
+                    feedback(OK, message_id="<issue-2.4711@example.org>"))
+    await wait_until(lambda: len(events(db)) == 2, timeout=30, what="both reports recorded")
+    assert events(db) == [(GONE, NOT_PROVEN, False), (OK, NOT_PROVEN, False)]
+    assert member(db, GONE).bounce_score == 0.0  # type: ignore[union-attr]
+    assert member(db, OK) is not None
+
+
+async def test_without_token_the_returned_copys_verp_sender_proves_the_report(
         daemon: Daemon, db: Database, config: Config) -> None:
     make_list(db, config, NEWS, posting="anyone", subscribers=(GONE, OK))
-    message_id = await post_through_the_list(daemon, db, config)
-    late = "late@example.net"
-    with db.session() as session:
-        add_member(session, find_list(session, NEWS), late)
-
-    await in_thread(send, daemon.port, "", [BOUNCES], returned_dsn(GONE, message_id))
-    await wait_until(lambda: member(db, GONE).bounce_score == 1.0,  # type: ignore[union-attr]
-                     what="the bounce proven by its Message-ID to be scored")
-    # The same Message-ID for a member who was never sent that post, and an unknown one.
-    await processed_without_token(db, daemon.port, "", BOUNCES,
-                                  returned_dsn(late, message_id), config)
+    return_paths = await post_through_the_list(daemon, db, config)
+    assert "+" in return_paths[GONE] and return_paths[GONE] != return_paths[OK]
+    # The report names OK, but the copy it returns is GONE's: the copy decides.
     await in_thread(send, daemon.port, "", [BOUNCES],
-                    returned_dsn(OK, "<never-sent@example.org>"))
-    await wait_until(lambda: len(events(db)) == 3, what="three reports recorded")
-    assert events(db) == [(GONE, "scored", True), (late, NOT_PROVEN, False),
+                    quoting(returned_dsn(OK, "<x@example.org>"), return_paths[GONE]))
+    await wait_until(lambda: member(db, GONE).bounce_score == 1.0,  # type: ignore[union-attr]
+                     what="the bounce proven by its returned copy to be scored")
+    assert member(db, OK).bounce_score == 0.0  # type: ignore[union-attr]
+    # A made-up token, and a genuine one of another list's address scheme, prove nothing.
+    forged = return_paths[OK].replace("+", "+1")
+    other = return_paths[OK].replace("news-bounces", "other-bounces")
+    for return_path in (forged, other):
+        await in_thread(send, daemon.port, "", [BOUNCES],
+                        quoting(returned_dsn(OK, "<x@example.org>"), return_path))
+    await wait_until(lambda: len(events(db)) == 3, timeout=30, what="three reports recorded")
+    assert events(db) == [(GONE, "scored", True), (OK, NOT_PROVEN, False),
                           (OK, NOT_PROVEN, False)]
-    assert member(db, late).bounce_score == 0.0  # type: ignore[union-attr]
     assert member(db, OK).bounce_score == 0.0  # type: ignore[union-attr]
 
 
-async def test_a_complaint_proven_by_message_id_unsubscribes(
+async def test_a_complaint_proven_by_its_original_mail_from_unsubscribes(
         daemon: Daemon, db: Database, config: Config) -> None:
     make_list(db, config, NEWS, posting="anyone", subscribers=(GONE, OK))
-    message_id = await post_through_the_list(daemon, db, config)
-    await in_thread(send, daemon.port, "", [BOUNCES], feedback(OK, message_id=message_id))
+    return_paths = await post_through_the_list(daemon, db, config)
+    report = feedback(OK).replace(
+        b"Version: 1\r\n", f"Version: 1\r\nOriginal-Mail-From: {return_paths[OK]}\r\n"
+        .encode())
+    await in_thread(send, daemon.port, "", [BOUNCES], report)
     await wait_until(lambda: member(db, OK) is None, what="the complainant unsubscribed")
     assert member(db, GONE) is not None
 
@@ -254,3 +286,40 @@ async def test_an_old_token_names_nobody_once_its_queue_entry_is_purged(
     done = await bounce_back(db, daemon.port, old, dsn(GONE, "5.1.1", "550 5.1.1 unknown"))
     assert "forged" in (done.outcome or "")
     assert member(db, OK).bounce_score == 0.0  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("report", [
+    # Postfix names the original envelope sender in its per-message DSN fields.
+    dsn(GONE, "5.1.1", "550 5.1.1 unknown").replace(
+        b"Reporting-MTA: dns; mx.example.net\r\n",
+        b"Reporting-MTA: dns; mx.example.net\r\n"
+        b"X-Postfix-Sender: rfc822; News-Bounces+2a-0123456789@lists.example.org\r\n"),
+    # A plain-text report quoting the delivered copy's headers inline.
+    b"From: MAILER-DAEMON@mx.example.net\r\nSubject: failure notice\r\n\r\n"
+    b"Sorry, I couldn't deliver to <gone@example.net>: mailbox unknown.\r\n\r\n"
+    b"--- Below this line is a copy of the message.\r\n\r\n"
+    b"Return-Path: <news-bounces+2a-0123456789@lists.example.org>\r\n"
+    b"Received: from lists.example.org\r\nSubject: issue 2\r\n\r\nnews\r\n",
+], ids=["x-postfix-sender", "inline-copy"])
+def test_the_returned_copys_envelope_sender_is_read(report: bytes) -> None:
+    assert classify_message(report).returned_senders == (
+        "news-bounces+2a-0123456789@lists.example.org",)
+
+
+async def test_forged_reports_cannot_flood_the_owners(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    """Anyone can mail LIST-bounces@: past a day's forwards, reports are only recorded."""
+    make_list(db, config, NEWS, subscribers=(GONE, OK))
+    sent = FORWARDS_PER_DAY + 3
+    for n in range(sent):
+        await in_thread(send, daemon.port, "", [BOUNCES],
+                        dsn(f"victim{n}@example.net", "5.1.1", "550 5.1.1 unknown"))
+    await wait_until(lambda: len(events(db)) == sent, timeout=60,
+                     what="every report recorded")
+    await wait_until(lambda: len(owner_notices(config)) == FORWARDS_PER_DAY, timeout=30,
+                     what="the day's forwards delivered")
+    with db.session() as session:
+        pending = session.scalar(select(func.count()).select_from(OutboundEntry).where(
+            OutboundEntry.state != OutboundState.SENT))
+    assert pending == 0
+    assert len(owner_notices(config)) == FORWARDS_PER_DAY

@@ -28,7 +28,7 @@ BOB = "bob@example.org"
 # The same in both languages, and rightly so.
 # Words the two languages share (the web pages' headings and a list status).
 SAME_IN_FRENCH = {"{poster} via {list}", "Site", "Score", "Action", "Description", "Confirmation",
-                  "Administration", "active"}
+                  "Administration", "active", "Date", "{count} message"}
 # Words that would betray an English text left in a French one.
 ENGLISH = re.compile(r"\b(the|you|your|this|please|mailing list|to unsubscribe|is not|"
                      r"send|reply|list of)\b", re.IGNORECASE)

@@ -35,7 +35,7 @@ def parse_complaint(msg: Message) -> Complaint | None:
         return None
     fields: dict[str, str] = {}
     if feedback_part is not None:
-        for block in dsn.parse_fields(dsn._part_fields_text(feedback_part)):
+        for block in dsn.parse_fields(dsn.part_fields_text(feedback_part)):
             fields.update(block)
     addrs = [a for key in ("original-rcpt-to", "removal-recipient")
              for a in m.find_addresses(fields.get(key, ""))]

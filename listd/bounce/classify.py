@@ -28,7 +28,8 @@ def classify_message(raw: bytes) -> BounceReport:
     try:
         msg = m.parse_bytes(raw if isinstance(raw, bytes) else bytes(raw))
         report = _classify(msg)
-        return dataclasses.replace(report, returned_message_id=notice.returned_message_id(msg))
+        return dataclasses.replace(report,
+                                   returned_senders=notice.returned_envelope_senders(msg))
     except Exception:
         # The contract is "never raise"; reaching here is a parser bug worth logging.
         logger.exception("bounce parser failed; message classified as OTHER")

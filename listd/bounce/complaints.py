@@ -14,7 +14,7 @@ from listd import audit, suppression
 from listd.bounce.events import ACTOR
 from listd.bounce.notices import owner_addresses, send_notice
 from listd.bounce.outcome import AddressEffect, BounceResult
-from listd.bounce.proof import ProvenMember, members_sent, subscriber
+from listd.bounce.proof import ProvenMember, member_of_returned_copy, subscriber
 from listd.bounce.report import BounceReport
 from listd.bounce.scoring import Effect
 from listd.bounce.unacted import Report, Unacted, forward_to_owners, record_unacted
@@ -33,7 +33,9 @@ def handle_complaint(session: Session, runtime: Runtime, report: Report,
     if forged_token is not None:
         return _not_proven(session, runtime, report, parsed,
                            f"its VERP token {forged_token!r} is unknown or forged")
-    proven = _proven(session, report, parsed, verp)
+    proven = _proven(session, report, parsed, verp or member_of_returned_copy(
+        session, report.mailing_list, parsed.returned_senders, runtime.secret,
+        runtime.config.robot))
     if not proven:
         return _not_proven(session, runtime, report, parsed,
                            "nothing shows it is about a copy sent to the member it names")
@@ -45,16 +47,13 @@ def handle_complaint(session: Session, runtime: Runtime, report: Report,
 
 def _proven(session: Session, report: Report, parsed: BounceReport,
             verp: ProvenMember | None) -> list[ProvenMember]:
-    if verp is not None:
-        # A token is good for its own member only: a report that names another member of the
-        # list contradicts it, and acts on neither.
-        others = [a for a in parsed.complainants if a.lower() != verp.member.address
-                  and subscriber(session, report.mailing_list, a) is not None]
-        return [] if others else [verp]
-    if parsed.returned_message_id is None:
+    if verp is None:
         return []
-    return members_sent(session, report.mailing_list, parsed.returned_message_id,
-                        parsed.complainants)
+    # A token is good for its own member only: a report that names another member of the
+    # list contradicts it, and acts on neither.
+    others = [a for a in parsed.complainants if a.lower() != verp.member.address
+              and subscriber(session, report.mailing_list, a) is not None]
+    return [] if others else [verp]
 
 
 def _recipients_complaint(feedback_type: str, parsed: BounceReport,
@@ -72,7 +71,7 @@ def _not_proven(session: Session, runtime: Runtime, report: Report, parsed: Boun
     kind = parsed.feedback_type or DEFAULT_TYPE
     named = [Unacted(a, COMPLAINT, reason=kind) for a in parsed.complainants]
     effects = record_unacted(session, runtime, report, named, Effect.NOT_PROVEN, why)
-    forwarded = forward_to_owners(session, report, parsed.complainants,
+    forwarded = forward_to_owners(session, runtime, report, parsed.complainants,
                                   f"a {kind} report, but {why}")
     return BounceResult(COMPLAINT, tuple(effects), note=f"not acted on: {why}",
                         forwarded=forwarded)
@@ -84,7 +83,7 @@ def _not_a_complaint(session: Session, runtime: Runtime, report: Report,
     named = [Unacted(p.member.address, COMPLAINT, reason=feedback_type, member=p.member)
              for p in proven]
     effects = record_unacted(session, runtime, report, named, Effect.NOT_A_COMPLAINT, why)
-    forwarded = forward_to_owners(session, report, [p.member.address for p in proven], why)
+    forwarded = forward_to_owners(session, runtime, report, [p.member.address for p in proven], why)
     return BounceResult(COMPLAINT, tuple(effects), forwarded=forwarded)
 
 

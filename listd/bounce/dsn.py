@@ -34,11 +34,11 @@ def delivery_status_texts(msg: Message) -> list[str]:
     texts = []
     for part in m.walk_top(msg):
         if m.content_type(part) in ("message/delivery-status", "message/global-delivery-status"):
-            texts.append(_part_fields_text(part))
+            texts.append(part_fields_text(part))
     return texts
 
 
-def _part_fields_text(part: Message) -> str:
+def part_fields_text(part: Message) -> str:
     payload = part.get_payload()
     if isinstance(payload, list):
         # compat32 already split the body into header blocks; rebuilding the

@@ -3,8 +3,8 @@
 A report acts on a member only when listd can prove it is about a copy sent to that member
 (proof.py): through the VERP token of the envelope recipient, which names exactly one
 delivery whatever the report says about addresses (forwarding often changes them), or,
-without a token, through the returned copy's Message-ID and the outbound records. Anything
-else is recorded and sent to the owners (unacted.py), never acted on.
+without one, through the VERP token in the envelope sender the returned copy shows. Anything
+else, a Message-ID included, is recorded and sent to the owners (unacted.py), never acted on.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from listd.bounce.classify import classify_message
 from listd.bounce.complaints import handle_complaint
 from listd.bounce.events import is_probe, record_bounce
 from listd.bounce.outcome import AddressEffect, BounceResult
-from listd.bounce.proof import ProvenMember, member_of_token, members_sent
+from listd.bounce.proof import ProvenMember, member_of_returned_copy, member_of_token
 from listd.bounce.report import BounceReport, Category, FailedRecipient, Kind
 from listd.bounce.scoring import Effect
 from listd.bounce.unacted import Report, Unacted, forward_to_owners, record_unacted
@@ -59,7 +59,7 @@ def _handle(session: Session, runtime: Runtime, report: Report, parsed: BounceRe
     if verp is not None:
         return BounceResult(BOUNCE, (_score(session, runtime, report, verp,
                                             _details_for(parsed, verp)),))
-    return _by_message_id(session, runtime, report, parsed)
+    return _by_returned_copy(session, runtime, report, parsed)
 
 
 def _details_for(parsed: BounceReport, verp: ProvenMember) -> FailedRecipient:
@@ -82,30 +82,16 @@ def _score(session: Session, runtime: Runtime, report: Report, proven: ProvenMem
     return AddressEffect(proven.member.address, effect)
 
 
-def _by_message_id(session: Session, runtime: Runtime, report: Report,
-                   parsed: BounceReport) -> BounceResult:
-    """No token: act on a named recipient only if the returned copy is one sent to them."""
-    named = [a for f in parsed.recipients for a in (f.address, f.original_address) if a]
-    proven = {p.member.address: p for p in members_sent(
-        session, report.mailing_list, parsed.returned_message_id, named)} \
-        if parsed.returned_message_id else {}
-    effects: list[AddressEffect] = []
-    unproven: list[FailedRecipient] = []
-    for failed in parsed.recipients:
-        match = proven.get(failed.address.lower()) or \
-            proven.get((failed.original_address or "").lower())
-        if match is None:
-            unproven.append(failed)
-        else:
-            effects.append(_score(session, runtime, report, match, failed))
-    if not unproven and effects:
-        return BounceResult(BOUNCE, tuple(effects))
-    why = ("no VERP token, and the returned copy is not one listd sent to the address named"
-           if parsed.returned_message_id else
-           "no VERP token, and no Message-ID of a copy listd sent")
-    rest = _unproven(session, runtime, report, unproven, why)
-    return BounceResult(BOUNCE, tuple(effects) + rest.effects, note=rest.note,
-                        forwarded=rest.forwarded)
+def _by_returned_copy(session: Session, runtime: Runtime, report: Report,
+                      parsed: BounceReport) -> BounceResult:
+    """No token in the envelope: the returned copy's own VERP sender may still say whose."""
+    proven = member_of_returned_copy(session, report.mailing_list, parsed.returned_senders,
+                                     runtime.secret, runtime.config.robot)
+    if proven is not None:
+        return BounceResult(BOUNCE, (_score(session, runtime, report, proven,
+                                            _details_for(parsed, proven)),))
+    return _unproven(session, runtime, report, list(parsed.recipients),
+                     "no VERP token, in the envelope or in the returned copy")
 
 
 def _unproven(session: Session, runtime: Runtime, report: Report,
@@ -113,7 +99,7 @@ def _unproven(session: Session, runtime: Runtime, report: Report,
     named = [Unacted(f.address, (f.kind or Kind.SOFT).value, f.status, f.reason, f.diagnostic)
              for f in failed]
     effects = record_unacted(session, runtime, report, named, Effect.NOT_PROVEN, why)
-    forwarded = forward_to_owners(session, report, [f.address for f in failed],
+    forwarded = forward_to_owners(session, runtime, report, [f.address for f in failed],
                                   f"a delivery failure report, but {why}")
     note = f"not acted on: {why}" if failed else "no failed recipient found"
     return BounceResult(BOUNCE, tuple(effects), note=note, forwarded=forwarded)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
+from listd.bounce import dsn
 from listd.bounce import message as m
 
 # Lines that introduce the returned message in plain-text reports (qmail,
@@ -118,14 +119,28 @@ def original_headers(msg: Message, inline: str) -> Message | None:
     return None
 
 
-_MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
+# Report fields that name the returned copy's envelope sender: ARF's (RFC 5965 3.2) and
+# Postfix's per-message DSN field.
+_SENDER_FIELDS = ("original-mail-from", "x-postfix-sender")
+_REPORT_PARTS = ("message/feedback-report", "message/delivery-status",
+                 "message/global-delivery-status")
 
 
-def returned_message_id(msg: Message) -> str | None:
-    """The Message-ID of the returned copy, "<local@domain>", or None if it has none."""
+def returned_envelope_senders(msg: Message) -> tuple[str, ...]:
+    """The envelope senders the report shows its returned copy had (lowercase, in order).
+
+    They come from the report's own fields and from the Return-Path the receiving side
+    wrote into the copy; for a copy listd sent, that is its VERP address.
+    """
+    found: list[str] = []
+    for part in m.walk_top(msg):
+        if m.content_type(part) in _REPORT_PARTS:
+            for block in dsn.parse_fields(dsn.part_fields_text(part)):
+                for field in _SENDER_FIELDS:
+                    found += m.find_addresses(block.get(field, ""))
     _, inline = notice_text(msg)
     original = original_headers(msg, inline)
-    if original is None:
-        return None
-    found = _MESSAGE_ID.search(m.header(original, "Message-ID"))
-    return found.group(0) if found else None
+    if original is not None:
+        for value in original.get_all("Return-Path") or ():
+            found += m.find_addresses(str(value))
+    return tuple(dict.fromkeys(a.lower() for a in found))

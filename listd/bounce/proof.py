@@ -1,28 +1,31 @@
 """What proves that a report is about a copy listd sent to a member.
 
 Anyone can mail LIST-bounces@ a report that names a member, so a report's own words prove
-nothing. Two things do: the VERP token of the envelope recipient (signed by us, naming one
-queue entry and so one member), or, without a token, the Message-ID of the returned copy
-when the outbound records show a copy with that Message-ID went to the member named. Once
-the records of a delivery are purged, its reports can no longer be proven and act on nobody.
+nothing, and neither does a post's Message-ID: every member and every archive reader knows
+it. Only a VERP token does (signed by us, naming one queue entry and so one member): the
+envelope recipient's, or, for a report that came without one, the token in the envelope
+sender the returned copy shows (its Return-Path, ARF's Original-Mail-From), which only the
+member it was sent to has seen. Once the records of a delivery are purged, its reports can no
+longer be proven and act on nobody.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from listd.addresses import AddressKind, parse_address
 from listd.distribute.verp import find_verp_target
-from listd.models import MailingList, Member, OutboundEntry, OutboundMessage, Role, StoredMessage
+from listd.models import MailingList, Member, Role
 
 
 class Proof(enum.StrEnum):
     VERP = "VERP token"
-    MESSAGE_ID = "Message-ID of a copy sent to the member"
+    RETURNED_COPY = "VERP token of the returned copy"
 
 
 @dataclass(frozen=True)
@@ -46,26 +49,28 @@ def member_of_token(session: Session, mailing_list: MailingList, token: str,
     return ProvenMember(member, target.entry_id, Proof.VERP)
 
 
-def members_sent(session: Session, mailing_list: MailingList, message_id: str,
-                 addresses: Iterable[str]) -> list[ProvenMember]:
-    """Subscribers among ADDRESSES to whom a post with MESSAGE_ID was queued on this list."""
-    wanted = sorted({a.lower() for a in addresses if a})
-    if not wanted:
-        return []
-    rows = session.execute(
-        select(Member, OutboundEntry.id)
-        .join(OutboundEntry, OutboundEntry.member_id == Member.id)
-        .join(OutboundMessage, OutboundMessage.id == OutboundEntry.outbound_id)
-        .join(StoredMessage, StoredMessage.id == OutboundMessage.source_message_id)
-        .where(StoredMessage.message_id == message_id,
-               OutboundMessage.list_id == mailing_list.id,
-               Member.list_id == mailing_list.id, Member.role == Role.SUBSCRIBER,
-               Member.address.in_(wanted))
-        .order_by(OutboundEntry.id)).all()
-    found: dict[int, ProvenMember] = {}
-    for member, entry_id in rows:
-        found.setdefault(member.id, ProvenMember(member, entry_id, Proof.MESSAGE_ID))
-    return list(found.values())
+def member_of_returned_copy(session: Session, mailing_list: MailingList,
+                            senders: Iterable[str], secret: str,
+                            robot: str) -> ProvenMember | None:
+    """The subscriber whose copy's VERP sender is among SENDERS; None if none or several."""
+    proven: dict[int, ProvenMember] = {}
+    for sender in senders:
+        token = _bounces_token(mailing_list, sender, robot)
+        found = member_of_token(session, mailing_list, token, secret) if token else None
+        if found is not None:
+            proven.setdefault(found.member.id, found)
+    if len(proven) != 1:
+        # Tokens of two members in one returned copy: it is not one member's copy.
+        return None
+    return replace(next(iter(proven.values())), proof=Proof.RETURNED_COPY)
+
+
+def _bounces_token(mailing_list: MailingList, sender: str, robot: str) -> str | None:
+    destination = parse_address(sender, robot)
+    if destination.kind is not AddressKind.BOUNCES or destination.list_name != \
+            mailing_list.name or destination.domain != mailing_list.domain.name:
+        return None
+    return destination.token
 
 
 def subscriber(session: Session, mailing_list: MailingList, address: str) -> Member | None:

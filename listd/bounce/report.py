@@ -53,9 +53,9 @@ class BounceReport:
     # Addresses the report mentions that are not in ``recipients`` (delivered,
     # or delayed ones in a report that also has failures).
     other_recipients: tuple[str, ...] = ()
-    # The Message-ID of the returned copy (attached or quoted), "<...>", if the report has one:
-    # it can prove which message the report is about when there is no VERP token.
-    returned_message_id: str | None = None
+    # The envelope senders the returned copy had (report fields, its Return-Path): a VERP
+    # address among them proves whose copy it was when the report itself came without one.
+    returned_senders: tuple[str, ...] = ()
 
     @property
     def is_bounce(self) -> bool:

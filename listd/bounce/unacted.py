@@ -7,9 +7,11 @@ with the reason, to judge for themselves.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from listd import audit
@@ -17,8 +19,14 @@ from listd.bounce.events import ACTOR
 from listd.bounce.notices import owner_addresses, send_notice
 from listd.bounce.outcome import AddressEffect
 from listd.bounce.scoring import Effect
-from listd.models import BounceEvent, MailingList, Member
+from listd.models import AuditEntry, BounceEvent, MailingList, Member
 from listd.runtime import Runtime
+
+FORWARDED = "bounce.forwarded"
+# Anyone can mail LIST-bounces@: past this many forwards a day, the owners are not mailed
+# each further report (they stay in `listd bounce ls --reports`), so forged reports cannot
+# be used to flood the owners' mailboxes through listd.
+FORWARDS_PER_DAY = 10
 
 
 @dataclass(frozen=True)
@@ -59,13 +67,26 @@ def record_unacted(session: Session, runtime: Runtime, report: Report,
     return [AddressEffect(one.address, effect) for one in named]
 
 
-def forward_to_owners(session: Session, report: Report, named: Sequence[str],
-                      why: str) -> bool:
+def forward_to_owners(session: Session, runtime: Runtime, report: Report,
+                      named: Sequence[str], why: str) -> bool:
     """Send the report to the owners; not when it is about an owner's own mailbox, as a
-    failing owner address would otherwise bounce each forward back here, for ever."""
+    failing owner address would otherwise bounce each forward back here, for ever, nor
+    past the day's forwards."""
     owners = owner_addresses(session, report.mailing_list)
     if not owners or {a.lower() for a in named} & {o.lower() for o in owners}:
         return False
+    now = runtime.clock.now()
+    if _forwarded_since(session, report.mailing_list, now - dt.timedelta(days=1)) \
+            >= FORWARDS_PER_DAY:
+        return False
     send_notice(session, report.mailing_list, "bounce_unacted_owner", owners,
                 attachment=report.raw, why=why, named=", ".join(named) or "no address")
+    session.add(AuditEntry(at=now, actor=ACTOR, action=FORWARDED,
+                           list_id=report.mailing_list.id, detail={"report": report.message_id}))
     return True
+
+
+def _forwarded_since(session: Session, mailing_list: MailingList, since: dt.datetime) -> int:
+    return session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == FORWARDED, AuditEntry.list_id == mailing_list.id,
+        AuditEntry.at > since)) or 0

@@ -5,15 +5,10 @@ listd/locale/LANG/LC_MESSAGES/listd.po. A language without a translation falls b
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from listd.templates.mail_texts import TEXTS
 from listd.templates.text import MailText, Text
 
-__all__ = ["TEMPLATE_DIR", "TEXTS", "MailText", "Text", "render"]
-
-# The archive's page templates live here too (web/*.html).
-TEMPLATE_DIR = Path(__file__).resolve().parent
+__all__ = ["TEXTS", "MailText", "Text", "render"]
 
 
 def render(name: str, language: str, /, **values: object) -> Text:

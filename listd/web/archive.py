@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,45 +20,42 @@ from listd.addresses import InvalidAddress
 from listd.archive import browse
 from listd.archive.access import Access, Reader, archive_access
 from listd.archive.store import by_number
-from listd.archive.text import attachments, display_author, obfuscate
+from listd.archive.text import attachments, display_author
 from listd.archive.urls import archive_path
 from listd.errors import NotFound
+from listd.i18n import N_, translate, translate_plural
 from listd.lists import find_list
 from listd.models import ListStatus, MailingList, Member, Role
 from listd.runtime import Runtime
 from listd.settings import ListSettings
-from listd.templates import TEMPLATE_DIR
-from listd.web.context import visitor_of
+from listd.web.context import SAFE_HEADERS, Visitor, page, visitor_of
 
-HEADERS = {
-    "Cache-Control": "no-cache",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; form-action 'self'",
-}
 STATUS = {Access.NO_ARCHIVE: 404, Access.MEMBERS_ONLY: 403, Access.OWNERS_ONLY: 403}
-REFUSALS = {Access.NO_ARCHIVE: "This list keeps no archive.",
-            Access.MEMBERS_ONLY: "This archive is open to the list's members only.",
-            Access.OWNERS_ONLY: "This archive is open to the list's owners only."}
-
-_environment = Environment(loader=FileSystemLoader(TEMPLATE_DIR / "web"),
-                           autoescape=select_autoescape(default=True, default_for_string=True))
-_environment.filters["obfuscate"] = lambda value: obfuscate(str(value))
+REFUSALS = {Access.NO_ARCHIVE: N_("This list keeps no archive."),
+            Access.MEMBERS_ONLY: N_("This archive is open to the list's members only."),
+            Access.OWNERS_ONLY: N_("This archive is open to the list's owners only.")}
+NO_LIST = N_("There is no such list.")
+NO_MONTH = N_("There is no such month.")
+NO_MESSAGE = N_("There is no such message.")
+NO_ATTACHMENT = N_("There is no such attachment.")
+BY_THREAD = N_("{list}, {month}, by thread")
+BY_DATE = N_("{list}, {month}, by date")
 
 
 @dataclass(frozen=True)
 class Answer:
-    """A page to show, or a refusal (status and text)."""
+    """A page to show (in its list's language), or a refusal (status and text)."""
 
     status: int
     template: str = ""
     values: dict[str, Any] | None = None
     download: tuple[bytes, str, str] | None = None
+    language: str | None = None
 
 
-def render(template: str, **values: Any) -> str:
-    return _environment.get_template(template).render(**values)
+def _refusal(status: int, text: str, mailing_list: MailingList | None = None) -> Answer:
+    return Answer(status, values={"text": text},
+                  language=mailing_list.language if mailing_list is not None else None)
 
 
 def _reader(session: Session, mailing_list: MailingList, address: str | None) -> Reader:
@@ -77,27 +73,29 @@ def _open(session: Session, reader: str | None, address: str) -> MailingList | A
     try:
         mailing_list = find_list(session, address)
     except (NotFound, InvalidAddress):
-        return Answer(404, values={"text": "There is no such list."})
+        return _refusal(404, NO_LIST)
     if mailing_list.status is not ListStatus.ACTIVE:
-        return Answer(404, values={"text": "There is no such list."})
+        return _refusal(404, NO_LIST)
     access = archive_access(ListSettings.of(mailing_list).archive,
                             _reader(session, mailing_list, reader))
     if access is not Access.GRANTED:
-        return Answer(STATUS[access], values={"text": REFUSALS[access]})
+        return _refusal(STATUS[access], REFUSALS[access], mailing_list)
     return mailing_list
 
 
-def _common(mailing_list: MailingList, **values: Any) -> dict[str, Any]:
-    return {"list_address": mailing_list.address,
-            "archive_path": archive_path(mailing_list.address), **values}
+def _shown(mailing_list: MailingList, template: str, **values: Any) -> Answer:
+    return Answer(200, template, {"list_address": mailing_list.address,
+                                  "archive_path": archive_path(mailing_list.address), **values},
+                  language=mailing_list.language)
 
 
 def index_page(session: Session, reader: str | None, address: str) -> Answer:
     opened = _open(session, reader, address)
     if isinstance(opened, Answer):
         return opened
-    return Answer(200, "archive_index.html", _common(
-        opened, title=f"{opened.address} archive", months=browse.months(session, opened)))
+    return _shown(opened, "archive_index.html",
+                  title=translate(opened.language, "{list} archive", list=opened.address),
+                  months=browse.months(session, opened))
 
 
 def month_page(session: Session, reader: str | None, address: str, month: str,
@@ -106,12 +104,12 @@ def month_page(session: Session, reader: str | None, address: str, month: str,
     if isinstance(opened, Answer):
         return opened
     if browse.month_bounds(month) is None:
-        return Answer(404, values={"text": "There is no such month."})
+        return _refusal(404, NO_MONTH, opened)
     messages = browse.in_month(session, opened, month)
     groups = browse.threads(messages) if by_thread else [[(0, m) for m in messages]]
-    heading = f"{opened.address}, {month}, by {'thread' if by_thread else 'date'}"
-    return Answer(200, "archive_list.html", _common(opened, title=heading, heading=heading,
-                                                    groups=groups))
+    heading = BY_THREAD if by_thread else BY_DATE
+    heading = translate(opened.language, heading, list=opened.address, month=month)
+    return _shown(opened, "archive_list.html", title=heading, groups=groups)
 
 
 def search_page(session: Session, reader: str | None, address: str, query: str) -> Answer:
@@ -119,10 +117,11 @@ def search_page(session: Session, reader: str | None, address: str, query: str) 
     if isinstance(opened, Answer):
         return opened
     results = browse.found(session, opened, query)
-    heading = f"{len(results)} messages found for “{query}”"
-    return Answer(200, "archive_list.html", _common(
-        opened, title=heading, heading=heading, query=query,
-        groups=[[(0, m) for m in results]] if results else []))
+    heading = translate_plural(opened.language, "{count} message found for “{query}”",
+                               "{count} messages found for “{query}”", len(results),
+                               query=query)
+    return _shown(opened, "archive_list.html", title=heading, query=query,
+                  groups=[[(0, m) for m in results]] if results else [])
 
 
 def message_page(session: Session, reader: str | None, address: str, number: int) -> Answer:
@@ -132,15 +131,16 @@ def message_page(session: Session, reader: str | None, address: str, number: int
     try:
         row = by_number(session, opened, number)
     except NotFound:
-        return Answer(404, values={"text": "There is no such message."})
+        return _refusal(404, NO_MESSAGE, opened)
     parent = None
     if row.in_reply_to:
         parent = next((s for s in browse.in_month(session, opened, row.date.strftime("%Y-%m"))
                        if s.message_id == row.in_reply_to), None)
-    return Answer(200, "archive_message.html", _common(
-        opened, title=row.subject or "(no subject)", message=row, parent=parent,
-        author=display_author(row.author_name, row.author_address),
-        attachments=attachments(row.raw)))
+    return _shown(opened, "archive_message.html",
+                  title=row.subject or translate(opened.language, "(no subject)"),
+                  message=row, parent=parent,
+                  author=display_author(row.author_name, row.author_address),
+                  attachments=attachments(row.raw))
 
 
 def attachment_download(session: Session, reader: str | None, address: str, number: int,
@@ -151,37 +151,36 @@ def attachment_download(session: Session, reader: str | None, address: str, numb
     try:
         row = by_number(session, opened, number)
     except NotFound:
-        return Answer(404, values={"text": "There is no such message."})
+        return _refusal(404, NO_MESSAGE, opened)
     found = attachments(row.raw)
     if not 1 <= index <= len(found):
-        return Answer(404, values={"text": "There is no such attachment."})
+        return _refusal(404, NO_ATTACHMENT, opened)
     item = found[index - 1]
     return Answer(200, download=(item.content, item.content_type, item.filename))
 
 
-def _respond(answer: Answer) -> Response:
+def _respond(answer: Answer, visitor: Visitor) -> Response:
     if answer.download is not None:
         content, ctype, filename = answer.download
         return Response(content, media_type=ctype, headers={
-            **HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'})
+            **SAFE_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'})
     values = answer.values or {}
     if not answer.template:
-        page = render("archive_error.html", title=values["text"], text=values["text"],
-                      list_address="", archive_path="")
-        return HTMLResponse(page, status_code=answer.status, headers=HEADERS)
-    return HTMLResponse(render(answer.template, **values), status_code=answer.status,
-                        headers=HEADERS)
+        language = answer.language or visitor.language
+        return page(visitor, "archive_error.html", answer.status, language=language,
+                    title=translate(language, values["text"]), text=values["text"])
+    return page(visitor, answer.template, answer.status, language=answer.language, **values)
 
 
 def add_archive_routes(app: FastAPI, runtime: Runtime) -> None:
     async def answer(request: Request, fn: Any, *args: Any) -> Response:
         # The signed-in address (web sessions) decides members' and owners' archives.
-        reader = (await visitor_of(request)).address
+        visitor = await visitor_of(request)
 
         def work() -> Answer:
             with runtime.db.reading() as session:
-                return fn(session, reader, *args)  # type: ignore[no-any-return]
-        return _respond(await runtime.db.run_read(work))
+                return fn(session, visitor.address, *args)  # type: ignore[no-any-return]
+        return _respond(await runtime.db.run_read(work), visitor)
 
     @app.get("/lists/{address}/archive")
     async def archive_index(request: Request, address: str) -> Response:

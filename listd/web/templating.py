@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from listd.archive.text import obfuscate
 from listd.i18n import translate, translate_plural
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -20,9 +21,13 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 @lru_cache(maxsize=1)
 def jinja_environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES),
-                       autoescape=select_autoescape(default=True, default_for_string=True),
-                       trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(loader=FileSystemLoader(TEMPLATES),
+                              autoescape=select_autoescape(default=True,
+                                                           default_for_string=True),
+                              trim_blocks=True, lstrip_blocks=True)
+    # Addresses in archived mail are shown as "name at domain" (archive/text.py).
+    environment.filters["obfuscate"] = lambda value: obfuscate(str(value))
+    return environment
 
 
 def render_page(name: str, language: str, **context: Any) -> str:
