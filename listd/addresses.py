@@ -15,6 +15,7 @@ from email.utils import getaddresses, parseaddr
 from email_validator import EmailNotValidError, validate_email
 
 from listd.errors import UserError
+from listd.i18n import N_
 
 
 class InvalidAddress(UserError):
@@ -54,14 +55,15 @@ def normalize_address(text: str) -> str:
     if candidate.startswith("<") and candidate.endswith(">"):
         candidate = candidate[1:-1]
     if not candidate:
-        raise InvalidAddress("empty address")
+        raise InvalidAddress(N_("empty address"))
     plain = _plain(candidate)
     if plain is not None:
         return plain
     try:
         valid = validate_email(candidate, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:
-        raise InvalidAddress(f"invalid address {text.strip()!r}: {exc}") from None
+        raise InvalidAddress(N_("invalid address {address}"), address=repr(text.strip()),
+                             detail=str(exc)) from None
     return valid.normalized.lower()
 
 

@@ -24,9 +24,12 @@ def record(session: Session, actor: str, action: str, mailing_list: MailingList 
                            list_id=mailing_list.id if mailing_list is not None else None,
                            subject=subject, detail=detail))
     # Imported here: the event table reads the models, which the CLI loads only when needed.
+    from listd import subscription_notices
     from listd.api.events import on_audit
 
     on_audit(session, action, actor, mailing_list, subject, detail)
+    # The owners' notices too are derived from the log, so every door sends them.
+    subscription_notices.on_audit(session, action, mailing_list, subject, detail)
 
 
 def entries(session: Session, *, list_ids: Sequence[int] | None = None, actor: str | None = None,

@@ -10,6 +10,7 @@ waiting for mail that nothing will ever send.
 from __future__ import annotations
 
 from listd.errors import UserError
+from listd.i18n import N_
 from listd.models import DeliveryMode
 
 # The modes some part of listd delivers. A mode outside this set is refused when asked for.
@@ -27,7 +28,8 @@ class UnknownDeliveryMode(UserError):
 
     def __init__(self, text: str) -> None:
         self.text = text
-        super().__init__(f"unknown delivery mode {text!r}; choose one of {served_names()}")
+        super().__init__(N_("unknown delivery mode {mode}; choose one of {modes}"),
+                         mode=repr(text), modes=served_names())
 
 
 class UnservedDeliveryMode(UserError):
@@ -35,8 +37,8 @@ class UnservedDeliveryMode(UserError):
 
     def __init__(self, mode: DeliveryMode) -> None:
         self.mode = mode
-        super().__init__(f"delivery mode {mode.value!r} is not available on this server; "
-                         f"choose one of {served_names()}")
+        super().__init__(N_("delivery mode {mode} is not available on this server; choose "
+                            "one of {modes}"), mode=repr(mode.value), modes=served_names())
 
 
 def served_names(separator: str = ", ") -> str:

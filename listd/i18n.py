@@ -73,10 +73,26 @@ def _fill(text: str, values: dict[str, object]) -> str:
     return string.Formatter().vformat(text, (), _Values(values))
 
 
+def fill(text: str, values: dict[str, object]) -> str:
+    """TEXT's placeholders filled from VALUES, untranslated (an unfilled one shows as itself)."""
+    return _fill(text, values)
+
+
+class Term(str):
+    """A placeholder's value that is itself a word of the catalog (a role, a state), so it is
+    translated along with the message it goes into (marked with N_ where it is defined)."""
+
+
 def N_(message: str) -> str:
     """Marks MESSAGE for the catalog where it is defined (a table, a class attribute) and
     translated later, with `translate(language, message)`."""
     return message
+
+
+def Nn_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a singular and plural pair for the catalog, translated later with
+    `translate_plural(language, singular, plural, count)`."""
+    return singular, plural
 
 
 def translate(language: str, message: str, /, **values: object) -> str:

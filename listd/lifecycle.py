@@ -18,6 +18,7 @@ from listd.compose import compose
 from listd.config import Config
 from listd.distribute.queue import enqueue_mail
 from listd.errors import UserError
+from listd.i18n import N_
 from listd.members import addresses_with_role
 from listd.models import MailingList, Role
 from listd.posting.notices import owner_address
@@ -94,7 +95,7 @@ def _check_listmaster(config: Config, actor: str) -> None:
     # The CLI and a site-wide API key (the API door checks the scope) speak for a listmaster.
     if actor != audit.CLI_ACTOR and not actor.startswith(audit.API_ACTOR_PREFIX) and \
             try_normalize(actor) not in config.listmasters:
-        raise NotListmaster(f"{actor} is not a listmaster")
+        raise NotListmaster(N_("{actor} is not a listmaster"), actor=actor)
 
 
 def _told(session: Session, mailing_list: MailingList) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from listd.errors import UserError
+from listd.i18n import N_
 from listd.settings import SettingError, parse_setting
 
 
@@ -31,7 +32,8 @@ def load_template(directory: Path, name: str) -> ListTemplate:
     path = directory / f"{name}.yaml"
     if not name.replace("-", "").replace("_", "").isalnum() or not path.is_file():
         known = ", ".join(available_templates(directory)) or "none"
-        raise TemplateError(f"unknown list template {name!r} (available: {known})")
+        raise TemplateError(N_("unknown list template {name} (available: {known})"),
+                            name=repr(name), known=known)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:

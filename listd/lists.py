@@ -15,6 +15,7 @@ from listd.addresses import RESERVED_SUFFIXES, normalize_address, split_list_add
 from listd.clock import utcnow
 from listd.config import Config
 from listd.errors import AlreadyExists, NotFound, UserError
+from listd.i18n import N_, Term
 from listd.list_templates import load_template
 from listd.members import addresses_with_role
 from listd.models import (
@@ -49,9 +50,9 @@ def add_domain(session: Session, name: str) -> Domain:
     try:
         normalize_address(f"postmaster@{name}")
     except UserError:
-        raise UserError(f"invalid domain name {name!r}") from None
+        raise UserError(N_("invalid domain name {name}"), name=repr(name)) from None
     if session.scalar(select(Domain).where(Domain.name == name)) is not None:
-        raise AlreadyExists(f"domain {name} already exists")
+        raise AlreadyExists(N_("domain {domain} already exists"), domain=name)
     return ensure_domain(session, name)
 
 
@@ -64,7 +65,7 @@ def find_list(session: Session, address: str) -> MailingList:
     found = session.scalar(
         select(MailingList).join(Domain).where(MailingList.name == name, Domain.name == domain))
     if found is None:
-        raise NotFound(f"no list {name}@{domain}")
+        raise NotFound(N_("no list {list}"), list=f"{name}@{domain}")
     return found
 
 
@@ -82,14 +83,15 @@ def request_list(session: Session, config: Config, address: str, owners: Iterabl
     """Create a list in the pending state; it refuses all mail until a listmaster approves it."""
     name, domain_name = split_list_address(address)
     if not LIST_NAME.match(name) or name.endswith(RESERVED_SUFFIXES) or name == config.robot:
-        raise UserError(f"invalid list name {name!r}: use lowercase letters, digits, '.', '_' "
-                        f"or '-', not ending in {', '.join(RESERVED_SUFFIXES)}")
+        raise UserError(N_("invalid list name {name}: use lowercase letters, digits, '.', '_' "
+                           "or '-', not ending in {suffixes}"),
+                        name=repr(name), suffixes=", ".join(RESERVED_SUFFIXES))
     if domain_name not in served_domains(session, config):
-        raise UserError(f"domain {domain_name} is not served by listd "
-                        f"(add it with 'listd domain add {domain_name}')")
+        raise UserError(N_("domain {domain} is not served by listd (add it with "
+                           "'listd domain add {domain}')"), domain=domain_name)
     owner_addresses = sorted({normalize_address(o) for o in owners})
     if not owner_addresses:
-        raise UserError("a list needs at least one owner")
+        raise UserError(N_("a list needs at least one owner"))
     chosen = load_template(config.list_templates_dir, template)
     domain = ensure_domain(session, domain_name)
     existing = session.scalar(select(MailingList).where(MailingList.domain_id == domain.id,
@@ -98,7 +100,7 @@ def request_list(session: Session, config: Config, address: str, owners: Iterabl
         # A refused request holds nothing anyone wants: the name is free to ask for again.
         delete_list(session, existing.address, requested_by)
     elif existing is not None:
-        raise AlreadyExists(f"list {name}@{domain_name} already exists")
+        raise AlreadyExists(N_("list {list} already exists"), list=f"{name}@{domain_name}")
     mailing_list = MailingList(name=name, domain=domain, template=template,
                                subject=subject,
                                description=chosen.description,
@@ -117,8 +119,9 @@ def _transition(session: Session, address: str, allowed_from: Sequence[ListStatu
                 to: ListStatus, actor: str) -> MailingList:
     mailing_list = find_list(session, address)
     if mailing_list.status not in allowed_from:
-        raise UserError(f"list {mailing_list.address} is {mailing_list.status.value}; "
-                        f"cannot make it {to.value}")
+        raise UserError(N_("list {list} is {status}; cannot make it {to}"),
+                        list=mailing_list.address, status=Term(mailing_list.status.value),
+                        to=Term(to.value))
     mailing_list.status = to
     if to is ListStatus.ACTIVE:
         mailing_list.approved_at = utcnow()

@@ -15,11 +15,17 @@ from listd.bounce.scoring import restore
 from listd.clock import utcnow
 from listd.delivery_modes import SERVED, UnservedDeliveryMode
 from listd.errors import AlreadyExists, NotFound, UserError
+from listd.i18n import N_, Term
 from listd.models import DeliveryMode, Domain, MailingList, Member, MemberStatus, Role
 
 IMPORT_BATCH = 5000
 # The robot's local part when the caller has no config at hand (config.robot's default).
 DEFAULT_ROBOT = "listd"
+# Refusals a command's reply may quote, in the list's language ({role}: a catalog word).
+OWN_ADDRESS = N_("{address} is one of listd's own addresses and cannot be a member of a list")
+ALREADY = N_("{address} is already {role} of {list}")
+NOT_MEMBER = N_("{address} is not {role} of {list}")
+LAST_OWNER = N_("{address} is the last owner of {list}; add another owner first")
 
 
 def find_member(session: Session, mailing_list: MailingList, address: str,
@@ -35,9 +41,10 @@ def add_member(session: Session, mailing_list: MailingList, address: str, name: 
     """Add ADDRESS; a suppressed subscriber only with FORCE (the person's new consent)."""
     normalized = normalize_address(address)
     if own_addresses(session, mailing_list, robot)(normalized):
-        raise UserError(_own_address_refused(normalized))
+        raise UserError(OWN_ADDRESS, address=normalized)
     if find_member(session, mailing_list, normalized, role) is not None:
-        raise AlreadyExists(f"{normalized} is already {role.value} of {mailing_list.address}")
+        raise AlreadyExists(ALREADY, address=normalized, role=Term(role.value),
+                            list=mailing_list.address)
     if role is Role.SUBSCRIBER:
         suppression.check_addable(session, normalized, force=force, actor=actor)
     member = Member(list_id=mailing_list.id, address=normalized, display_name=name.strip(),
@@ -69,7 +76,7 @@ def own_addresses(session: Session, mailing_list: MailingList,
 
 
 def _own_address_refused(address: str) -> str:
-    return f"{address} is one of listd's own addresses and cannot be a member of a list"
+    return str(UserError(OWN_ADDRESS, address=address))
 
 
 def update_member(session: Session, mailing_list: MailingList, member: Member, *,
@@ -92,10 +99,10 @@ def remove_member(session: Session, mailing_list: MailingList, address: str,
     normalized = normalize_address(address)
     member = find_member(session, mailing_list, normalized, role)
     if member is None:
-        raise NotFound(f"{normalized} is not {role.value} of {mailing_list.address}")
+        raise NotFound(NOT_MEMBER, address=normalized, role=Term(role.value),
+                       list=mailing_list.address)
     if role is Role.OWNER and count_role(session, mailing_list, Role.OWNER) == 1:
-        raise UserError(f"{normalized} is the last owner of {mailing_list.address}; "
-                        "add another owner first")
+        raise UserError(LAST_OWNER, address=normalized, list=mailing_list.address)
     session.delete(member)
     audit.record(session, actor, "member.removed", mailing_list, normalized, role=role.value)
 
@@ -108,7 +115,8 @@ def set_delivery_mode(session: Session, mailing_list: MailingList, address: str,
     normalized = normalize_address(address)
     member = find_member(session, mailing_list, normalized)
     if member is None:
-        raise NotFound(f"{normalized} is not subscriber of {mailing_list.address}")
+        raise NotFound(NOT_MEMBER, address=normalized, role=Term(Role.SUBSCRIBER.value),
+                       list=mailing_list.address)
     member.delivery_mode = mode
     if mode is DeliveryMode.MAIL and member.bounce_suspended_at is not None:
         # Asking for mail again is how a member ends a bounce suspension (Mailman does too).
@@ -275,11 +283,12 @@ def change_member(session: Session, mailing_list: MailingList, address: str, rol
     normalized = normalize_address(address)
     member = find_member(session, mailing_list, normalized, role)
     if member is None:
-        raise NotFound(f"{normalized} is not {role.value} of {mailing_list.address}")
+        raise NotFound(NOT_MEMBER, address=normalized, role=Term(role.value),
+                       list=mailing_list.address)
     if delivery is not None and delivery is not member.delivery_mode:
         if role is not Role.SUBSCRIBER:
-            raise UserError(f"delivery: only a subscriber has a delivery mode, not a "
-                            f"{role.value}")
+            raise UserError(N_("delivery: only a subscriber has a delivery mode, not a {role}"),
+                            role=Term(role.value))
         set_delivery_mode(session, mailing_list, normalized, delivery, actor=actor)
     if new_role is not None and new_role is not role:
         _change_role(session, mailing_list, member, new_role, actor)
@@ -289,11 +298,10 @@ def change_member(session: Session, mailing_list: MailingList, address: str, rol
 def _change_role(session: Session, mailing_list: MailingList, member: Member, new_role: Role,
                  actor: str) -> None:
     if find_member(session, mailing_list, member.address, new_role) is not None:
-        raise AlreadyExists(f"{member.address} is already {new_role.value} of "
-                            f"{mailing_list.address}")
+        raise AlreadyExists(ALREADY, address=member.address, role=Term(new_role.value),
+                            list=mailing_list.address)
     if member.role is Role.OWNER and count_role(session, mailing_list, Role.OWNER) == 1:
-        raise UserError(f"{member.address} is the last owner of {mailing_list.address}; "
-                        "add another owner first")
+        raise UserError(LAST_OWNER, address=member.address, list=mailing_list.address)
     audit.record(session, actor, "member.role_changed", mailing_list, member.address,
                  role=new_role.value, was=member.role.value)
     member.role = new_role

@@ -16,18 +16,29 @@ from sqlalchemy.orm import Session
 from listd import audit
 from listd.addresses import normalize_address
 from listd.errors import NotFound, UserError
+from listd.i18n import N_, Term
 from listd.models import MailingList, Suppression, SuppressionReason
 
 # How many addresses one IN (…) query checks; far below every backend's parameter limit.
 LOOKUP_BATCH = 500
 
 
+# The reasons' words, for the catalog (a refusal names the reason in the list's language).
+REASON_WORDS = (N_("complaint"), N_("bounces"), N_("forgotten"), N_("listmaster"))
+SUPPRESSED = N_("{address} is on the suppression list ({reason} since {since}); add it with "
+                "force only with the person's new consent")
+SUPPRESSED_FROM = N_("{address} is on the suppression list ({reason} on {list} since {since}); "
+                     "add it with force only with the person's new consent")
+
+
 class Suppressed(UserError):
     """An address on the suppression list that someone tried to add to a list."""
 
     def __init__(self, entry: Suppression) -> None:
-        super().__init__(f"{entry.address} is on the suppression list ({why(entry)}); "
-                         "add it with force only with the person's new consent")
+        message = SUPPRESSED_FROM if entry.list_address else SUPPRESSED
+        super().__init__(message, address=entry.address, reason=Term(entry.reason.value),
+                         list=entry.list_address, since=entry.created_at.date().isoformat(),
+                         detail=entry.note)
         self.entry = entry
 
 
@@ -61,7 +72,7 @@ def lift(session: Session, address: str, *, actor: str, why_lifted: str) -> Supp
     normalized = normalize_address(address)
     entry = find(session, normalized)
     if entry is None:
-        raise NotFound(f"{normalized} is not on the suppression list")
+        raise NotFound(N_("{address} is not on the suppression list"), address=normalized)
     session.delete(entry)
     audit.record(session, actor, "suppression.removed", None, normalized,
                  reason=entry.reason.value, why=why_lifted)

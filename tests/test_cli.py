@@ -188,13 +188,14 @@ def test_reopen_delete_and_a_refused_name_requested_again(listd_cli: CLI, db: Da
     assert "is now active" in listd_cli.ok("list", "reopen", NEWS).stdout
     listd_cli.ok("member", "add", NEWS, "jeanne@example.org")
 
+    # The queued mail: the owners' notice of Jeanne's subscription.
     refused = listd_cli("list", "delete", NEWS)
     assert (refused.exit_code, refused.stderr) == (1, (
-        f"listd: error: deleting {NEWS} removes its 2 members, 0 held posts and 0 queued "
+        f"listd: error: deleting {NEWS} removes its 2 members, 0 held posts and 1 queued "
         "mails; run again with --yes\n"))
     deleted = listd_cli.ok("list", "delete", NEWS, "--yes")
     assert deleted.stdout == f"list {NEWS} deleted with its 2 members, 0 held posts and " \
-                             "0 queued mails\n"
+                             "1 queued mails\n"
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Member)) == 0
         assert session.scalar(select(AuditEntry.action).where(

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from listd.commands.membership import LARGE_LIST
 from listd.commands.registry import COMMANDS
 from listd.config import Config
 from listd.database import Database
-from listd.lists import find_list
+from listd.lists import add_domain, find_list, set_list_text
 from listd.models import DeliveryMode, HeldMessage, HeldState, Member
 from listd.serve import Daemon
+from listd.subscription_notices import LARGE_LIST
 from tests.support.client import in_thread, post
 from tests.support.lists import make_list
 from tests.support.outbox import settle
@@ -107,6 +107,8 @@ async def test_signoff_and_set_on_all_ones_lists(daemon: Daemon, db: Database,
     for address in (NEWS, OTHER):
         assert member(db, JEANNE, address).delivery_mode is DeliveryMode.DIGEST  # type: ignore
 
+    with db.session() as session:
+        set_list_text(session, NEWS, "goodbye", "")
     # SIGNOFF * ADDRESS from someone else: only ADDRESS's confirmation makes it happen, and
     # the one who asked learns nothing (no reply: the confirmation is the only mail).
     await mail(daemon, "mallory@example.net", ROBOT, f"SIGNOFF * {PAUL}\n")
@@ -115,10 +117,15 @@ async def test_signoff_and_set_on_all_ones_lists(daemon: Daemon, db: Database,
         "Confirm leaving all your lists")
     assert member(db, PAUL) is not None
     await answer(daemon, config, PAUL, 0)
-    mails = await wait_for_mail(config, PAUL, 2)
-    assert f"Done: {PAUL} left these lists: {NEWS}, {OTHER}" in body(mails[1])
+    mails = await wait_for_mail(config, PAUL, 3, "the reply and the goodbye")
+    done = [w for w in mails[1:] if "left these lists" in body(w)]
+    assert f"Done: {PAUL} left these lists: {NEWS}, {OTHER}" in body(done[0])
+    # Each list's goodbye, as a single SIGNOFF sends it, but for the list that has none.
+    goodbyes = [str(w.message["Subject"]) for w in mails[1:] if w not in done]
+    assert goodbyes == [f"You have left {OTHER}"]
     assert member(db, PAUL) is None and member(db, PAUL, OTHER) is None
     await settle(db, inbound=4)
+    assert len(written_to(config, PAUL)) == 3
     assert written_to(config, "mallory@example.net") == []
     assert member(db, JEANNE) is not None
 
@@ -286,12 +293,29 @@ async def test_remind_goes_to_every_member_through_the_queue(
         assert reminder.sender.startswith("news-bounces+")
         assert str(reminder.message["Subject"]) == f"Votre abonnement à {NEWS}"
         assert f"news-leave@{DOMAIN}" in body(reminder)
+
+    # REMIND *: every subscriber of every list of every domain, one mail naming its lists.
+    with db.session() as session:
+        add_domain(session, "elsewhere.example")
+    make_list(db, config, "club@elsewhere.example", subscribers=(PAUL, "zoe@example.net"),
+              subject="Club")
     listmaster = config.listmasters[0]
     await mail(daemon, listmaster, ROBOT, "REMIND *\n")
     reply = body((await wait_for_mail(config, listmaster, 1))[0])
-    assert f"reminder queued for 2 members of {NEWS}" in reply
-    assert f"reminder queued for 1 member of {OTHER}" in reply
-    await wait_for_mail(config, "zoe@example.net", 1, "the reminder")
+    assert "Done: reminder queued for 3 subscribers of 3 lists" in reply
+    zoe = (await wait_for_mail(config, "zoe@example.net", 1, "the reminder"))[0]
+    assert " ".join(str(zoe.message["Subject"]).split()) == "Your subscriptions to 2 lists"
+    assert zoe.sender.startswith("club-bounces+")
+    assert str(zoe.message["From"]) == "listd@elsewhere.example"
+    assert (f"  club@elsewhere.example (Club)\n    to leave: club-leave@elsewhere.example\n"
+            f"  {OTHER} (other)\n    to leave: other-leave@{DOMAIN}") in body(zoe)
+    jeanne = (await wait_for_mail(config, JEANNE, 3, "Jeanne's reminder"))[2]
+    # Jeanne's one list is French: her reminder is French.
+    assert str(jeanne.message["Subject"]) == "Votre abonnement à 1 liste"
+    assert f"  {NEWS} (news)\n    pour la quitter : news-leave@{DOMAIN}" in body(jeanne)
+    paul = (await wait_for_mail(config, PAUL, 2, "Paul's reminder"))[1]
+    # Paul's lists are in two languages: the site's.
+    assert " ".join(str(paul.message["Subject"]).split()) == "Your subscriptions to 2 lists"
 
 
 async def test_owners_are_told_of_arrivals_and_departures_unless_the_list_is_large(

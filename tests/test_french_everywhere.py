@@ -83,3 +83,46 @@ async def test_a_french_lists_footer_reasons_and_notices_are_french(
     await mail(daemon, "stranger@example.net", f"club-request@{DOMAIN}", "AIDE\n")
     help_text = body((await wait_for_mail(config, "stranger@example.net", 2))[-1])
     assert "Envoyez vos commandes" in help_text and "Send commands" not in help_text
+
+
+async def test_the_operations_refusals_reach_a_french_list_in_french(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    from listd import suppression
+    from listd.models import SuppressionReason
+    from tests.support.robot import confirm_address, reads_it
+
+    make_list(db, config, CLUB, owners=(OWNER,), subscribers=(BOB,), language="fr",
+              subscription_notices="off")
+    with db.session() as session:
+        suppression.suppress(session, "parti@example.net", SuppressionReason.COMPLAINT,
+                             actor="listd")
+    request = f"club-request@{DOMAIN}"
+    await mail(daemon, OWNER, request,
+               "CREATELIST mauvais!nom discussion Essai owner@example.org\n"
+               f"CREATELIST {CLUB} discussion Essai owner@example.org\n"
+               "CREATELIST neuve@ailleurs.example discussion Essai owner@example.org\n"
+               "CREATELIST neuve inexistant Essai owner@example.org\n"
+               "TEXT club footer\nSubject: Un pied de page\n\nMerci.\n")
+    reply = body((await wait_for_mail(config, OWNER, 1))[0])
+    refusals = [line for line in reply.splitlines() if line.startswith("Refusé")]
+    assert refusals == [
+        "Refusé : nom de liste invalide 'mauvais!nom' : utilisez des minuscules, des chiffres, "
+        "« . », « _ » ou « - », sans finir par -request, -owner, -bounces, -confirm, -join, "
+        "-leave",
+        f"Refusé : la liste {CLUB} existe déjà",
+        "Refusé : le domaine ailleurs.example n'est pas servi par listd (ajoutez-le avec "
+        "« listd domain add ailleurs.example »)",
+        "Refusé : modèle de liste inconnu 'inexistant' (disponibles : discussion, moderated, "
+        "newsletter, private)",
+        "Refusé : le texte footer n'est pas un message : il n'a pas de ligne Subject "
+        "(messages : welcome, goodbye, reminder, invitation)"], reply
+    # A refusal that comes once the owner confirmed (ADD of a suppressed address).
+    await mail(daemon, OWNER, request, "ADD club parti@example.net\n")
+    mails = await wait_for_mail(config, OWNER, 2, "the confirmation request")
+    reads_it(daemon)
+    await mail(daemon, OWNER, confirm_address(mails[1]), "oui\n")
+    answer = body((await wait_for_mail(config, OWNER, 3, "the answer"))[2])
+    assert "Refusé : parti@example.net est sur la liste de suppression (plainte depuis le " \
+        in answer
+    for text in refusals + [line for line in answer.splitlines() if "Refusé" in line]:
+        assert not ENGLISH.search(re.sub(r"\S+@\S+|'[^']*'|-\w+", "", text)), text

@@ -10,8 +10,8 @@ from babel.messages.extract import extract_from_dir
 from listd import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"N_": None, "translate": (2,), "translate_plural": (2, 3), "_": None, "gettext": None,
-            "ngettext": (1, 2)}
+KEYWORDS = {"N_": None, "Nn_": (1, 2), "translate": (2,), "translate_plural": (2, 3),
+            "_": None, "gettext": None, "ngettext": (1, 2)}
 
 
 def marked_messages() -> set[str | tuple[str, ...]]:

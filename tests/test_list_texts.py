@@ -28,7 +28,7 @@ def test_a_text_with_a_mistyped_placeholder_is_refused_when_saved(
     result = listd_cli("list", "text", NEWS, "welcome", str(bad))
     assert result.exit_code == 1
     assert result.stderr.strip().startswith(
-        "listd: error: welcome: unknown placeholder {whoo} (allowed: {address}")
+        "listd: error: unknown placeholder {whoo} in the welcome text; it may use {address}")
     result = listd_cli("list", "text", NEWS, "welcome", "-", input="A { brace\n")
     assert result.exit_code == 1 and "literal brace" in result.stderr
     result = listd_cli("list", "text", NEWS, "motd", "-", input="x\n")
@@ -125,3 +125,96 @@ async def test_an_owner_sets_a_text_by_mail_once_their_mailbox_confirms(
     assert f"Fait : le texte welcome de {NEWS} est enregistré" in done
     await subscribe(daemon, db, config, PAUL, "Paul")
     assert body(written_to(config, PAUL)[1]) == f"Bonjour Paul !\n\nBienvenue sur {NEWS}.\n"
+
+
+HTML_ALTERNATIVE = (b"From: a@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+                    b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
+                    b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlain.\r\n"
+                    b"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+                    b'<html><body class="x"><p>Rich.</p></body></html>\r\n--b--\r\n')
+SIGNED = (b"From: a@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+          b'Content-Type: multipart/signed; protocol="application/pgp-signature"; '
+          b'boundary="s"\r\n\r\n--s\r\nContent-Type: text/plain\r\n\r\nSigned.\r\n'
+          b"--s\r\nContent-Type: application/pgp-signature\r\n\r\nSIG\r\n--s--\r\n")
+
+
+def test_the_header_goes_at_the_top_of_each_body_without_breaking_its_mime() -> None:
+    from listd.distribute.footer import FooterPlacement
+    from listd.distribute.render import ListView, parse, render_post
+    from listd.settings import ListSettings
+
+    view = ListView(name="news", domain=DOMAIN, description="News", settings=ListSettings(),
+                    owners_header="Read the rules: news-request")
+    plain, html = parse(render_post(HTML_ALTERNATIVE, view).raw).iter_parts()
+    assert str(plain.get_content()).replace("\r\n", "\n").startswith(
+        "Read the rules: news-request\n\nPlain.\n")
+    assert '<body class="x"><div class="list-header">Read the rules: news-request<hr></div>' \
+        in str(html.get_content())
+    rendered = render_post(SIGNED, view)
+    # The header wrapped the signed message in a multipart/mixed; the footer joined it.
+    assert rendered.footer is FooterPlacement.OWN_PART
+    header, signed, _footer = parse(rendered.raw).iter_parts()
+    assert header.get_content().startswith("Read the rules")
+    assert signed.get_content_type() == "multipart/signed"
+    # The signed part's bytes are untouched.
+    assert b"--s\r\nContent-Type: text/plain\r\n\r\nSigned.\r\n" in rendered.raw
+
+
+async def test_the_owners_header_tops_each_post_set_by_cli_or_by_mail(
+        daemon: Daemon, db: Database, config: Config, listd_cli: CLI) -> None:
+    make_list(db, config, NEWS, template="discussion", owners=(OWNER,), language="fr",
+              subscribers=(PAUL, JEANNE), subscription_notices="off")
+    result = listd_cli("list", "text", NEWS, "header", "-", input="Liste {lst}\n")
+    assert result.exit_code == 1 and "unknown placeholder {lst}" in result.stderr
+    listd_cli.ok("list", "text", NEWS, "header", "-", input="Charte de {list} : {request}\n")
+    await in_thread(post, daemon.port, PAUL, NEWS, "Bonjour", "Premier message.\n")
+    copy = body((await wait_for_mail(config, JEANNE, 1, "the post"))[0])
+    assert copy.startswith(f"Charte de {NEWS} : news-request@{DOMAIN}\n\nPremier message.\n")
+    assert "Liste de diffusion news" in copy
+
+    # By mail, for owners, confirmed by the owner's own mailbox.
+    await mail(daemon, OWNER, ROBOT, "TEXT news header\nÀ lire : {leave}\n")
+    (confirmation,) = await wait_for_mail(config, OWNER, 1, "the confirmation")
+    reads_it(daemon)
+    await mail(daemon, OWNER, str(confirmation.message["Reply-To"]), "oui\n")
+    await wait_for_mail(config, OWNER, 2, "the reply")
+    await in_thread(post, daemon.port, PAUL, NEWS, "Encore", "Second message.\n")
+    second = body((await wait_for_mail(config, JEANNE, 2, "the second post"))[1])
+    assert second.startswith(f"À lire : news-leave@{DOMAIN}\n\nSecond message.\n")
+
+
+async def test_owners_set_a_mails_subject_with_a_first_subject_line(
+        daemon: Daemon, db: Database, config: Config, listd_cli: CLI) -> None:
+    make_list(db, config, NEWS, template="discussion", owners=(OWNER,), subject="News",
+              subscription_notices="off")
+    for text, error in (("Subject:\n\nHello\n", "the Subject line of the welcome text is empty"),
+                        ("Subject: Hi {whoo}\n\nHello\n", "unknown placeholder {whoo}"),
+                        ("Subject: Hi\n\n", "has a Subject line but no text after it"),
+                        ("Subject: " + "x" * 201 + "\n\nHello\n", "longer than 200")):
+        result = listd_cli("list", "text", NEWS, "welcome", "-", input=text)
+        assert result.exit_code == 1 and error in result.stderr, (text, result.stderr)
+    result = listd_cli("list", "text", NEWS, "info", "-", input="Subject: x\n\nInfo\n")
+    assert result.exit_code == 1 and "the info text is not a mail" in result.stderr
+    listd_cli.ok("list", "text", NEWS, "welcome", "-",
+                 input="subject: Welcome aboard {subject}, {who}\n\nDear {who}.\n")
+    assert listd_cli.ok("list", "text", NEWS, "welcome", "--show").stdout == \
+        "Subject: Welcome aboard {subject}, {who}\n\nDear {who}.\n\n"
+    await subscribe(daemon, db, config, JEANNE, "Jeanne")
+    welcome = written_to(config, JEANNE)[1]
+    assert str(welcome.message["Subject"]) == "Welcome aboard News, Jeanne"
+    assert body(welcome) == "Dear Jeanne.\n"
+
+    # By mail: the refusal comes at once, the subject once the owner's mailbox confirms.
+    await mail(daemon, OWNER, ROBOT, "TEXT news reminder\nSubject: {nope}\n\nStill here?\n")
+    refusal = body((await wait_for_mail(config, OWNER, 1))[0])
+    assert "Refused: unknown placeholder {nope} in the reminder text" in refusal
+    await mail(daemon, OWNER, ROBOT,
+               "TEXT news reminder\nSubject: About {list}\n\nStill with us?\n")
+    (_, confirmation) = await wait_for_mail(config, OWNER, 2, "the confirmation")
+    reads_it(daemon)
+    await mail(daemon, OWNER, str(confirmation.message["Reply-To"]), "yes\n")
+    await wait_for_mail(config, OWNER, 3, "the reply")
+    await mail(daemon, OWNER, ROBOT, "REMIND news\n")
+    reminder = (await wait_for_mail(config, JEANNE, 3, "the reminder"))[2]
+    assert str(reminder.message["Subject"]) == f"About {NEWS}"
+    assert body(reminder) == "Still with us?\n"

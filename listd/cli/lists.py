@@ -149,8 +149,8 @@ def set_(app: App, address: str, key: str, value: str) -> None:
 @pass_app
 def text(app: App, address: str, name: str, source: TextIO | None, show: bool,
          reset: bool) -> None:
-    """Set list ADDRESS's text NAME (welcome, goodbye, info, footer, reminder) from SOURCE, a
-    file or - for standard input; an empty welcome or goodbye turns that mail off."""
+    """Set list ADDRESS's text NAME (welcome, goodbye, info, footer, header, reminder) from
+    SOURCE, a file or - for standard input; an empty welcome or goodbye turns that mail off."""
     if sum((show, reset, source is not None)) != 1:
         raise UserError("give one of FILE (or -), --show, --reset")
     with app.db.session() as session:

@@ -1,6 +1,7 @@
 """Owners' mailings to people: INVITE (one person, who accepts by replying) and REMIND (every
-member of a list, or of every list for a listmaster: a reminder of the subscription and of how
-to leave, queued as a fan-out)."""
+member of a list, or for a listmaster every subscriber of every list of every domain, one mail
+each naming its lists: a reminder of the subscriptions and of how to leave, queued as a
+fan-out)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from listd.commands import membership
 from listd.commands.context import CommandContext
 from listd.commands.outgoing import RobotAddresses, send, send_to_members
 from listd.commands.results import Result, Status
-from listd.i18n import N_, translate, translate_plural
-from listd.models import Domain, ListStatus, MailingList, Role
+from listd.i18n import N_, Nn_, translate, translate_plural
+from listd.models import Domain, ListStatus, MailingList, Member, Role
 from listd.runtime import Runtime
-from listd.templates import MailText, Text
+from listd.templates import MailText
 
 if TYPE_CHECKING:
     from listd.confirmations import Confirming
@@ -82,10 +83,12 @@ def _mail_invitation(ctx: CommandContext, mailing_list: MailingList, token: str,
                      name: str) -> None:
     addresses = RobotAddresses.of(ctx.runtime, mailing_list)
     confirm_address = addresses.confirm(token)
-    text = INVITATION.render(mailing_list.language, who=name or address, owner=ctx.sender,
-                             list=mailing_list.address,
-                             subject=mailing_list.subject or mailing_list.name, token=token,
-                             request=addresses.request, days=ctx.runtime.config.token_ttl_days)
+    values = {"who": name or address, "owner": ctx.sender, "list": mailing_list.address,
+              "subject": mailing_list.subject or mailing_list.name, "token": token,
+              "request": addresses.request, "days": ctx.runtime.config.token_ttl_days}
+    text = list_texts.mail_text(mailing_list, "invitation",
+                                INVITATION.render(mailing_list.language, **values), **values)
+    assert text is not None  # an invitation cannot be turned off, only rewritten
     send(ctx.session, ctx.runtime, addresses, to=[address], text=text, kind="confirm",
          mailing_list=mailing_list, sender=confirm_address, reply_to=confirm_address,
          in_reply_to=None)
@@ -120,36 +123,105 @@ def remind(session: Session, runtime: Runtime, mailing_list: MailingList, actor:
               "request": addresses.request,
               "leave": scheme_address(mailing_list.name, mailing_list.domain.name,
                                       AddressKind.LEAVE)}
-    text = REMINDER.render(mailing_list.language, **values)
-    written = list_texts.stored(mailing_list, "reminder")
-    if written is not None:
-        text = Text(text.subject, list_texts.fill(written, **values))
+    text = list_texts.mail_text(mailing_list, "reminder",
+                                REMINDER.render(mailing_list.language, **values), **values)
+    assert text is not None  # a reminder cannot be turned off, only rewritten
     send_to_members(session, runtime, mailing_list, recipients, text, kind="reminder")
     audit.record(session, actor, "list.remind", mailing_list, None, recipients=len(recipients))
     return len(recipients)
+
+
+# REMIND *: one mail per subscriber, whatever the domain, naming all its lists.
+REMINDER_OF_ALL = MailText.counting(
+    Nn_("Your subscription to {count} list", "Your subscriptions to {count} lists"),
+    N_("""Hello,
+
+This is a reminder: this address is subscribed to these lists:
+
+{lists}
+
+To leave one, send a mail to the address given below it; you will be asked to confirm.
+To leave them all, send the line SIGNOFF * to {request}.
+For the other commands, send HELP to {request}.
+"""))
+LIST_LINE = N_("  {list} ({subject})\n    to leave: {leave}")
+
+
+def _active_subscriptions(session: Session) -> dict[str, list[MailingList]]:
+    """Each subscriber of an active list, on any domain, and its lists (by address)."""
+    active = {ml.id: ml for ml in session.scalars(
+        select(MailingList).join(Domain).where(MailingList.status == ListStatus.ACTIVE)
+        .order_by(Domain.name, MailingList.name))}
+    order = {list_id: rank for rank, list_id in enumerate(active)}
+    # Two plain columns, not ORM rows: a site has hundreds of thousands of subscriptions.
+    rows = session.execute(
+        select(Member.address, Member.list_id).join(MailingList, Member.list_id == MailingList.id)
+        .where(Member.role == Role.SUBSCRIBER, MailingList.status == ListStatus.ACTIVE))
+    found: dict[str, list[MailingList]] = {}
+    for address, list_id in rows:
+        if list_id in active:  # a list closed meanwhile is simply left out
+            found.setdefault(address, []).append(active[list_id])
+    for address_lists in found.values():
+        address_lists.sort(key=lambda ml: order[ml.id])
+    return found
+
+
+def remind_everyone(session: Session, runtime: Runtime, actor: str) -> tuple[int, int]:
+    """REMIND *: queue for every subscriber of every active list of every domain one mail
+    naming its lists and how to leave each; (subscribers, lists).
+
+    Those with the same lists share one stored message, fanned out with a VERP sender per
+    recipient (of the first of those lists) and paced by the delivery workers like a post."""
+    groups: dict[tuple[int, ...], list[str]] = {}
+    by_ids: dict[tuple[int, ...], list[MailingList]] = {}
+    for address, found in _active_subscriptions(session).items():
+        key = tuple(ml.id for ml in found)
+        groups.setdefault(key, []).append(address)
+        by_ids[key] = found
+    for key, recipients in groups.items():
+        _remind_group(session, runtime, by_ids[key], recipients)
+    lists = {ml_id for key in groups for ml_id in key}
+    audit.record(session, actor, "site.remind", None, None,
+                 recipients=sum(map(len, groups.values())), lists=len(lists))
+    return sum(map(len, groups.values())), len(lists)
+
+
+def _remind_group(session: Session, runtime: Runtime, found: list[MailingList],
+                  recipients: list[str]) -> None:
+    first = found[0]
+    languages = {ml.language for ml in found}
+    language = first.language if len(languages) == 1 else runtime.config.language
+    site = RobotAddresses.of(runtime, None, first.domain.name)
+    lines = "\n".join(translate(language, LIST_LINE, list=ml.address,
+                                subject=ml.subject or ml.name,
+                                leave=scheme_address(ml.name, ml.domain.name, AddressKind.LEAVE))
+                      for ml in found)
+    text = REMINDER_OF_ALL.render(language, count=len(found), lists=lines,
+                                  request=site.request)
+    send_to_members(session, runtime, first, recipients, text, kind="reminder",
+                    addresses=site)
 
 
 class Remind:
     names: ClassVar[tuple[str, ...]] = ("remind", "rem")
     usage: ClassVar[str] = "REMIND list | REMIND *"
     summary: ClassVar[str] = N_("owners: remind every member of the subscription and of how to "
-                                "leave; * (listmasters): every list here")
+                                "leave; * (listmasters): every subscriber of every list of the "
+                                "site, one mail naming all its lists")
 
     def run(self, ctx: CommandContext, args: tuple[str, ...]) -> Result:
         if args and args[0] == "*":
             if not ctx.is_listmaster():
                 raise ctx.refuse("listmasters_only")
-            chosen = list(ctx.session.scalars(select(MailingList).join(Domain).where(
-                Domain.name == ctx.domain, MailingList.status == ListStatus.ACTIVE)
-                .order_by(MailingList.name)))
-        else:
-            mailing_list, _rest = ctx.take_list(args)
-            if not ctx.is_owner(mailing_list):
-                raise ctx.refuse("owners_only", list=mailing_list.address)
-            chosen = [mailing_list]
-        counts = [(ml.address, remind(ctx.session, ctx.runtime, ml, ctx.sender))
-                  for ml in chosen]
-        return Result(Status.DONE, "\n".join(translate_plural(
+            members_count, lists_count = remind_everyone(ctx.session, ctx.runtime, ctx.sender)
+            return Result(Status.DONE, translate_plural(
+                ctx.language, "reminder queued for {count} subscriber of {lists} lists",
+                "reminder queued for {count} subscribers of {lists} lists", members_count,
+                lists=lists_count))
+        mailing_list, _rest = ctx.take_list(args)
+        if not ctx.is_owner(mailing_list):
+            raise ctx.refuse("owners_only", list=mailing_list.address)
+        count = remind(ctx.session, ctx.runtime, mailing_list, ctx.sender)
+        return Result(Status.DONE, translate_plural(
             ctx.language, "reminder queued for {count} member of {list}",
-            "reminder queued for {count} members of {list}", count, list=address)
-            for address, count in counts) or "-")
+            "reminder queued for {count} members of {list}", count, list=mailing_list.address))

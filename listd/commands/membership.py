@@ -331,11 +331,8 @@ def _welcome(session: Session, runtime: Runtime, mailing_list: MailingList,
 def _owners_or_own(name: str, mailing_list: MailingList, **values: object) -> Text | None:
     """The mail NAME in the list's language: the owners' body if they wrote one (None if they
     turned it off), else listd's own."""
-    own = render(name, mailing_list.language, **values)
-    written = list_texts.stored(mailing_list, name)
-    if written is None:
-        return own
-    return Text(own.subject, list_texts.fill(written, **values)) if written else None
+    return list_texts.mail_text(mailing_list, name, render(name, mailing_list.language, **values),
+                                **values)
 
 
 def _sends(mailing_list: MailingList, name: str) -> bool:
@@ -372,45 +369,8 @@ def _subscribe(session: Session, runtime: Runtime, mailing_list: MailingList, ad
     # confirmation of someone else's address is not.
     member = members.add_member(session, mailing_list, address, name, actor=actor,
                                 delivery=delivery, force=actor == address)
-    tell_owners(session, runtime, mailing_list, address, joined=True, name=name)
     _welcome(session, runtime, mailing_list, member)
     return member
-
-
-# Past this many subscribers, "auto" subscription notices are off: owners of a large list
-# would get a mail for every arrival.
-LARGE_LIST = 1000
-SUBSCRIBED_NOTICE = MailText(
-    N_("{list}: {address} subscribed"),
-    N_("""{who} <{address}> is now subscribed to {list}.
-
-The list has {count} subscribers. These notices can be turned off:
-  listd list set {list} subscription_notices off
-"""))
-UNSUBSCRIBED_NOTICE = MailText(
-    N_("{list}: {address} unsubscribed"),
-    N_("""{address} is no longer subscribed to {list}.
-
-The list has {count} subscribers. These notices can be turned off:
-  listd list set {list} subscription_notices off
-"""))
-
-
-def tell_owners(session: Session, runtime: Runtime, mailing_list: MailingList, address: str,
-                joined: bool, name: str = "") -> None:
-    """The owners' notice of a subscription or an unsubscription, if the list sends them."""
-    wanted = ListSettings.of(mailing_list).subscription_notices
-    if wanted == "off":
-        return
-    count = members.count_role(session, mailing_list, Role.SUBSCRIBER)
-    if wanted == "auto" and count >= LARGE_LIST:
-        return
-    owners = members.addresses_with_role(session, mailing_list, Role.OWNER)
-    text = (SUBSCRIBED_NOTICE if joined else UNSUBSCRIBED_NOTICE).render(
-        mailing_list.language, list=mailing_list.address, address=address,
-        who=name or address, count=count)
-    send(session, runtime, RobotAddresses.of(runtime, mailing_list), to=owners, text=text,
-         kind="notice", mailing_list=mailing_list)
 
 
 def subscribe_member(session: Session, runtime: Runtime, mailing_list: MailingList,
@@ -485,7 +445,6 @@ def unsubscription_confirmed(session: Session, runtime: Runtime, c: Confirming) 
     assert mailing_list is not None
     if _is_subscribed(session, mailing_list, address):
         members.remove_member(session, mailing_list, address, actor=c.confirmed_by)
-        tell_owners(session, runtime, mailing_list, address, joined=False)
     # Sent whether or not the address was on the list, so the answer tells nobody which.
     _goodbye(session, runtime, mailing_list, address)
     return Result(Status.DONE, _say(mailing_list, "unsubscribed", address=address,
@@ -540,7 +499,6 @@ def owner_del_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Re
         return Result(Status.REFUSED, _say(mailing_list, "not_member", address=address,
                                            list=mailing_list.address))
     members.remove_member(session, mailing_list, address, actor=c.confirmed_by)
-    tell_owners(session, runtime, mailing_list, address, joined=False)
     _goodbye(session, runtime, mailing_list, address)
     return Result(Status.DONE, _say(mailing_list, "removed", address=address,
                                     list=mailing_list.address))
@@ -594,7 +552,8 @@ def unsubscription_everywhere_confirmed(session: Session, runtime: Runtime,
     found = _lists_of(session, c)
     for mailing_list in found:
         members.remove_member(session, mailing_list, c.pending.address, actor=c.confirmed_by)
-        tell_owners(session, runtime, mailing_list, c.pending.address, joined=False)
+        # As a single SIGNOFF: each list's goodbye, unless its owners turned it off.
+        _goodbye(session, runtime, mailing_list, c.pending.address)
     return Result(Status.DONE, i18n.translate(
         _language(runtime, found), "{address} left these lists: {lists}",
         address=c.pending.address, lists=", ".join(ml.address for ml in found) or "-"))

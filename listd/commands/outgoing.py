@@ -79,15 +79,19 @@ def send(session: Session, runtime: Runtime, addresses: RobotAddresses, *,
 
 
 def send_to_members(session: Session, runtime: Runtime, mailing_list: MailingList,
-                    recipients: Sequence[str], text: Text, kind: str) -> None:
+                    recipients: Sequence[str], text: Text, kind: str,
+                    addresses: RobotAddresses | None = None) -> None:
     """Queue one mail for many members (a reminder) as a fan-out: one stored message, one
-    queue entry per member, each with its own VERP sender so a bounce names the member; the
-    delivery workers pace it like any post. Not counted against the robot's per-address
-    limit, which is for answers to mail that came in."""
-    addresses = RobotAddresses.of(runtime, mailing_list)
-    message = compose(sender=addresses.request, to=mailing_list.address, subject=text.subject,
+    queue entry per member, each with its own VERP sender of MAILING_LIST so a bounce names
+    the member; the delivery workers pace it like any post. Not counted against the robot's
+    per-address limit, which is for answers to mail that came in. From the list's robot
+    address, or from ADDRESSES (the site's robot, for a mail about several lists)."""
+    addresses = addresses or RobotAddresses.of(runtime, mailing_list)
+    to = mailing_list.address if addresses.list_name else addresses.request
+    message = compose(sender=addresses.request, to=to, subject=text.subject,
                       body=text.body, auto_submitted="auto-generated",
                       headers=dict([loop_marker(addresses.robot_address)]))
     message.replace_header("Message-ID", make_msgid(ROBOT_MESSAGE_ID, addresses.domain))
-    enqueue_mail(session, sender=addresses.envelope_sender, recipients=list(recipients),
+    bounces = RobotAddresses.of(runtime, mailing_list).envelope_sender
+    enqueue_mail(session, sender=bounces, recipients=list(recipients),
                  message=message, kind=kind, list_id=mailing_list.id, verp=True)

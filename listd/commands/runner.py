@@ -40,4 +40,4 @@ def run_one(ctx: CommandContext, line: CommandLine,
         with ctx.session.begin_nested():
             return command.run(ctx, line.args)
     except UserError as refusal:
-        return Result(Status.REFUSED, str(refusal))
+        return Result(Status.REFUSED, refusal.in_language(ctx.language))

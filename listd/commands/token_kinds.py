@@ -79,5 +79,5 @@ def answer_token(ctx: CommandContext, token: str,
                 with ctx.session.begin_nested():
                     return kind.answer(ctx, token, within_list)
             except UserError as refusal:
-                return Result(Status.REFUSED, str(refusal))
+                return Result(Status.REFUSED, refusal.in_language(ctx.language))
     return Result(Status.REFUSED, ctx.say("token_unknown"))

@@ -1,4 +1,5 @@
-"""Rendering an accepted post once per list: list headers, subject prefix, Reply-To, footer.
+"""Rendering an accepted post once per list: list headers, subject prefix, Reply-To, the
+owners' header text and the footer.
 
 Pure: bytes and a `ListView` in, bytes out. What differs per recipient (the VERP envelope
 sender, and with personalisation the unsubscribe token) is not rendered here: a personal
@@ -19,7 +20,7 @@ from listd.addresses import AddressKind, scheme_address
 from listd.archive.urls import web_archive
 from listd.config import Config
 from listd.deliverability.unsubscribe import unsubscribe_url
-from listd.distribute.footer import FooterPlacement, add_footer
+from listd.distribute.footer import FooterPlacement, add_footer, add_header
 from listd.i18n import SOURCE_LANGUAGE, translate
 from listd.models import MailingList
 from listd.settings import ListSettings
@@ -60,13 +61,16 @@ class ListView:
     language: str = SOURCE_LANGUAGE
     # The owners' footer (`listd list text LIST footer`), its placeholders filled.
     owners_footer: str = ""
+    # The owners' header (`listd list text LIST header`), at the top of each post's body.
+    owners_header: str = ""
 
     @classmethod
     def of(cls, mailing_list: MailingList, config: Config) -> ListView:
         return cls(name=mailing_list.name, domain=mailing_list.domain.name,
                    description=mailing_list.subject, settings=ListSettings.of(mailing_list),
                    base_url=config.http.base_url, language=mailing_list.language,
-                   owners_footer=_owners_footer(mailing_list))
+                   owners_footer=_owners_text(mailing_list, "footer"),
+                   owners_header=_owners_text(mailing_list, "header"))
 
     def address(self, kind: AddressKind = AddressKind.POST) -> str:
         return scheme_address(self.name, self.domain, kind)
@@ -134,6 +138,8 @@ def _render(raw: bytes, view: ListView, personal_footer: bool,
     if view.settings.reply_to == "list":
         del message["Reply-To"]
         message["Reply-To"] = view.address()
+    if view.owners_header.strip():
+        add_header(message, view.owners_header.strip() + "\n")
     placement = add_footer(message, footer_text(view, personal_footer))
     return RenderedPost(message.as_bytes(policy=WRITE_POLICY), view.one_click, placement)
 
@@ -163,8 +169,9 @@ def _set_list_headers(message: EmailMessage, view: ListView) -> None:
     message["X-Loop"] = view.address()
 
 
-def _owners_footer(mailing_list: MailingList) -> str:
-    written = list_texts.stored(mailing_list, "footer")
+def _owners_text(mailing_list: MailingList, name: str) -> str:
+    """The owners' header or footer text, its placeholders filled; '' when they wrote none."""
+    written = list_texts.stored(mailing_list, name)
     if not written:
         return ""
     domain = mailing_list.domain.name

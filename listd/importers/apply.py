@@ -32,12 +32,13 @@ def create_imported_list(session: Session, config: Config, imported: ImportedLis
     mailing_list = lists.request_list(session, config, imported.address,
                                       [o.address for o in owners], subject=imported.subject,
                                       requested_by=actor)
-    lists.approve_list(session, mailing_list.address, actor)
     outcome = ImportOutcome(mailing_list.address, report=list(imported.unmapped))
     for key, value in imported.settings.items():
         _apply_setting(session, mailing_list, key, value, actor, outcome)
     for member in imported.members:
         _add(session, config, mailing_list, member, actor, outcome)
+    # Approved once filled: a list being set up tells its owners of no arrival.
+    lists.approve_list(session, mailing_list.address, actor)
     return outcome
 
 

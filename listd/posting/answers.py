@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from listd.addresses import header_address, try_normalize
 from listd.automatic_mail import assess, header
 from listd.errors import UserError
+from listd.i18n import N_
 from listd.models import HeldMessage, MailingList
 from listd.posting import moderation
 from listd.runtime import Runtime
@@ -50,13 +51,16 @@ def authorize(session: Session, held: HeldMessage, answer: Answer) -> str:
     """The moderator's address if ANSWER may decide on HELD; raises NotAllowed otherwise."""
     if answer.automatic:
         raise AutomaticAnswer(
-            "an automatic answer (auto-reply, bounce, robot) cannot moderate posts")
+            N_("an automatic answer (auto-reply, bounce, robot) cannot moderate posts"))
     mailing_list = session.get(MailingList, held.list_id)
     assert mailing_list is not None
     if answer.address is None or answer.address not in moderation.moderators_of(
             session, mailing_list):
-        raise NotAModerator(f"{answer.address or 'the sender'} is not a moderator of "
-                         f"{mailing_list.address}")
+        if answer.address is None:
+            raise NotAModerator(N_("the sender is not a moderator of {list}"),
+                                list=mailing_list.address)
+        raise NotAModerator(N_("{address} is not a moderator of {list}"),
+                            address=answer.address, list=mailing_list.address)
     return answer.address
 
 

@@ -21,6 +21,7 @@ from listd import audit
 from listd.database import affected_rows
 from listd.distribute.post import accept_post
 from listd.errors import NotFound, UserError
+from listd.i18n import N_, Term
 from listd.members import addresses_with_role
 from listd.models import HeldMessage, HeldState, MailingList, Role, StoredMessage
 from listd.posting import notices
@@ -39,8 +40,12 @@ class AlreadyDecided(UserError):
         self.held_id = held.id
         self.state = held.state
         self.decided_by = held.decided_by
-        by = f" by {held.decided_by}" if held.decided_by else ""
-        super().__init__(f"held post #{held.id} was already {held.state.value}{by}")
+        if held.decided_by:
+            super().__init__(N_("held post #{id} was already {state} by {by}"), id=held.id,
+                             state=Term(held.state.value), by=held.decided_by)
+        else:
+            super().__init__(N_("held post #{id} was already {state}"), id=held.id,
+                             state=Term(held.state.value))
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ def _notify_moderators(session: Session, runtime: Runtime, mailing_list: Mailing
 def find_held(session: Session, held_id: int) -> HeldMessage:
     held = session.get(HeldMessage, held_id)
     if held is None:
-        raise NotFound(f"no held post #{held_id}")
+        raise NotFound(N_("no held post #{id}"), id=held_id)
     return held
 
 
@@ -112,7 +117,7 @@ def find_held_by_token(session: Session, token: str) -> HeldMessage:
     held = held_by_token(session, token)
     if held is None:
         # The same answer for a mistyped, a forged and a purged token.
-        raise NotFound("no held post matches this token")
+        raise NotFound(N_("no held post matches this token"))
     return held
 
 

@@ -4,7 +4,7 @@ placeholders are filled by templates.render; `{{` is a literal brace."""
 
 from __future__ import annotations
 
-from listd.i18n import N_
+from listd.i18n import N_, Nn_
 from listd.templates.text import MailText
 
 TEXTS: dict[str, MailText] = {
@@ -35,8 +35,9 @@ SPF or DMARC fail. The members' bounce scores rise all the same. The details:
   listd bounce ls {list}
   listd queue show {post}
 """)),
-    "held_reminder": MailText(
-        N_("{list}: {count} posts wait for a moderator"),
+    "held_reminder": MailText.counting(
+        Nn_("{list}: {count} post waits for a moderator",
+            "{list}: {count} posts wait for a moderator"),
         N_("""These posts to {list} have waited for a moderator for more than a day:
 
 {posts}
@@ -210,6 +211,20 @@ or send a mail to {request} with this line:
 
 If you did not ask for this, ignore this mail: you stay subscribed.
 This request expires in {days} days.
+""")),
+    "subscribed_owner": MailText(
+        N_("{list}: {address} subscribed"),
+        N_("""{who} <{address}> is now subscribed to {list}.
+
+The list has {count} subscribers. These notices can be turned off:
+  listd list set {list} subscription_notices off
+""")),
+    "unsubscribed_owner": MailText(
+        N_("{list}: {address} unsubscribed"),
+        N_("""{address} is no longer subscribed to {list}.
+
+The list has {count} subscribers. These notices can be turned off:
+  listd list set {list} subscription_notices off
 """)),
     "goodbye": MailText(
         N_("You have left {list}"),

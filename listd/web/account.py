@@ -104,7 +104,7 @@ async def request_list(request: Request) -> Response:
     try:
         await write(visitor.runtime, _request, values, owners, address)
     except UserError as error:
-        return _request_form(visitor, values, str(error), 400)
+        return _request_form(visitor, values, error.in_language(visitor.language), 400)
     visitor.runtime.signals.mail_queued()
     return redirect(visitor, "/my?done=requested")
 

@@ -233,7 +233,7 @@ async def change_roles(request: Request, address: str) -> Response:
             members.addresses_with_role(s, lists.find_list(s, found.list_address), role_)
             for role_ in (Role.OWNER, Role.MODERATOR)))
         return _page(visitor, found, "admin_roles.html", 400, owners=owners,
-                     moderators=moderators, error=str(error))
+                     moderators=moderators, error=error.in_language(visitor.language))
     return redirect(visitor, f"/lists/{found.list_address}/admin/roles")
 
 
