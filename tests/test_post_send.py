@@ -30,6 +30,8 @@ from tests.test_post_reports import OWNER, post_file
 from tests.test_retention import count
 
 OTHER_OWNER = "second-owner@example.org"
+# The owners' subscription notices would be in the sink too: off, to count the posts alone.
+NEWSLETTER: dict[str, object] = {"template": "newsletter", "subscription_notices": "off"}
 
 
 def subscribe(db: Database, how_many: int) -> list[str]:
@@ -65,7 +67,7 @@ async def all_sent(db: Database, sink: Sink, total: int) -> None:
 async def test_a_sample_then_the_rest_reach_every_member_exactly_once(
         relayed_daemon: Daemon, db: Database, config: Config, sink: Sink, listd_cli: CLI,
         tmp_path: Path) -> None:
-    make_list(db, config, NEWS, template="newsletter")
+    make_list(db, config, NEWS, **NEWSLETTER)
     readers = subscribe(db, 40)
     first = sent_id(listd_cli.ok("post", "send", NEWS, str(post_file(tmp_path)),
                                  "--subject", "Half", "--sample", "50%").output)
@@ -87,7 +89,7 @@ async def test_a_sample_then_the_rest_reach_every_member_exactly_once(
 async def test_an_ab_pair_splits_its_sample_into_two_disjoint_halves(
         relayed_daemon: Daemon, db: Database, config: Config, sink: Sink, listd_cli: CLI,
         tmp_path: Path) -> None:
-    make_list(db, config, NEWS, template="newsletter")
+    make_list(db, config, NEWS, **NEWSLETTER)
     subscribe(db, 1000)
     b_file = post_file(tmp_path, "b.md", "Version B.\n")
     output = listd_cli.ok("post", "send", NEWS, str(post_file(tmp_path)), "--subject", "Pick",
@@ -128,7 +130,7 @@ async def restartable(config: Config, db: Database, clock: OffsetClock,
 async def test_a_scheduled_post_survives_a_restart_and_goes_out_at_its_time(
         restartable: list[Daemon], db: Database, config: Config, sink: Sink,
         clock: OffsetClock, listd_cli: CLI, tmp_path: Path) -> None:
-    make_list(db, config, NEWS, template="newsletter", subscribers=("a@example.com",))
+    make_list(db, config, NEWS, **NEWSLETTER, subscribers=("a@example.com",))
     at = (utcnow() + dt.timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
     send = sent_id(listd_cli.ok("post", "send", NEWS, str(post_file(tmp_path)),
                                 "--subject", "Later", "--at", at).output)
@@ -155,7 +157,7 @@ async def test_a_scheduled_post_survives_a_restart_and_goes_out_at_its_time(
 async def test_a_cancelled_post_never_goes_out(
         relayed_daemon: Daemon, db: Database, config: Config, sink: Sink, clock: OffsetClock,
         listd_cli: CLI, tmp_path: Path) -> None:
-    make_list(db, config, NEWS, template="newsletter", subscribers=("a@example.com",))
+    make_list(db, config, NEWS, **NEWSLETTER, subscribers=("a@example.com",))
     at = (utcnow() + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
     send = sent_id(listd_cli.ok("post", "send", NEWS, str(post_file(tmp_path)),
                                 "--subject", "Never", "--at", at).output)
@@ -171,7 +173,7 @@ async def test_a_cancelled_post_never_goes_out(
 async def test_a_test_send_reaches_the_owners_only_marked_and_not_archived(
         relayed_daemon: Daemon, db: Database, config: Config, sink: Sink, listd_cli: CLI,
         tmp_path: Path) -> None:
-    make_list(db, config, NEWS, template="newsletter", owners=(OWNER, OTHER_OWNER),
+    make_list(db, config, NEWS, **NEWSLETTER, owners=(OWNER, OTHER_OWNER),
               subscribers=("a@example.com", "b@example.com"))
     eml = tmp_path / "issue.eml"
     eml.write_bytes(b"From: someone@example.net\r\nSubject: Preview me\r\n"
@@ -202,7 +204,7 @@ async def test_a_test_send_reaches_the_owners_only_marked_and_not_archived(
 ])
 def test_bad_input_is_named(listd_cli: CLI, db: Database, config: Config, tmp_path: Path,
                             options: tuple[str, ...], error: str) -> None:
-    make_list(db, config, NEWS, template="newsletter")
+    make_list(db, config, NEWS, **NEWSLETTER)
     result = listd_cli("post", "send", NEWS, str(post_file(tmp_path)), "--subject", "X",
                        *options)
     assert result.exit_code == 1 and error in result.output, result.output
@@ -211,7 +213,7 @@ def test_bad_input_is_named(listd_cli: CLI, db: Database, config: Config, tmp_pa
 
 def test_unknown_posts_and_files_are_named(listd_cli: CLI, db: Database, config: Config,
                                            tmp_path: Path) -> None:
-    make_list(db, config, NEWS, template="newsletter")
+    make_list(db, config, NEWS, **NEWSLETTER)
     for args, error in [
             (("post", "report", "42"), "post: no post 42"),
             (("post", "report", "forty"), "post: 'forty' is not a post id"),
