@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,3 +92,21 @@ def emit(rows: Sequence[dict[str, Any]] | dict[str, Any], as_json: bool,
     items = [rows] if isinstance(rows, dict) else rows
     for item in items:
         click.echo(render(item))
+
+
+def emit_stream(rows: Iterable[dict[str, Any]], as_json: bool, render: Callable[[Any], str],
+                empty: str = "nothing to show") -> None:
+    """Print ROWS as `emit` does, one at a time as they come: memory stays flat however many
+    there are, and the JSON array is the same as `emit` would print."""
+    count = 0
+    for count, row in enumerate(rows, start=1):
+        if as_json:
+            item = json.dumps(row, indent=2, ensure_ascii=False, default=str)
+            click.echo(("[\n  " if count == 1 else ",\n  ") + item.replace("\n", "\n  "),
+                       nl=False)
+        else:
+            click.echo(render(row))
+    if as_json:
+        click.echo("\n]" if count else "[]")
+    elif not count:
+        click.echo(empty)
