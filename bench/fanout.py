@@ -216,7 +216,9 @@ def _fan_out(workdir: Path, url: str, count: int, connections: int, limit: float
                     OutboundEntry.state == OutboundState.SENT)).scalar_one()
             if sent >= count:
                 break
-            time.sleep(0.1)
+            # The count itself reads the queue's index: at 1,000,000 rows, every 0.1 s would
+            # take a share of the cores from listd. Within 1 % of a run's time either way.
+            time.sleep(min(1.0, max(0.1, count / 1_000_000)))
         finished = time.monotonic()
         rss = peak_rss_mb(listd.pid)
         cpu = cpu_seconds(listd.pid) - cpu_before

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, tuple_
+from sqlalchemy import Row, Table, bindparam, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from listd import audit, suppression
@@ -143,7 +144,7 @@ def list_members(session: Session, mailing_list: MailingList,
     return list(session.scalars(query.order_by(Member.role, Member.address)))
 
 
-def describe_member(member: Member) -> dict[str, object]:
+def describe_member(member: Member | ListedRow) -> dict[str, object]:
     return {
         "address": member.address,
         "name": member.display_name,
@@ -358,14 +359,25 @@ def _change_role(session: Session, mailing_list: MailingList, member: Member, ne
     member.role = new_role
 
 
+# What a listing of every member shows: plain rows, not ORM objects (a third of the time).
+ListedRow = Row[str, str, Role, DeliveryMode, MemberStatus, float, dt.datetime]
+LISTED = (Member.address, Member.display_name, Member.role, Member.delivery_mode, Member.status,
+          Member.bounce_score, Member.subscribed_at)
+
+
 def iter_members(session: Session, mailing_list: MailingList, batch: int = 2000,
-                 role: Role | None = None) -> Iterator[Member]:
-    """Every member (of ROLE) in address order, read a batch at a time: memory stays flat."""
+                 role: Role | None = None) -> Iterator[ListedRow]:
+    """Every member (of ROLE) in address order as rows of LISTED, a batch at a time: memory
+    stays flat at any list size."""
+    query = select(*LISTED).where(Member.list_id == mailing_list.id)
+    if role is not None:
+        query = query.where(Member.role == role)
+    key = tuple_(Member.address, Member.role)
     after: tuple[str, str] | None = None
     while True:
-        page = page_members(session, mailing_list, limit=batch, after=after, role=role)
-        yield from page.members
-        session.expunge_all()
-        if page.after is None:
+        page = query if after is None else query.where(key > tuple_(*after))
+        rows = session.execute(page.order_by(Member.address, Member.role).limit(batch)).all()
+        yield from rows
+        if len(rows) < batch:
             return
-        after = page.after
+        after = rows[-1].address, rows[-1].role.value
