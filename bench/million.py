@@ -183,7 +183,7 @@ def count_times(db: Database, requests: int) -> tuple[float, float]:
 
 def fan_out(counts: list[int], database: str | None, time_limit: float) -> None:
     """bench/fanout.py's fan-out at each of COUNTS; its lines, then large against small."""
-    rates: dict[int, tuple[float, float]] = {}
+    rates: dict[int, tuple[float, float, float]] = {}
     for count in counts:
         captured = io.StringIO()
         started = time.monotonic()
@@ -191,15 +191,18 @@ def fan_out(counts: list[int], database: str | None, time_limit: float) -> None:
             fanout.run_once(count, database, 10, time_limit)
         line = captured.getvalue().strip()
         print(f"{line}  (whole run with setup {time.monotonic() - started:.0f} s)", flush=True)
-        rate = re.search(r"([\d.]+) recipients/s", line)
-        rss = re.search(r"peak RSS\s+([\d.]+) MB", line)
-        if rate and rss and "INCOMPLETE" not in line:
-            rates[count] = (float(rate.group(1)), float(rss.group(1)))
+        # An incomplete run (the time limit) still has a rate over what it sent.
+        found = re.search(r"([\d.]+) recipients/s.*peak RSS\s+([\d.]+) MB.*?"
+                          r"([\d.]+) recipients/CPU-s", line)
+        if found:
+            rates[count] = (float(found.group(1)), float(found.group(2)),
+                            float(found.group(3)))
     if len(rates) >= 2:
         small, large = min(rates), max(rates)
         print(f"fan-out {large:,} against {small:,}: rate ratio "
-              f"{rates[large][0] / rates[small][0]:.2f}, peak RSS {rates[small][1]:.0f} → "
-              f"{rates[large][1]:.0f} MB")
+              f"{rates[large][0] / rates[small][0]:.2f} (per CPU-second of listd "
+              f"{rates[large][2] / rates[small][2]:.2f}: the comparable one on a shared "
+              f"machine), peak RSS {rates[small][1]:.0f} → {rates[large][1]:.0f} MB")
 
 
 def report(figures: list[Figures], backend: str) -> None:
@@ -220,7 +223,8 @@ def report(figures: list[Figures], backend: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 1_000_000],
+                        help="list sizes to compare (none: only the fan-out)")
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--database", default=None,
                         help="a PostgreSQL URL (a schema per run); default: SQLite files")
@@ -235,7 +239,8 @@ def main() -> None:
                 scratch_database(args.database) as url:
             figures.append(one_size(size, url, Path(scratch), args.requests))
         print(f"N={size:,} done, load average {os.getloadavg()[0]:.1f}", flush=True)
-    report(figures, backend)
+    if figures:
+        report(figures, backend)
     if args.fanout:
         fan_out(sorted(args.fanout), args.database, args.fanout_time_limit)
 
