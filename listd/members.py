@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, delete, func, select, tuple_
+from sqlalchemy import Row, Table, bindparam, delete, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from listd import audit, suppression
@@ -19,6 +19,8 @@ from listd.errors import AlreadyExists, NotFound, UserError
 from listd.models import DeliveryMode, Domain, MailingList, Member, MemberStatus, Role
 
 IMPORT_BATCH = 5000
+# An import that adds this many members refreshes PostgreSQL's statistics of the table.
+ANALYZE_AFTER = 10_000
 # The robot's local part when the caller has no config at hand (config.robot's default).
 DEFAULT_ROBOT = "listd"
 
@@ -209,6 +211,10 @@ def import_members(session: Session, mailing_list: MailingList, lines: Iterable[
         if len(batch) >= IMPORT_BATCH:
             report.added += insert.flush(batch)
     report.added += insert.flush(batch)
+    if report.added >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
+        # Without fresh statistics PostgreSQL takes a big new list for an empty one and
+        # reads every member to sort a page (2 s a page at 1,000,000; 1 ms after this).
+        session.execute(text("ANALYZE members"))
     report.refused.sort()
     audit.record(session, actor, "member.imported", mailing_list, None, added=report.added,
                  refused=len(report.refused), already_members=report.already_members)
