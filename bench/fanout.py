@@ -194,7 +194,7 @@ def _fan_out(workdir: Path, url: str, count: int, connections: int, limit: float
                 [sys.executable, "-m", "listd.cli", "--config", str(config), "serve",
                  "--log-level", "WARNING"], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
                 env={**os.environ, "PYTHONWARNINGS": "ignore"})
-        deadline = time.monotonic() + 120  # a loaded machine, a big database: slow starts
+        deadline = time.monotonic() + 120  # a loaded machine starts it slowly
         port = None
         while port is None and time.monotonic() < deadline:
             # At WARNING the "listening" line is not logged: find the bound port instead.
