@@ -297,7 +297,9 @@ def _fan_out(workdir: Path, url: str, case: Case) -> None:
                     OutboundEntry.state == OutboundState.SENT)).scalar_one()
             if sent >= count:
                 break
-            time.sleep(0.1)
+            # The count itself reads the queue's index: at 1,000,000 rows, every 0.1 s would
+            # take a share of the cores from listd. Within 1 % of a run's time either way.
+            time.sleep(min(1.0, max(0.1, count / 1_000_000)))
         finished = time.monotonic()
         if spy is not None:
             spy.send_signal(signal.SIGINT)

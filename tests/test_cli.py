@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -236,3 +238,25 @@ def test_show_gives_effective_values_and_empty_listings_say_so(listd_cli: CLI) -
         f"no member of {NEWS} has a bounce score\n"
     assert listd_cli.ok("member", "ls", NEWS, "--role", "moderator").stdout == \
         f"no moderators on {NEWS}\n"
+
+
+def test_member_ls_streams_valid_json_in_batches(listd_cli: CLI, config_file: Path,
+                                                 db: Database) -> None:
+    request_news(listd_cli)
+    listd_cli.ok("list", "approve", NEWS)
+    assert json.loads(listd_cli.ok("member", "ls", NEWS, "--role", "subscriber",
+                                   "--json").stdout) == []
+    # More than one batch of members.iter_members, names that JSON must escape.
+    lines = "".join(f'm{n:04d}@example.org Zoé "{n}" \\ {n}\n' for n in range(4_500))
+    listd_cli.ok("member", "import", NEWS, "-", input=lines)
+    listd_cli.ok("member", "add", NEWS, "m0007@example.org", "--role", "moderator")
+    # The real process, its output read as it comes: one JSON array, in role then address order.
+    shown = subprocess.run([sys.executable, "-m", "listd.cli", "--config", str(config_file),
+                            "member", "ls", NEWS, "--json"], capture_output=True, check=True)
+    everyone = json.loads(shown.stdout)
+    assert [(m["role"], m["address"]) for m in everyone] == [
+        ("moderator", "m0007@example.org"), ("owner", "alice@example.org"),
+        *(("subscriber", f"m{n:04d}@example.org") for n in range(4_500))]
+    assert everyone[-1]["name"] == 'Zoé "4499" \\ 4499'
+    text = listd_cli.ok("member", "ls", NEWS, "--role", "subscriber").stdout.splitlines()
+    assert len(text) == 4_500 and text[0].startswith("m0000@example.org")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,3 +92,26 @@ def emit(rows: Sequence[dict[str, Any]] | dict[str, Any], as_json: bool,
     items = [rows] if isinstance(rows, dict) else rows
     for item in items:
         click.echo(render(item))
+
+
+def emit_stream(rows: Iterable[dict[str, Any]], as_json: bool, render: Callable[[Any], str],
+                empty: str = "nothing to show", chunk: int = 1000) -> None:
+    """Print ROWS as they come, CHUNK lines a write: memory stays flat however many there are.
+    As JSON, one array with an object a line (the C encoder: indenting is pure Python, and
+    a write per row cost more than reading the rows)."""
+    lines: list[str] = []
+    count = 0
+    for count, row in enumerate(rows, start=1):
+        if as_json:
+            lines.append(("[\n" if count == 1 else ",\n")
+                         + json.dumps(row, ensure_ascii=False, default=str))
+        else:
+            lines.append(render(row) + "\n")
+        if len(lines) >= chunk:
+            click.echo("".join(lines), nl=False)
+            lines.clear()
+    if as_json:
+        lines.append("\n]\n" if count else "[]\n")
+    elif not count:
+        lines.append(empty + "\n")
+    click.echo("".join(lines), nl=False)

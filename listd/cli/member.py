@@ -8,7 +8,7 @@ from typing import IO
 import click
 
 from listd import members
-from listd.cli.context import App, emit, json_option, pass_app
+from listd.cli.context import App, emit_stream, json_option, pass_app
 from listd.delivery_modes import parse_delivery_mode
 from listd.lists import find_list
 from listd.models import DeliveryMode, Role
@@ -81,13 +81,15 @@ def set_(app: App, address: str, member_address: str, delivery: str) -> None:
 @pass_app
 def ls(app: App, address: str, role: str | None, as_json: bool) -> None:
     """List the members of list ADDRESS."""
-    with app.db.session() as session:
+    with app.db.reading() as session:
         mailing_list = find_list(session, address)
-        rows = [members.describe_member(m) for m in
-                members.list_members(session, mailing_list, Role(role) if role else None)]
-    emit(rows, as_json, lambda r: f"{r['address']:40} {r['role']:10} {r['delivery']:7} "
-                                  f"{r['status']:9} {r['name']}",
-         empty=f"no {role or 'member'}s on {address}")
+        # Role by role (as the roles sort), each in address order, a batch at a time.
+        roles = sorted(Role, key=lambda r: r.value) if role is None else [Role(role)]
+        rows = (members.describe_member(m) for r in roles
+                for m in members.iter_members(session, mailing_list, role=r))
+        emit_stream(rows, as_json, lambda r: f"{r['address']:40} {r['role']:10} "
+                                             f"{r['delivery']:7} {r['status']:9} {r['name']}",
+                    empty=f"no {role or 'member'}s on {address}")
 
 
 @command.command("import")

@@ -38,6 +38,9 @@ from listd.web.context import (
 
 router = APIRouter()
 PAGE_SIZE = 50
+# The members page counts subscribers up to this many, then says "more than": a count of a
+# million index entries on every view would cost more than the page itself.
+COUNT_CAP = 10_000
 MAX_IMPORT_LINES = 100_000
 DECISIONS = {"approve": moderation.approve_held, "reject": moderation.reject_held,
              "discard": moderation.discard_held}
@@ -144,18 +147,29 @@ async def members_page(request: Request, address: str) -> Response:
     visitor, found = await _access(request, address)
     query = request.query_params.get("q", "")[:320]
     after = decode_cursor(request.query_params.get("after", "")[:2000])
-    shown, total = await read(visitor.runtime, _member_page, found.list_address, query, after)
-    return _page(visitor, found, "admin_members.html", members=shown.members, total=total,
-                 query=query, next_cursor=encode_cursor(shown.after),
-                 done=request.query_params.get("done", ""), report=None)
+    before = decode_cursor(request.query_params.get("before", "")[:2000])
+    shown, total = await read(visitor.runtime, _member_page, found.list_address, query, after,
+                              before)
+    return _members(visitor, found, shown, total, query,
+                    done=request.query_params.get("done", ""))
+
+
+def _members(visitor: Visitor, found: Access, shown: members.MemberPage, total: int,
+             query: str, done: str = "", report: members.ImportReport | None = None
+             ) -> Response:
+    return _page(visitor, found, "admin_members.html", members=shown.members,
+                 total=min(total, COUNT_CAP), more_than=total > COUNT_CAP, query=query,
+                 next_cursor=encode_cursor(shown.after),
+                 previous_cursor=encode_cursor(shown.before), done=done, report=report)
 
 
 def _member_page(session: Session, runtime: Runtime, list_address: str, query: str,
-                 after: tuple[str, str] | None) -> tuple[members.MemberPage, int]:
+                 after: tuple[str, str] | None, before: tuple[str, str] | None = None
+                 ) -> tuple[members.MemberPage, int]:
     mailing_list = lists.find_list(session, list_address)
     shown = members.page_members(session, mailing_list, limit=PAGE_SIZE, after=after,
-                                 role=Role.SUBSCRIBER, search=query)
-    return shown, members.count_role(session, mailing_list, Role.SUBSCRIBER)
+                                 before=before, role=Role.SUBSCRIBER, search=query)
+    return shown, members.count_role_upto(session, mailing_list, Role.SUBSCRIBER, COUNT_CAP)
 
 
 @router.post("/lists/{address}/admin/members/add")
@@ -188,8 +202,7 @@ async def import_members(request: Request, address: str) -> Response:
     report = await write(visitor.runtime, lambda s, r: members.import_members(
         s, lists.find_list(s, found.list_address), lines, actor=actor))
     shown, total = await read(visitor.runtime, _member_page, found.list_address, "", None)
-    return _page(visitor, found, "admin_members.html", members=shown.members, total=total,
-                 query="", next_cursor=encode_cursor(shown.after), done="", report=report)
+    return _members(visitor, found, shown, total, "", report=report)
 
 
 @router.get("/lists/{address}/admin/members.csv")

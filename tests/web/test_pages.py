@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from listd import lists
+from listd import lists, members
 from listd.automatic_mail import QUICKEST_PERSON
 from listd.models import AuditEntry, DeliveryMode, HeldMessage, ListStatus, Member, Role
 from tests.support.client import post, send
@@ -303,3 +303,45 @@ def test_a_wrong_setting_is_shown_beside_its_field(site: Site, page: Any) -> Non
     with site.db.reading() as session:
         saved = lists.find_list(session, NEWS)
         assert (saved.subject, saved.settings.get("max_recipients")) == ("Our news", 25)
+
+
+def test_members_pages_show_each_member_once_forward_and_back(site: Site, page: Any) -> None:
+    make_list(site.db, site.config, NEWS, owners=("owner@example.org",),
+              subscribers=tuple(f"m{n:03d}@example.org" for n in range(120)))
+    sign_in(page, site, "owner@example.org")
+    page.goto(f"{site.base}/lists/{NEWS}/admin/members")
+    assert page.get_by_text("120 subscribers").is_visible()
+    assert page.get_by_role("link", name="Previous page").count() == 0
+    addresses = page.locator("#members tbody td:nth-child(1)")
+    shown = [addresses.all_inner_texts()]
+    while page.get_by_role("link", name="Next page").count():
+        # Added between two pages: before the cursor (not shown), after it (shown once).
+        with site.db.session() as session:
+            news = lists.find_list(session, NEWS)
+            for address in (f"a{len(shown)}@example.org", f"z{len(shown)}@example.org"):
+                members.add_member(session, news, address)
+        follow(page, "Next page")
+        shown.append(addresses.all_inner_texts())
+    seen = [a for texts in shown for a in texts]
+    assert [len(texts) for texts in shown] == [50, 50, 22]
+    assert len(seen) == len(set(seen)) and seen == sorted(seen)
+    assert [a for a in seen if a.startswith("m")] == [f"m{n:03d}@example.org" for n in range(120)]
+    assert [a for a in seen if not a.startswith("m")] == ["z1@example.org", "z2@example.org"]
+    follow(page, "Previous page")
+    assert addresses.all_inner_texts() == shown[1]
+    follow(page, "Previous page")
+    assert addresses.all_inner_texts() == shown[0]
+    # Before the first page seen now come the members added meanwhile before the cursor.
+    follow(page, "Previous page")
+    assert addresses.all_inner_texts() == ["a1@example.org", "a2@example.org"]
+    assert page.get_by_role("link", name="Previous page").count() == 0
+    with site.db.session() as session:
+        members.import_members(session, lists.find_list(session, NEWS),
+                               (f"big{n:05d}@example.org" for n in range(10_000)))
+    page.goto(f"{site.base}/lists/{NEWS}/admin/members")
+    assert page.get_by_text("More than 10000 subscribers").is_visible()
+
+
+def follow(page: Any, link: str) -> None:
+    with page.expect_navigation():
+        page.get_by_role("link", name=link).click()
