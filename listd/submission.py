@@ -15,7 +15,7 @@ from email.utils import formatdate, make_msgid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from listd import audit
+from listd import audit, merge_fields
 from listd.addresses import normalize_address
 from listd.config import Config
 from listd.errors import NotFound, UserError
@@ -70,6 +70,8 @@ def submit_post(session: Session, config: Config, mailing_list: MailingList, dra
     route = resolve_recipient(session, config, mailing_list.address)
     if isinstance(route, Refusal):
         raise UserError(f"{mailing_list.address} takes no mail: {route.text}")
+    merge_fields.check_texts({"subject": draft.subject, "text": draft.text, "html": draft.html},
+                             base_url=config.http.base_url)
     raw = compose(mailing_list, Draft(poster, draft.subject, draft.text, draft.html))
     inbound_id = store_inbound(session, raw, Envelope(poster, [route], door))[0]
     audit.record(session, door, "post.submitted", mailing_list, poster, inbound=inbound_id)

@@ -24,12 +24,19 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from sqlalchemy.orm import Session
+
 from listd.bounce.events import record_relay_refusals
 from listd.distribute import claims
 from listd.distribute.claims import Claimed, OutboundInfo
 from listd.distribute.domain_limit import DomainLimit
 from listd.distribute.outcome import SendResult, deferred
-from listd.distribute.personal import UnsubscribeTokens
+from listd.distribute.personal import (
+    MemberValues,
+    UnsubscribeTokens,
+    markers_in,
+    member_names,
+)
 from listd.distribute.prepared import Prepared, prepare
 from listd.distribute.quota import RateLimiter, WindowQuota
 from listd.distribute.smtp_client import Job
@@ -109,6 +116,9 @@ class DeliveryWorker:
         self.quota = WindowQuota(config.quota)
         self.signer = VerpSigner(runtime.secret)
         self.tokens = UnsubscribeTokens(runtime.secret)
+        self.values = MemberValues(runtime.secret)
+        # Names of the members of the last claimed batch, where a post has merge fields.
+        self.names: dict[int, str] = {}
         self.next_lease_check = dt.datetime.min
         # When every claim this process holds was last renewed (claims.renew).
         self.renewed_at = dt.datetime.min
@@ -225,9 +235,18 @@ class DeliveryWorker:
                 rows = claims.claim_due(session, now, runtime.worker_id, wanted)
                 missing = {r.outbound_id for r in rows if r.outbound_id not in self.bodies}
                 infos = claims.load_outbound(session, missing) if missing else []
+                self.names = self._names(session, rows, infos)
         for info in infos:
             self.bodies.add(info)
         return rows
+
+    def _names(self, session: Session, rows: list[Claimed], infos: list[OutboundInfo]
+               ) -> dict[int, str]:
+        merged = {i.outbound_id for i in infos if markers_in(i.raw)} | {
+            r.outbound_id for r in rows
+            if r.outbound_id in self.bodies and self.bodies.peek(r.outbound_id).markers}
+        return member_names(session, (r.member_id for r in rows if r.outbound_id in merged
+                                      and r.member_id is not None)) if merged else {}
 
     # -- the claims a chunk is sent under ------------------------------------------------
 
@@ -269,11 +288,18 @@ class DeliveryWorker:
         if info.verp and info.list_name and info.domain:
             sender = self.signer.sender(info.list_name, info.domain, item.entry_id)
         body = prepared.body
+        eight_bit = prepared.eight_bit
         if prepared.personal:
             token = self.tokens.token(info.list_id, item.recipient) \
                 if info.list_id is not None else ""
-            body = prepared.body_for(token)
-        return Job(sender, item.recipient, body, prepared.eight_bit)
+            merge = self.values.pairs(
+                prepared.markers, info.source_message_id, item.recipient,
+                self.names.get(item.member_id or 0, ""), item.member_id) \
+                if prepared.markers else []
+            body = prepared.body_for(token, merge)
+            # A member's name may be the only 8-bit text in the message.
+            eight_bit = eight_bit or (bool(merge) and not body.isascii())
+        return Job(sender, item.recipient, body, eight_bit)
 
     async def _sender(self, stopping: asyncio.Event) -> None:
         connection = self.transport.connect()

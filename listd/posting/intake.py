@@ -13,6 +13,7 @@ from listd.deliverability.arc import seals_for
 from listd.deliverability.authentication import AuthResults, verify_incoming
 from listd.distribute.post import accept_post, render_for_list
 from listd.distribute.render import ListView
+from listd.merge_fields import is_signed_in
 from listd.posting import notices
 from listd.posting.answer_loop import read_rhythm, record_quick_answer
 from listd.posting.decision import Decision, Verdict
@@ -39,8 +40,9 @@ def prepare_post(session: Session, runtime: Runtime, delivery: Delivery,
     budget.check("reading the post")
     authentication = arrival_authentication(runtime, delivery, post, budget)
     budget.check("checking who sent the post")
+    submitted = delivery.inbound.message_id if is_signed_in(delivery.inbound.peer) else None
     outgoing = render_for_list(runtime, ListView.of(mailing_list, runtime.config),
-                               delivery.raw, budget)
+                               delivery.raw, budget, submitted=submitted)
     return PreparedPost(authentication=authentication, outgoing=outgoing)
 
 
