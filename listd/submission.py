@@ -7,6 +7,7 @@ the inbound row's peer, that its poster is who the From: says.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -31,6 +32,7 @@ from listd.models import (
 )
 from listd.smtp_in.routing import Refusal, resolve_recipient
 from listd.smtp_in.spool import Envelope, store_inbound
+from listd.tracking.clicks import clicks_per_link
 
 
 @dataclass(frozen=True)
@@ -96,4 +98,7 @@ def post_state(session: Session, mailing_list: MailingList, inbound_id: int
                 OutboundEntry.outbound_id == outbound).group_by(OutboundEntry.state)).all())
         state["delivery"] = {"post": outbound,
                              **{s.value: n for s, n in counts.items()}}
+        clicked = clicks_per_link(session, outbound)
+        if clicked:
+            state["clicks"] = [dataclasses.asdict(c) for c in clicked]
     return state

@@ -177,7 +177,7 @@ async def test_tracked_links_redirect_count_clicks_and_refuse_forged_tokens(
         api: httpx.AsyncClient, db: Database, sink: Sink) -> None:
     with db.session() as session:
         set_list_setting(session, NEWS, "tracking", "aggregate")
-    await post(api, db, subject="Tracked",
+    sent = await post(api, db, subject="Tracked",
                text="Read https://example.com/a?x=1&y=2. And https://example.org/b\n",
                html='<p><a href="https://example.com/a?x=1&amp;y=2">a</a> '
                     '<a href="https://example.org/b">b</a></p>')
@@ -206,6 +206,11 @@ async def test_tracked_links_redirect_count_clicks_and_refuse_forged_tokens(
         assert [(c.url, c.clicks, c.members) for c in counted] == [
             ("https://example.com/a?x=1&y=2", 2, None), ("https://example.org/b", 1, None)]
         assert member_clicks(session, outbound.id) == []
+    state = (await api.get(f"/api/v1/lists/{NEWS}/posts/{sent.json()['id']}",
+                           headers=KEYS[-1])).json()
+    assert state["clicks"] == [
+        {"link": 1, "url": "https://example.com/a?x=1&y=2", "clicks": 2, "members": None},
+        {"link": 2, "url": "https://example.org/b", "clicks": 1, "members": None}]
 
 
 async def test_per_member_tracking_records_who_clicked(
