@@ -6,7 +6,7 @@ refused with its name before anything is queued. Member fields become placeholde
 is rendered, one per field and per context (text, HTML, header), and delivery puts each
 recipient's value in, escaped for that context (see `values_for`).
 
-Only posts from the doors in `SIGNED_IN_DOORS` get this; a post by mail keeps its braces as
+Only posts from a signed-in door (doors.py) get this; a post by mail keeps its braces as
 written, so what a member writes to the list is never rendered as a template.
 """
 
@@ -19,7 +19,6 @@ import unicodedata
 from dataclasses import dataclass
 
 from listd.errors import UserError
-from listd.posting.post import AUTHENTICATED_DOORS
 
 # What each field is; the README lists the same.
 FIELDS = {
@@ -31,15 +30,6 @@ FIELDS = {
 }
 # Fields whose value differs per recipient; the others are filled once, when rendering.
 MEMBER_FIELDS = ("name", "address")
-# Inbound peers of the doors whose posts listd composed for a signed-in owner: the same doors
-# the posting rules trust (`listd post send` adds its own there).
-SIGNED_IN_DOORS = AUTHENTICATED_DOORS
-
-
-def is_signed_in(peer: str) -> bool:
-    """Whether an inbound row with PEER came through a signed-in door."""
-    return peer.startswith(SIGNED_IN_DOORS)
-
 
 _FIELD = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 # A name in a header: never longer than this, so a folded Subject stays within its line limit.

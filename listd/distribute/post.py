@@ -13,7 +13,7 @@ from listd.distribute.kept import keep_post
 from listd.distribute.mitigation import mitigated
 from listd.distribute.render import ListView, render_post, with_archived_at
 from listd.distribute.submitted import prepare_submitted
-from listd.merge_fields import is_signed_in
+from listd.doors import is_signed_in
 from listd.models import InboundMessage, MailingList, OutboundMessage
 from listd.processing.budget import Budget
 from listd.runtime import Runtime

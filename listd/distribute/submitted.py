@@ -1,6 +1,6 @@
 """A post an owner sent through a signed-in door, made ready for the list's rendering.
 
-Only such posts (the inbound row's peer is one of merge_fields.SIGNED_IN_DOORS) get merge
+Only such posts (the inbound row's peer names a signed-in door, doors.py) get merge
 fields and link tracking: a member's post by mail keeps its braces and its links as written.
 Here the list's own values are filled in, each member field becomes a placeholder for delivery
 to replace per recipient (merge_fields.py, personal.py), and when the list asks, links are
