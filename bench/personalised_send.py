@@ -173,6 +173,52 @@ def run(count: int, requested_db: str | None, dkim: bool, tracking: str, one_cli
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def per_recipient_cost(recipients: int = 1000) -> None:
+    """CPU µs to make one recipient's signed copy in process (what delivery does per job):
+    the plain post (signed once: nothing per recipient), a one-click token only, and merge
+    fields with the token. time.process_time, so other load on the machine matters little."""
+    from listd.deliverability.dkim_keys import generate_private_key
+    from listd.deliverability.signing import DkimSigner
+    from listd.distribute.claims import OutboundInfo
+    from listd.distribute.personal import PLACEHOLDER, MemberValues, markers_in
+    from listd.distribute.prepared import Prepared, _crlf
+    from listd.distribute.render import ListView, render_post
+    from listd.distribute.smtp_client import wire_body
+    from listd.distribute.submitted import prepare_submitted
+    from listd.settings import ListSettings
+    from listd.submission import Draft, compose
+
+    signer = DkimSigner.from_pem("bench.example.org", "bench", Algorithm.RSA,
+                                 generate_private_key(Algorithm.RSA))
+    view = ListView("news", "bench.example.org", "News", ListSettings(),
+                    base_url="https://bench.example.org")
+    values = MemberValues("bench")
+
+    class _List:  # what compose() reads of a list
+        address = LIST
+        domain = type("D", (), {"name": "bench.example.org"})()
+
+    def cost(personal: bool) -> float:
+        body = draft(personal)
+        raw = compose(_List(), Draft(OWNER, body["subject"], body["text"],  # type: ignore
+                                     body["html"]))
+        raw = _crlf(render_post(prepare_submitted(raw, view, 1, "bench"), view).raw)
+        info = OutboundInfo(1, raw, True, "news-bounces@bench.example.org", 1, "news",
+                            "bench.example.org")
+        prepared = Prepared(info, wire_body(raw), True, False,
+                            signing=signer.template(raw, PLACEHOLDER), markers=markers_in(raw))
+        started = time.process_time()
+        for n in range(recipients):
+            merge = values.pairs(prepared.markers, 1, f"reader{n}@example.com",
+                                 f"Lecteur Nº{n} Éluard", n) if prepared.markers else []
+            prepared.body_for(f"token{n}", merge)
+        return (time.process_time() - started) / recipients * 1e6
+
+    print(f"per recipient, in process (RSA-2048): one-click token only {cost(False):5.0f} µs, "
+          f"merge fields + token {cost(True):5.0f} µs (load {os.getloadavg()[0]:.1f})",
+          flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=10_000)
@@ -188,7 +234,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="plain + personalised pairs to run in the same listd")
     parser.add_argument("--time-limit", type=float, default=300.0)
+    parser.add_argument("--micro-only", action="store_true",
+                        help="only the in-process per-recipient cost")
     args = parser.parse_args()
+    per_recipient_cost()
+    if args.micro_only:
+        return
     run(args.members, args.database, not args.no_dkim, args.tracking, args.one_click,
         args.rounds, args.time_limit)
 
