@@ -754,3 +754,39 @@ class WebPassword(Base):
     address: Mapped[str] = mapped_column(String(320), primary_key=True)
     hash: Mapped[str] = mapped_column(String(255))
     set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LinkClick(Base):
+    """Clicks on one tracked link of one post (list setting `tracking`), counted as they come.
+
+    No foreign key to outbound_messages: the counts outlive the queue, as delivery_summaries
+    do (outbound ids are never reused). No address and no member: who clicked is kept only
+    with `tracking: per_member`, in member_link_clicks.
+    """
+
+    __tablename__ = "link_clicks"
+    __table_args__ = (UniqueConstraint("outbound_id", "link"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbound_id: Mapped[int] = mapped_column(Integer)
+    # The link's number in the post (tracking/links.py), and where it leads.
+    link: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class MemberLinkClick(Base):
+    """One member's click on a tracked link (`tracking: per_member` only). Deleted with the
+    member: leaving a list takes one's click history along."""
+
+    __tablename__ = "member_link_clicks"
+    __table_args__ = (Index("ix_member_link_clicks_outbound", "outbound_id", "link"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbound_id: Mapped[int] = mapped_column(Integer)
+    link: Mapped[int] = mapped_column(Integer)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
+                                           index=True)
+    clicked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -26,6 +26,7 @@ Archive = Literal["public", "members", "owners", "off"]
 DigestFrequency = Literal["daily", "weekly", "never"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 Notices = Literal["auto", "on", "off"]
+Tracking = Literal["off", "aggregate", "per_member"]
 
 
 class SettingError(UserError):
@@ -96,6 +97,9 @@ class ListSettings:
         "recipients (Sympa's warn_rate); 0: never"))
     bounce_probe: bool = field(default=False, metadata=_doc(
         "at the threshold, send a VERP-tagged probe first and suspend only if it bounces"))
+    tracking: Tracking = field(default="off", metadata=_doc(
+        "link tracking in posts sent by the owners through the API or `listd post send`: off, "
+        "aggregate (clicks counted per link), or per_member (also who clicked); never opens"))
 
     @classmethod
     def of(cls, mailing_list: MailingList) -> ListSettings:

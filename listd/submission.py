@@ -7,6 +7,7 @@ the inbound row's peer, that its poster is who the From: says.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -15,9 +16,10 @@ from email.utils import formatdate, make_msgid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from listd import audit
+from listd import audit, merge_fields
 from listd.addresses import normalize_address
 from listd.config import Config
+from listd.distribute.submitted import texts_of
 from listd.errors import NotFound, UserError
 from listd.members import find_member
 from listd.models import (
@@ -31,6 +33,7 @@ from listd.models import (
 )
 from listd.smtp_in.routing import Refusal, resolve_recipient
 from listd.smtp_in.spool import Envelope, store_inbound
+from listd.tracking.clicks import clicks_per_link
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ def submit_raw(session: Session, config: Config, mailing_list: MailingList, post
     route = resolve_recipient(session, config, mailing_list.address)
     if isinstance(route, Refusal):
         raise UserError(f"{mailing_list.address} takes no mail: {route.text}")
+    merge_fields.check_texts(texts_of(raw), base_url=config.http.base_url)
     inbound_id = store_inbound(session, raw, Envelope(poster, [route], door))[0]
     audit.record(session, door, "post.submitted", mailing_list, poster, inbound=inbound_id)
     return inbound_id
@@ -107,4 +111,7 @@ def post_state(session: Session, mailing_list: MailingList, inbound_id: int
                 OutboundEntry.outbound_id == outbound).group_by(OutboundEntry.state)).all())
         state["delivery"] = {"post": outbound,
                              **{s.value: n for s, n in counts.items()}}
+        clicked = clicks_per_link(session, outbound)
+        if clicked:
+            state["clicks"] = [dataclasses.asdict(c) for c in clicked]
     return state

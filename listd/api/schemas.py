@@ -162,6 +162,8 @@ class PostOut(BaseModel):
     outcome: str | None = None
     held: dict[str, str | int] | None = None
     delivery: dict[str, int] | None = None
+    # Tracked links that were clicked (list setting tracking): link, url, clicks, members.
+    clicks: list[dict[str, str | int | None]] | None = None
 
 
 class AuditOut(BaseModel):

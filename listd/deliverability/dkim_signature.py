@@ -10,6 +10,7 @@ import base64
 import enum
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import dkim
@@ -138,8 +139,10 @@ class SigningTemplate:
         # Oversign From: the extra, absent instance means "no further From allowed".
         include.append(b"from")
         self.include = tuple(include)
-        selected = dkim.select_headers(_RELAXED.canonicalize_headers(headers), self.include)
-        self.header_data = b"".join(name + b":" + value for name, value in selected)
+        # Kept for merge fields, whose values may hold spaces (see _merged).
+        self.selected: list[tuple[bytes, bytes]] | None = dkim.select_headers(
+            _RELAXED.canonicalize_headers(headers), self.include)
+        self.header_data = b"".join(name + b":" + value for name, value in self.selected)
         self.body = _RELAXED.canonicalize_body(body)
         self.timestamp = str(int(time.time()) if timestamp is None else timestamp).encode()
 
@@ -156,17 +159,23 @@ class SigningTemplate:
         template.signer = signer
         template.placeholder = parts.placeholder
         template.include = parts.include
+        # The pool signs posts without merge fields only (delivery.py).
+        template.selected = None
         template.header_data = parts.header_data
         template.body = parts.body
         template.timestamp = parts.timestamp
         return template
 
-    def signature(self, token: bytes = b"") -> bytes:
-        """The DKIM-Signature field for the message with TOKEN in place of the placeholder."""
+    def signature(self, token: bytes = b"",
+                  merge: Sequence[tuple[bytes, bytes]] = ()) -> bytes:
+        """The DKIM-Signature field for the message with TOKEN in place of the placeholder,
+        and each (placeholder, value) of MERGE replaced (merge fields, see merge_fields.py)."""
         header_data, body = self.header_data, self.body
         if self.placeholder is not None:
             header_data = header_data.replace(self.placeholder, token)
             body = body.replace(self.placeholder, token)
+        if merge:
+            header_data, body = self._merged(header_data, body, token, merge)
         signer = self.signer
         domain = signer.domain.encode()
         fields = [
@@ -188,3 +197,25 @@ class SigningTemplate:
         value = dkim.fold(b"; ".join(b"=".join(f) for f in fields) + b"\r\n",
                           namelen=len(_SIGNATURE_NAME), linesep=b"\r\n")
         return _SIGNATURE_NAME + b": " + value
+
+    def _merged(self, header_data: bytes, body: bytes, token: bytes,
+                merge: Sequence[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
+        """A value may hold spaces or be empty: canonicalising the canonical form again after
+        the replacement gives what canonicalising the replaced message would (relaxed only
+        collapses white space, and no value holds a line end)."""
+        for marker, value in merge:
+            body = body.replace(marker, value)
+        if not any(marker in header_data for marker, _ in merge):
+            return header_data, _RELAXED.canonicalize_body(body)
+        if self.selected is None:
+            raise ValueError("merge fields in headers need the template's own header fields")
+        selected = []
+        for name, value in self.selected:
+            if self.placeholder is not None:
+                value = value.replace(self.placeholder, token)
+            for marker, replacement in merge:
+                value = value.replace(marker, replacement)
+            selected.append((name, value))
+        canonical = _RELAXED.canonicalize_headers(selected)
+        return (b"".join(name + b":" + value for name, value in canonical),
+                _RELAXED.canonicalize_body(body))

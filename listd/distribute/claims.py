@@ -62,6 +62,8 @@ class OutboundInfo:
     kind: str = "post"
     # The post's authentication results on arrival (OutboundMessage.arrival_auth).
     arrival_auth: dict[str, Any] | None = None
+    # The stored post it was rendered from (tracked links name it).
+    source_message_id: int | None = None
 
 
 _STATE_OF = {SendStatus.SENT: OutboundState.SENT, SendStatus.DEFERRED: OutboundState.DEFERRED,
@@ -104,7 +106,8 @@ def load_outbound(session: Session, outbound_ids: set[int]) -> list[OutboundInfo
     found = session.execute(
         select(OutboundMessage.id, OutboundMessage.raw, OutboundMessage.verp,
                OutboundMessage.envelope_sender, OutboundMessage.list_id, MailingList.name,
-               Domain.name, OutboundMessage.kind, OutboundMessage.arrival_auth)
+               Domain.name, OutboundMessage.kind, OutboundMessage.arrival_auth,
+               OutboundMessage.source_message_id)
         .outerjoin(MailingList, MailingList.id == OutboundMessage.list_id)
         .outerjoin(Domain, Domain.id == MailingList.domain_id)
         .where(OutboundMessage.id.in_(outbound_ids))).all()

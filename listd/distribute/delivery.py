@@ -26,6 +26,8 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from sqlalchemy.orm import Session
+
 from listd.bounce.events import record_relay_refusals
 from listd.deliverability.signing_pool import BrokenProcessPool, SigningPool, pool_size
 from listd.distribute import claims
@@ -33,7 +35,12 @@ from listd.distribute.claims import Claimed, OutboundInfo
 from listd.distribute.domain_limit import DomainLimit
 from listd.distribute.domain_quota import DomainQuota
 from listd.distribute.outcome import SendResult, deferred
-from listd.distribute.personal import UnsubscribeTokens
+from listd.distribute.personal import (
+    MemberValues,
+    UnsubscribeTokens,
+    markers_in,
+    member_names,
+)
 from listd.distribute.prepared import Prepared, prepare
 from listd.distribute.quota import RateLimiter, WindowQuota
 from listd.distribute.smtp_client import Job
@@ -121,6 +128,9 @@ class DeliveryWorker:
         self.domain_quota = DomainQuota(config.domain_quotas)
         self.signer = VerpSigner(runtime.secret)
         self.tokens = UnsubscribeTokens(runtime.secret)
+        self.values = MemberValues(runtime.secret)
+        # Names of the members of the last claimed batch, where a post has merge fields.
+        self.names: dict[int, str] = {}
         self.next_lease_check = dt.datetime.min
         # When every claim this process holds was last renewed (claims.renew).
         self.renewed_at = dt.datetime.min
@@ -306,9 +316,21 @@ class DeliveryWorker:
                     rows, paced = pacing.kept, pacing.deferred
                 missing = {r.outbound_id for r in rows if r.outbound_id not in self.bodies}
                 infos = claims.load_outbound(session, missing) if missing else []
+                if not self.building:
+                    # Nothing is being built from older claims: their names can go.
+                    self.names = {}
+                self.names.update(self._names(session, rows, infos))
         for info in infos:
             self.bodies.add(info)
         return rows, paced
+
+    def _names(self, session: Session, rows: list[Claimed], infos: list[OutboundInfo]
+               ) -> dict[int, str]:
+        merged = {i.outbound_id for i in infos if markers_in(i.raw)} | {
+            r.outbound_id for r in rows
+            if r.outbound_id in self.bodies and self.bodies.peek(r.outbound_id).markers}
+        return member_names(session, (r.member_id for r in rows if r.outbound_id in merged
+                                      and r.member_id is not None)) if merged else {}
 
     # -- the claims a chunk is sent under ------------------------------------------------
 
@@ -354,11 +376,22 @@ class DeliveryWorker:
         sender = info.envelope_sender
         if info.verp and info.list_name and info.domain:
             sender = self.signer.sender(info.list_name, info.domain, item.entry_id)
+        eight_bit = prepared.eight_bit
         if body is None:
             body = prepared.body
             if prepared.personal:
-                body = prepared.body_for(self._token(prepared, item))
-        return Job(sender, item.recipient, body, prepared.eight_bit)
+                merge = self._merge(prepared, item)
+                body = prepared.body_for(self._token(prepared, item), merge)
+                # A member's name may be the only 8-bit text in the message.
+                eight_bit = eight_bit or (bool(merge) and not body.isascii())
+        return Job(sender, item.recipient, body, eight_bit)
+
+    def _merge(self, prepared: Prepared, item: Claimed) -> list[tuple[bytes, bytes]]:
+        if not prepared.markers:
+            return []
+        return self.values.pairs(prepared.markers, prepared.info.source_message_id,
+                                 item.recipient, self.names.get(item.member_id or 0, ""),
+                                 item.member_id)
 
     async def _sender(self, stopping: asyncio.Event) -> None:
         connection = self.transport.connect()

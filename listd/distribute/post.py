@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dkim
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listd.addresses import AddressKind, scheme_address
@@ -12,19 +13,25 @@ from listd.distribute.kept import keep_post
 from listd.distribute.mitigation import mitigated
 from listd.distribute.render import ListView, render_post, with_archived_at
 from listd.distribute.selection import send_of
-from listd.models import MailingList, OutboundMessage
+from listd.distribute.submitted import prepare_submitted
+from listd.doors import is_signed_in
+from listd.models import InboundMessage, MailingList, OutboundMessage
 from listd.processing.budget import Budget
 from listd.runtime import Runtime
 
 
 def render_for_list(runtime: Runtime, view: ListView, raw: bytes,
-                    budget: Budget | None = None) -> bytes:
+                    budget: Budget | None = None, *, submitted: int | None = None) -> bytes:
     """RAW as VIEW's list resends it: DMARC-mitigated, rendered, the author's signature kept
     only where listd changed nothing it covers. Parses and renders, and may ask DNS (the
     poster's DMARC policy, within BUDGET's DNS time): call it outside the write transaction.
+    SUBMITTED is the stored post's id when a signed-in door sent it (merge fields, tracking).
     """
     dns_timeout = budget.dns_left(runtime.config.dns.timeout) if budget is not None else None
-    resendable = mitigated(raw, view, runtime.dmarc, runtime.config, dns_timeout=dns_timeout)
+    source = raw if submitted is None else \
+        prepare_submitted(raw, view, submitted, runtime.secret)
+    resendable = mitigated(source, view, runtime.dmarc, runtime.config,
+                           dns_timeout=dns_timeout)
     if budget is not None:
         budget.check("applying DMARC mitigation")
     rendered = render_post(resendable, view)
@@ -53,7 +60,8 @@ def accept_post(session: Session, runtime: Runtime, mailing_list: MailingList, r
     archived = None if send is not None and send.test \
         else keep_post(session, runtime, mailing_list, raw)
     if outgoing is None:
-        outgoing = render_for_list(runtime, ListView.of(mailing_list, runtime.config), raw)
+        outgoing = render_for_list(runtime, ListView.of(mailing_list, runtime.config), raw,
+                                   submitted=submitted_post(session, source_message_id))
     if archived:
         # Its archive number is known only now, in the transaction: the one header added here.
         outgoing = with_archived_at(outgoing, archived)
@@ -70,3 +78,12 @@ def accept_post(session: Session, runtime: Runtime, mailing_list: MailingList, r
     if send is not None:
         send.outbound_id = outbound.id
     return outbound
+
+
+def submitted_post(session: Session, source_message_id: int | None) -> int | None:
+    """SOURCE_MESSAGE_ID if that post came through a signed-in door, else None."""
+    if source_message_id is None:
+        return None
+    peer = session.scalar(select(InboundMessage.peer).where(
+        InboundMessage.message_id == source_message_id).limit(1))
+    return source_message_id if peer and is_signed_in(peer) else None

@@ -19,7 +19,7 @@ from listd.deliverability.arc import seal, seals_for
 from listd.deliverability.authentication import AuthResults
 from listd.deliverability.signing import DkimKeyring, DkimSigner, SigningTemplate
 from listd.distribute.claims import OutboundInfo
-from listd.distribute.personal import PLACEHOLDER
+from listd.distribute.personal import PLACEHOLDER, Pairs, markers_in, replace_all
 from listd.distribute.smtp_client import wire_body
 
 log = logging.getLogger("listd.distribute")
@@ -41,30 +41,34 @@ class Prepared:
     signing: SigningTemplate | None = None
     # PERSONAL and sealed: each recipient's ARC set is made from the signed message.
     sealing: Sealing | None = None
+    # The member placeholders (merge fields, per-member tracking) the body carries.
+    markers: tuple[str, ...] = ()
 
     @property
     def signed_per_recipient(self) -> bool:
-        """Each recipient needs a signature of its own, and nothing else (no ARC seal)."""
-        return self.signing is not None and self.sealing is None
+        """Each recipient needs a signature of its own from the token alone (no ARC seal, no
+        merge fields): what the signing pool can make."""
+        return self.signing is not None and self.sealing is None and not self.markers
 
     def signed_body(self, token: str, signature: bytes) -> bytes:
         """The wire body for the recipient whose token is TOKEN, with its SIGNATURE field
         (made from `signing`, perhaps in another process)."""
         return signature + self.body.replace(PLACEHOLDER, token.encode())
 
-    def body_for(self, token: str) -> bytes:
-        """The wire body for one recipient, whose unsubscribe token is TOKEN."""
+    def body_for(self, token: str, merge: Pairs = ()) -> bytes:
+        """The wire body for one recipient, whose unsubscribe token is TOKEN and whose own
+        values are MERGE (personal.MemberValues)."""
         if not self.personal:
             return self.body
         encoded = token.encode()
-        body = self.body.replace(PLACEHOLDER, encoded)
+        body = replace_all(self.body.replace(PLACEHOLDER, encoded), merge, stuffed=True)
         if self.signing is None:
             return body
-        signature = self.signing.signature(encoded)
+        signature = self.signing.signature(encoded, merge)
         if self.sealing is None:
             return signature + body
         # Rare (ARC on a personal list): dkimpy seals, at its own pace, per recipient.
-        plain = signature + self.sealing.raw.replace(PLACEHOLDER, encoded)
+        plain = signature + replace_all(self.sealing.raw.replace(PLACEHOLDER, encoded), merge)
         return wire_body(self.sealing.seal(plain) + plain)
 
 
@@ -91,12 +95,15 @@ def prepare(info: OutboundInfo, keyring: DkimKeyring, config: Config) -> Prepare
         # Ours (a damaged key, a message dkimpy cannot parse): the mail still goes, unsigned.
         log.exception("outbound=%d: cannot sign; sending it unsigned", info.outbound_id)
         body = wire_body(info.raw)
-        return Prepared(info, body, PLACEHOLDER in body, not body.isascii())
+        markers = markers_in(body)
+        return Prepared(info, body, PLACEHOLDER in body or bool(markers), not body.isascii(),
+                        markers=markers)
 
 
 def _prepare(info: OutboundInfo, keyring: DkimKeyring, config: Config) -> Prepared:
     raw = info.raw
-    personal = PLACEHOLDER in raw
+    markers = markers_in(raw)
+    personal = PLACEHOLDER in raw or bool(markers)
     domain = signing_domain(info)
     signer = keyring.signer_for(domain) if config.dkim.sign and domain else None
     sealing = None
@@ -105,7 +112,7 @@ def _prepare(info: OutboundInfo, keyring: DkimKeyring, config: Config) -> Prepar
         sealing = Sealing(signer, config.arc.authserv_id or domain, results)
     if signer is None:
         body = wire_body(raw)
-        return Prepared(info, body, personal, not body.isascii())
+        return Prepared(info, body, personal, not body.isascii(), markers=markers)
     if personal:
         # Signed per recipient: the template is made on the same bytes each recipient gets.
         raw = _crlf(raw)
@@ -113,7 +120,8 @@ def _prepare(info: OutboundInfo, keyring: DkimKeyring, config: Config) -> Prepar
         if sealing is not None:
             sealing = replace(sealing, raw=raw)
         return Prepared(info, body, True, not body.isascii(),
-                        signing=signer.template(raw, PLACEHOLDER), sealing=sealing)
+                        signing=signer.template(raw, PLACEHOLDER), sealing=sealing,
+                        markers=markers)
     raw = _crlf(raw)
     raw = signer.sign(raw) + raw
     if sealing is not None:

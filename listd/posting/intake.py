@@ -13,12 +13,13 @@ from listd.deliverability.arc import seals_for
 from listd.deliverability.authentication import AuthResults, verify_incoming
 from listd.distribute.post import accept_post, render_for_list
 from listd.distribute.render import ListView
+from listd.doors import is_signed_in
 from listd.posting import notices
 from listd.posting.answer_loop import read_rhythm, record_quick_answer
 from listd.posting.decision import Decision, Verdict
 from listd.posting.moderation import hold_post
 from listd.posting.pipeline import evaluate
-from listd.posting.post import AUTHENTICATED_DOORS, Post, read_post
+from listd.posting.post import Post, read_post
 from listd.posting.prepared import PreparedPost
 from listd.posting.rules.answer_loop import AnswerLoop
 from listd.processing.budget import Budget
@@ -39,8 +40,9 @@ def prepare_post(session: Session, runtime: Runtime, delivery: Delivery,
     budget.check("reading the post")
     authentication = arrival_authentication(runtime, delivery, post, budget)
     budget.check("checking who sent the post")
+    submitted = delivery.inbound.message_id if is_signed_in(delivery.inbound.peer) else None
     outgoing = render_for_list(runtime, ListView.of(mailing_list, runtime.config),
-                               delivery.raw, budget)
+                               delivery.raw, budget, submitted=submitted)
     return PreparedPost(authentication=authentication, outgoing=outgoing)
 
 
@@ -48,7 +50,7 @@ def _read(session: Session, runtime: Runtime, delivery: Delivery) -> Post:
     assert delivery.mailing_list is not None
     post = read_post(session, delivery.mailing_list, delivery.message, delivery.raw,
                      delivery.sender, runtime.config.robot, delivery.inbound.id)
-    if delivery.inbound.peer.startswith(AUTHENTICATED_DOORS):
+    if is_signed_in(delivery.inbound.peer):
         post = replace(post, submitted_by=delivery.inbound.peer)
     return post
 

@@ -27,9 +27,6 @@ from listd.posting.patterns import PatternKind, first_match
 from listd.settings import ListSettings
 
 _HEADER_PARSER = BytesHeaderParser(policy=compat32)
-# Inbound rows whose peer starts so were stored by a door that authenticated the poster itself
-# (an SMTP peer is an IP address, so no mail from outside can carry these).
-AUTHENTICATED_DOORS = ("api:", "web:", "cli:")
 # Administrivia looks at the subject and at this many non-blank lines of the body.
 FIRST_LINES = 5
 

@@ -29,6 +29,7 @@ from listd.web import (
     listmaster,
     pages,
     public,
+    redirects,
     static,
     unsubscription,
 )
@@ -88,8 +89,8 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 
 def _add_pages(app: FastAPI) -> None:
-    for router in (static.router, public.router, confirming.router, account.router,
-                   listmaster.router, admin.router):
+    for router in (static.router, redirects.router, public.router, confirming.router,
+                   account.router, listmaster.router, admin.router):
         app.include_router(router)
 
     @app.exception_handler(context.Refused)

@@ -74,6 +74,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_domains')),
     sa.UniqueConstraint('name', name=op.f('uq_domains_name'))
     )
+    op.create_table('link_clicks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('outbound_id', sa.Integer(), nullable=False),
+    sa.Column('link', sa.Integer(), nullable=False),
+    sa.Column('url', sa.Text(), nullable=False),
+    sa.Column('clicks', sa.Integer(), nullable=False),
+    sa.Column('first_at', sa.DateTime(), nullable=False),
+    sa.Column('last_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_link_clicks')),
+    sa.UniqueConstraint('outbound_id', 'link', name=op.f('uq_link_clicks_outbound_id_link'))
+    )
     op.create_table('messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('raw', sa.LargeBinary(), nullable=False),
@@ -416,6 +427,19 @@ def upgrade() -> None:
     with op.batch_alter_table('digest_posts', schema=None) as batch_op:
         batch_op.create_index('ix_digest_posts_pending', ['digest_id', 'list_id', 'id'], unique=False)
 
+    op.create_table('member_link_clicks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('outbound_id', sa.Integer(), nullable=False),
+    sa.Column('link', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('clicked_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_member_link_clicks_member_id_members'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_member_link_clicks'))
+    )
+    with op.batch_alter_table('member_link_clicks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_member_link_clicks_member_id'), ['member_id'], unique=False)
+        batch_op.create_index('ix_member_link_clicks_outbound', ['outbound_id', 'link'], unique=False)
+
     op.create_table('outbound_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('list_id', sa.Integer(), nullable=True),
@@ -552,6 +576,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbound_messages_expanded'))
 
     op.drop_table('outbound_messages')
+    with op.batch_alter_table('member_link_clicks', schema=None) as batch_op:
+        batch_op.drop_index('ix_member_link_clicks_outbound')
+        batch_op.drop_index(batch_op.f('ix_member_link_clicks_member_id'))
+
+    op.drop_table('member_link_clicks')
     with op.batch_alter_table('digest_posts', schema=None) as batch_op:
         batch_op.drop_index('ix_digest_posts_pending')
 
@@ -635,6 +664,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_messages_created_at'))
 
     op.drop_table('messages')
+    op.drop_table('link_clicks')
     op.drop_table('domains')
     op.drop_table('domain_quota_use')
     with op.batch_alter_table('dkim_keys', schema=None) as batch_op:

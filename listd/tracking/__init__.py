@@ -1,0 +1,1 @@
+"""Optional link tracking (the list setting `tracking`): signed redirects, clicks counted."""
