@@ -41,7 +41,7 @@ def prepare_post(session: Session, runtime: Runtime, delivery: Delivery,
     budget.check("checking who sent the post")
     outgoing = render_for_list(runtime, ListView.of(mailing_list, runtime.config),
                                delivery.raw, budget)
-    return PreparedPost(authentication=authentication, outgoing=outgoing)
+    return PreparedPost(authentication=authentication, outgoing=outgoing, facts=post)
 
 
 def _read(session: Session, runtime: Runtime, delivery: Delivery) -> Post:
@@ -59,7 +59,7 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
     # Prepared by the inbound worker outside this transaction; here only for other callers.
     prepared = delivery.prepared_post or prepare_post(
         session, runtime, delivery, Budget.of(runtime.config.processing))
-    post = _with_rhythm(session, runtime, delivery, _read(session, runtime, delivery))
+    post = _with_rhythm(session, runtime, delivery, prepared.facts)
     authentication = prepared.authentication
     if authentication is not None:
         post = replace(post, authentication=authentication)
