@@ -29,12 +29,14 @@ class ParsedOnce(HeaderRegistry):
 
     def __call__(self, name: str, value: Any) -> BaseHeader:
         if not isinstance(value, str):
-            return super().__call__(name, value)
+            return self[name](name, value)
         key = (name, value)
         found = self._parsed.get(key)
         if found is None:
             # A value the parser raises on is not kept: it raises again on the next access.
-            found = super().__call__(name, value)
+            # Called as HeaderRegistry.__call__ does, not through it: no frame more on the
+            # stack than policy.default takes (deeply nested mail parses as deep as before).
+            found = self[name](name, value)
             with self._lock:
                 if len(self._parsed) >= CACHE_SIZE:
                     self._parsed.clear()
