@@ -77,7 +77,8 @@ async def wait_for(condition, what: str, timeout: float = 600) -> None:  # type:
         await asyncio.sleep(0.2)
 
 
-async def run(database: str, count: int, clients: int, workdir: Path) -> float:
+async def run(database: str, count: int, clients: int, workdir: Path) -> tuple[float, float]:
+    """Seconds for COUNT round trips, and seconds of this process' CPU (daemon and clients)."""
     outbox = workdir / "outbox"
     config = Config(database=database, domains=(DOMAIN,), secret="bench",
                     smtp_in=SmtpInConfig(port=0), list_templates=str(TEMPLATES),
@@ -96,6 +97,7 @@ async def run(database: str, count: int, clients: int, workdir: Path) -> float:
     people = [f"user{i}@example.net" for i in range(count)]
     try:
         started = time.perf_counter()
+        cpu_before = time.process_time()
         await asyncio.gather(*(loop.run_in_executor(
             pool, send, daemon.port, who, f"listd@{DOMAIN}", "SUBSCRIBE news") for who in people))
         print(f"  requests accepted after {time.perf_counter() - started:.2f} s")
@@ -108,11 +110,12 @@ async def run(database: str, count: int, clients: int, workdir: Path) -> float:
         await wait_for(lambda: members(db) >= count, "members")
         await wait_for(lambda: len(list((outbox / "new").iterdir())) >= 3 * count, "welcomes")
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_before
     finally:
         pool.shutdown()
         await daemon.stop()
         db.dispose()
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> None:
@@ -123,12 +126,14 @@ def main() -> None:
                         help="a PostgreSQL URL; a scratch schema is made and dropped")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, scratch_database(args.database) as url:
-        elapsed = asyncio.run(run(url, args.count, args.clients, Path(tmp)))
+        elapsed, cpu = asyncio.run(run(url, args.count, args.clients, Path(tmp)))
     backend = "postgresql" if args.database else "sqlite"
     print(f"subscription round trips ({backend}): {args.count} in {elapsed:.2f} s = "
           f"{args.count / elapsed:.1f} round trips/s "
           f"({4 * args.count} SMTP messages in and out: request, reply, confirmation, answer; "
           f"plus {args.count} welcomes)")
+    print(f"  CPU: {cpu * 1000 / args.count:.1f} ms per round trip "
+          f"(this process: daemon and SMTP clients)")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def prepare_post(session: Session, runtime: Runtime, delivery: Delivery,
     submitted = delivery.inbound.message_id if is_signed_in(delivery.inbound.peer) else None
     outgoing = render_for_list(runtime, ListView.of(mailing_list, runtime.config),
                                delivery.raw, budget, submitted=submitted)
-    return PreparedPost(authentication=authentication, outgoing=outgoing)
+    return PreparedPost(authentication=authentication, outgoing=outgoing, facts=post)
 
 
 def _read(session: Session, runtime: Runtime, delivery: Delivery) -> Post:
@@ -61,7 +61,7 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
     # Prepared by the inbound worker outside this transaction; here only for other callers.
     prepared = delivery.prepared_post or prepare_post(
         session, runtime, delivery, Budget.of(runtime.config.processing))
-    post = _with_rhythm(session, runtime, delivery, _read(session, runtime, delivery))
+    post = _with_rhythm(session, runtime, delivery, prepared.facts)
     authentication = prepared.authentication
     if authentication is not None:
         post = replace(post, authentication=authentication)

@@ -16,6 +16,7 @@ from listd.addresses import try_normalize
 from listd.bounce.message import header, parse_headers_text
 from listd.models import InboundMessage, InboundState, MailingList
 from listd.posting.prepared import PreparedPost
+from listd.processing.mail_policy import INBOUND
 from listd.runtime import Runtime
 from listd.smtp_in.routing import Destination
 
@@ -68,7 +69,7 @@ class Delivery:
 
 def parse_message(raw: bytes) -> EmailMessage:
     # policy.default gives str headers and get_body(); defects are recorded, not raised.
-    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    parsed = BytesParser(policy=INBOUND).parsebytes(raw)
     assert isinstance(parsed, EmailMessage)
     return parsed
 

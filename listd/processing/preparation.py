@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from email import policy
 from email.message import EmailMessage
 from email.parser import BytesFeedParser
 
@@ -24,6 +23,7 @@ from listd.posting.intake import prepare_post
 from listd.posting.prepared import PreparedPost
 from listd.processing.budget import Budget
 from listd.processing.delivery import Delivery
+from listd.processing.mail_policy import INBOUND
 from listd.runtime import Runtime
 from listd.smtp_in.routing import DestinationKind, parse_local_part
 
@@ -35,6 +35,9 @@ PARSE_CHUNK = 64 * 1024
 
 @dataclass(frozen=True)
 class Preparation:
+    # The stored bytes (immutable once stored), so the finishing transaction need not read
+    # them again.
+    raw: bytes | None = None
     message: EmailMessage | None = None
     post: PreparedPost | None = None
     failure: Exception | None = None
@@ -46,7 +49,7 @@ class Preparation:
 
 def parse_within(raw: bytes, budget: Budget) -> EmailMessage:
     """RAW parsed as `Delivery.message` parses it, giving up once BUDGET is spent."""
-    parser = BytesFeedParser(policy=policy.default)
+    parser = BytesFeedParser(policy=INBOUND)
     for start in range(0, len(raw), PARSE_CHUNK):
         parser.feed(raw[start:start + PARSE_CHUNK])
         budget.check("parsing the message")
@@ -55,9 +58,12 @@ def parse_within(raw: bytes, budget: Budget) -> EmailMessage:
     return message
 
 
-def load_delivery(session: Session, runtime: Runtime, row: InboundMessage) -> Delivery:
-    raw = session.execute(select(StoredMessage.raw)
-                          .where(StoredMessage.id == row.message_id)).scalar_one()
+def load_delivery(session: Session, runtime: Runtime, row: InboundMessage,
+                  raw: bytes | None = None) -> Delivery:
+    """ROW's delivery; RAW is its stored message when already read (it never changes)."""
+    if raw is None:
+        raw = session.execute(select(StoredMessage.raw)
+                              .where(StoredMessage.id == row.message_id)).scalar_one()
     local, _, domain = row.recipient.rpartition("@")
     destination = parse_local_part(local, domain, runtime.config.robot)
     mailing_list = session.get(MailingList, row.list_id) if row.list_id else None
@@ -81,7 +87,7 @@ def prepare(runtime: Runtime, inbound_id: int) -> Preparation:
         log.info("queue_id=%d preparation failed after %.1fs: %r", inbound_id,
                  budget.elapsed(), exc)
         return Preparation(failure=exc)
-    return Preparation(message=message, post=post)
+    return Preparation(raw=delivery.raw, message=message, post=post)
 
 
 def _is_post(row: InboundMessage) -> bool:

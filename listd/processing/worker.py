@@ -36,7 +36,8 @@ IDLE_POLL_SECONDS = 1.0
 
 def build_delivery(session: Session, runtime: Runtime, row: InboundMessage,
                    preparation: Preparation | None = None) -> Delivery:
-    delivery = load_delivery(session, runtime, row)
+    delivery = load_delivery(session, runtime, row,
+                             preparation.raw if preparation is not None else None)
     if preparation is not None:
         # A failure while preparing is this row's failure of processing.
         preparation.raise_failure()
@@ -166,6 +167,8 @@ class InboundWorker:
         self.preparing = ThreadPoolExecutor(max_workers=self.lanes,
                                             thread_name_prefix="listd-prepare")
         self.finisher = Finisher(runtime)
+        # Held by the one idle lane that claims and waits for the wake-up signal (_listen).
+        self.listening = asyncio.Lock()
 
     async def run(self, stopping: asyncio.Event) -> None:
         try:
@@ -180,10 +183,8 @@ class InboundWorker:
         while not stopping.is_set():
             try:
                 if inbound_id is None:
-                    runtime.signals.inbound.clear()
-                    inbound_id = await runtime.db.run(claim, runtime, token)
+                    inbound_id = await self._listen(token, stopping)
                 if inbound_id is None:
-                    await wait_for_any(runtime.signals.inbound, stopping, IDLE_POLL_SECONDS)
                     continue
                 inbound_id = await self._work_on(inbound_id, token, stopping)
             except Exception:
@@ -192,6 +193,22 @@ class InboundWorker:
                 inbound_id = None
                 await wait_for_any(asyncio.Event(), stopping, IDLE_POLL_SECONDS)
         await self._release_quietly(inbound_id, token)
+
+    async def _listen(self, token: str, stopping: asyncio.Event) -> int | None:
+        """A row claimed for an idle lane, or None once stopping. One idle lane at a time
+        claims and waits for the wake-up signal, so a message stored wakes one lane, not
+        every idle one (an empty claim is a write transaction of its own). The lane that
+        gets a row hands the listening on and the next one claims at once, so rows stored
+        together are taken up by as many lanes."""
+        signal = self.runtime.signals.inbound
+        async with self.listening:
+            while not stopping.is_set():
+                signal.clear()
+                inbound_id = await self.runtime.db.run(claim, self.runtime, token)
+                if inbound_id is not None:
+                    return inbound_id
+                await wait_for_any(signal, stopping, IDLE_POLL_SECONDS)
+        return None
 
     async def _work_on(self, inbound_id: int, token: str, stopping: asyncio.Event) -> int | None:
         loop = asyncio.get_running_loop()
