@@ -34,6 +34,7 @@ from listd.models import (
     PostSendState,
     Role,
 )
+from listd.tracking.clicks import LinkClicks, clicks_per_link
 
 REPORTED_KINDS = ("post", "digest")
 DEFAULT_UNSUBSCRIBE_DAYS = 7
@@ -146,6 +147,8 @@ class Report:
     figures: Figures = field(default_factory=Figures)
     # The other half of an A/B pair, side by side.
     variants: list[Report] = field(default_factory=list)
+    # The tracked links that were clicked (list setting `tracking`), in the post's order.
+    clicks: list[LinkClicks] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -166,6 +169,7 @@ def report(session: Session, ref: PostRef, days: int = DEFAULT_UNSUBSCRIBE_DAYS,
     result = _frame(session, ref, head, days)
     if head is not None and ref.outbound_id is not None:
         result.figures = figures(session, ref.outbound_id, head.list_id, head.created_at, days)
+        result.clicks = clicks_per_link(session, ref.outbound_id)
     if with_variants and ref.send is not None and ref.send.variant is not None:
         result.variants = [report(session, PostRef(other.outbound_id, other), days, False)
                            for other in _pair(session, ref.send)]

@@ -197,6 +197,15 @@ class PostFiguresOut(BaseModel):
     unsubscribed_self: int
 
 
+class LinkClicksOut(BaseModel):
+    """One tracked link of a post: its number in the post, where it leads, its clicks."""
+
+    link: int
+    url: str
+    clicks: int
+    members: int | None = None
+
+
 class PostReportOut(BaseModel):
     """A post's report (listd/post_report.py): `post` is the id the CLI and pages show."""
 
@@ -214,3 +223,6 @@ class PostReportOut(BaseModel):
     unsubscribe_days: int
     figures: PostFiguresOut
     variants: list[PostReportOut]
+    # Tracked links that were clicked (list setting tracking); members: distinct members who
+    # clicked, only with tracking per_member.
+    clicks: list[LinkClicksOut] = []

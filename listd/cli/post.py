@@ -64,6 +64,9 @@ def _render_report(r: dict[str, Any]) -> str:
                 "unsubscribed", "unsubscribed_one_click", "unsubscribed_self"):
         label = key if key != "unsubscribed" else f"unsubscribed ({r['unsubscribe_days']} d)"
         lines.append(f"  {label:<24}" + "".join(f"{c['figures'][key]:>14}" for c in columns))
+    for one in r["clicks"]:
+        members = f", {one['members']} members" if one["members"] is not None else ""
+        lines.append(f"  link {one['link']}: {one['clicks']} clicks{members}  {one['url']}")
     return "\n".join(lines)
 
 

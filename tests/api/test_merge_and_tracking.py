@@ -211,6 +211,10 @@ async def test_tracked_links_redirect_count_clicks_and_refuse_forged_tokens(
     assert state["clicks"] == [
         {"link": 1, "url": "https://example.com/a?x=1&y=2", "clicks": 2, "members": None},
         {"link": 2, "url": "https://example.org/b", "clicks": 1, "members": None}]
+    # The post's report (`listd post report`, the owners' page) counts the same clicks.
+    report = (await api.get(f"/api/v1/lists/{NEWS}/reports/{outbound.id}",
+                            headers=KEYS[-1])).json()
+    assert report["clicks"] == state["clicks"]
 
 
 async def test_per_member_tracking_records_who_clicked(
