@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 import json
 import random
-import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -246,6 +245,6 @@ async def test_two_serve_processes_share_one_domain_quota(
     got = arrived(sink)
     assert sum(n for r, n in got.items() if r.endswith("@example.com")) == quota
     assert sum(n for r, n in got.items() if r.endswith("@example.net")) == free
+    # Which process claims how much is up to timing (the other one may find nothing left):
+    # what must hold whoever claims is the quota, and each recipient once.
     assert max(got.values()) == 1
-    for serve in (first, second):
-        assert re.search(r"delivery: \d+ recorded", serve.log()), "both processes took part"
