@@ -129,7 +129,8 @@ class DeliveryWorker:
         self.signer = VerpSigner(runtime.secret)
         self.tokens = UnsubscribeTokens(runtime.secret)
         self.values = MemberValues(runtime.secret)
-        # Names of the members of the last claimed batch, where a post has merge fields.
+        # Names of the members of the claimed batches still being built, where a post has
+        # merge fields (kept until no build is in flight, as signed builds run beside claims).
         self.names: dict[int, str] = {}
         self.next_lease_check = dt.datetime.min
         # When every claim this process holds was last renewed (claims.renew).
