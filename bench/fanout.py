@@ -106,6 +106,18 @@ asyncio.run(main())
 '''
 
 
+def stop(*processes: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM each process still running, SIGKILL after 30 s."""
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -335,14 +347,7 @@ def _fan_out(workdir: Path, url: str, case: Case) -> None:
               f"(post accepted in {accepted - started:.2f} s; sink: {sink_name}){status}",
               flush=True)
     finally:
-        for process in (listd, sink):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        stop(listd, sink)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,14 @@ from sqlalchemy import create_engine, func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fanout import cpu_seconds, free_port, peak_rss_mb, start_sink, wait_for_port  # noqa: E402
+from fanout import (  # noqa: E402
+    cpu_seconds,
+    free_port,
+    peak_rss_mb,
+    start_sink,
+    stop,
+    wait_for_port,
+)
 from scratch_db import scratch_database  # noqa: E402
 
 from listd import lists, members, migrate  # noqa: E402
@@ -162,14 +168,7 @@ def run(count: int, requested_db: str | None, dkim: bool, tracking: str, one_cli
                           f"peak RSS {peak_rss_mb(listd.pid):.0f} MB  (sink: {sink_name})"
                           f"{status}", flush=True)
     finally:
-        for process in (listd, sink):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        stop(listd, sink)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
