@@ -41,9 +41,13 @@ _PR_SET_PDEATHSIG = 1
 _signers: dict[tuple[str, str, str], DkimSigner] = {}
 
 
-def pool_size(configured: int | None) -> int:
-    """Worker processes for `outbound.signing_workers`: None means one per core."""
+def pool_size(configured: int | None, delivery_processes: int = 1) -> int:
+    """Worker processes for `outbound.signing_workers` in one of DELIVERY_PROCESSES: None
+    means one per core when one process delivers, else none (each delivery process signs
+    in a thread of its own, which spreads RSA over the cores without the pool's IPC)."""
     if configured is None:
+        if delivery_processes > 1:
+            return 0
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
             else os.cpu_count() or 1
     return max(0, configured)

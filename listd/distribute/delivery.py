@@ -29,6 +29,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from listd.bounce.events import record_relay_refusals
+from listd.config import OutboundConfig
 from listd.deliverability.signing_pool import BrokenProcessPool, SigningPool, pool_size
 from listd.distribute import claims
 from listd.distribute.claims import Claimed, OutboundInfo
@@ -98,10 +99,13 @@ def recipient_of(item: tuple[Claimed, Job]) -> str:
 
 
 class DeliveryWorker:
-    def __init__(self, runtime: Runtime, transport: Transport) -> None:
+    def __init__(self, runtime: Runtime, transport: Transport,
+                 outbound: OutboundConfig | None = None, processes: int = 1) -> None:
+        """OUTBOUND: this process's share of the outbound settings (listd/distribute/shares.py),
+        when `listd serve` delivers from PROCESSES processes; default: all of them."""
         self.runtime = runtime
         self.transport = transport
-        config = runtime.config.outbound
+        config = self.outbound = outbound or runtime.config.outbound
         self.batch_size = max(1, config.batch_size)
         # Claimed but unrecorded rows, at most.
         self.window = 2 * self.batch_size
@@ -120,7 +124,7 @@ class DeliveryWorker:
         # Claimed rows whose jobs are being built (and signed), and the tasks building them.
         self.building = 0
         self.builders: set[asyncio.Task[None]] = set()
-        self.pool = SigningPool(pool_size(config.signing_workers))
+        self.pool = SigningPool(pool_size(config.signing_workers, processes))
         self.bodies = BodyCache(lambda info: prepare(info, runtime.keyring, runtime.config))
         self.domains = DomainLimit(config.per_domain_connections)
         self.rate = RateLimiter(config.quota.rate)
@@ -144,7 +148,7 @@ class DeliveryWorker:
             self.recording
 
     async def run(self, stopping: asyncio.Event) -> None:
-        connections = max(1, self.runtime.config.outbound.connections)
+        connections = max(1, self.outbound.connections)
         senders = [asyncio.create_task(self._sender(stopping)) for _ in range(connections)]
         try:
             await self._pump(stopping)
