@@ -109,6 +109,9 @@ class DeliveryWorker:
         self.batch_size = max(1, config.batch_size)
         # Claimed but unrecorded rows, at most.
         self.window = 2 * self.batch_size
+        # Below this many ready jobs, claim whatever room there is: the connections would
+        # soon have nothing to send (two chunks each).
+        self.low_water = min(2 * CHUNK * max(1, config.connections), self.batch_size)
         self.give_up_after = dt.timedelta(seconds=config.give_up_after)
         self.lease = dt.timedelta(seconds=config.claim_lease)
         # Claimed rows with their job (signing is CPU work, done off the event loop).
@@ -175,9 +178,12 @@ class DeliveryWorker:
                 # Senders wait for this commit before their next chunk: keep it prompt.
                 await self._record()
                 continue
-            # Claim ahead while the connections still have work, within the window.
+            # Claim ahead while the connections still have work, within the window; in
+            # batches, not a chunk's worth at a time (each claim is a transaction, a commit
+            # and, on SQLite, the write lock the other delivery processes wait for).
             room = min(self.batch_size - len(self.ready), self.window - self.outstanding)
-            if room > 0 and await self._claim(room):
+            if room > 0 and (room >= self.batch_size // 2 or len(self.ready) < self.low_water) \
+                    and await self._claim(room):
                 continue
             await wait_for_any_of((signal, self.have_results), stopping, IDLE_POLL_SECONDS)
 
