@@ -223,13 +223,13 @@ class DeliveryWorker:
         if not rows:
             return paced
         self.building += len(rows)
-        if not (self.pool.enabled and any(self.bodies.peek(r.outbound_id).signed_per_recipient
-                                          for r in rows)):
+        if not any(self.bodies.peek(r.outbound_id).signed_per_recipient for r in rows):
             # Cheap (a splice, a VERP address): made at once, in a thread.
             await self._build_here(rows)
             return len(rows) + paced
-        # Signed per recipient (a millisecond of CPU each): built beside the pump by the
-        # signing pool, so that recording never waits for them.
+        # Signed per recipient (half a millisecond of CPU each): built beside the pump, by
+        # the signing pool or piece by piece in a thread, so that recording never waits for
+        # a whole batch's signatures.
         builder = asyncio.create_task(self._build(rows))
         self.builders.add(builder)
         builder.add_done_callback(self.builders.discard)
@@ -239,12 +239,19 @@ class DeliveryWorker:
         plain: list[Claimed] = []
         signed: dict[int, list[Claimed]] = {}
         for row in rows:
-            if self.pool.enabled and self.bodies.peek(row.outbound_id).signed_per_recipient:
+            if self.bodies.peek(row.outbound_id).signed_per_recipient:
                 signed.setdefault(row.outbound_id, []).append(row)
             else:
                 plain.append(row)
         pieces = [same[n:n + SIGN_PIECE] for same in signed.values()
                   for n in range(0, len(same), SIGN_PIECE)]
+        if not self.pool.enabled:
+            # One piece after the other in a thread (signing holds the GIL: threads side by
+            # side would only finish every piece later); each goes out as soon as it is made.
+            await self._build_here(plain)
+            for piece in pieces:
+                await self._build_here(piece)
+            return
         # Each piece goes to the connections as soon as its signatures are back.
         await asyncio.gather(self._build_here(plain),
                              *(self._build_signed(piece) for piece in pieces))
