@@ -11,6 +11,10 @@ connections), started on first use (most lists never need them), ignore SIGINT (
 decides when to stop), and die with the daemon (PR_SET_PDEATHSIG), so even a SIGKILLed
 `listd serve` leaves no orphan. Nothing here touches the queue: what was claimed, sent and
 recorded is decided as without the pool, so exactly-once and crash-resume are unchanged.
+
+When `listd serve` delivers from several processes (`outbound.delivery_processes`, one per
+core by default), each signs in a thread of its own and no pool is started unless
+`outbound.signing_workers` asks for one: the delivery processes already put RSA on every core.
 """
 
 from __future__ import annotations

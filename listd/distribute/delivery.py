@@ -3,8 +3,8 @@
 Three kinds of task share one in-memory window of claimed rows:
 
 - the claimer tops the window up (one transaction per batch, within the quotas); a batch
-  signed per recipient (one-click with DKIM) is built beside it by the signing pool's
-  processes, on every core, so recording never waits for the signatures;
+  signed per recipient (one-click with DKIM) is built beside it, piece by piece, in a thread
+  or by the signing pool's processes, so recording never waits for the signatures;
 - one sender per connection takes a few jobs at a time (respecting the per-domain limit and
   the rate) and sends them pipelined on its own reused connection;
 - the recorder writes the answers back, as many per transaction as have arrived meanwhile.
@@ -15,6 +15,9 @@ whatever has arrived at once (a group commit of a few chunks), so a crash can ma
 one chunk per connection (connections × CHUNK recipients) receive a post twice: what was on
 the wire. One slow or failing recipient holds only its own connection's next few jobs,
 never the queue.
+
+`listd serve` runs one such worker in each of its delivery processes
+(listd/delivery_processes.py), each with its share of the connections and limits.
 """
 
 from __future__ import annotations
