@@ -301,6 +301,7 @@ def _fan_out(workdir: Path, url: str, case: Case) -> None:
             time.sleep(0.05)
         if port is None:
             raise SystemExit(f"listd serve did not start: {log_path.read_text()[-2000:]}")
+        _wait_until_idle(listd.pid, time.monotonic() + 60)
         engine = create_engine(url)
         probe = min(max(count, 20_000), 50_000)
         before = loopback_limit(sink_port, len(post_4k()) + 600, connections, probe)
@@ -362,6 +363,18 @@ def _fan_out(workdir: Path, url: str, case: Case) -> None:
     finally:
         stop(listd, sink)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_until_idle(pid: int, deadline: float) -> None:
+    """Until listd and its processes use (almost) no CPU: its delivery processes have started
+    (a loaded machine imports slowly), so their start is not counted as the fan-out's."""
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu_seconds(pid)
+        if now - last < 0.05:
+            return
+        last = now
 
 
 def _py_spy(pid: int, output: str | None) -> subprocess.Popen[bytes] | None:
