@@ -3,14 +3,17 @@
     .venv/bin/python bench/fanout.py [--members 10000 100000] [--database URL] [--dkim]
                                      [--one-click] [--domains spread|one|realistic]
                                      [--per-domain-connections N [N ...]]
-                                     [--signing-workers N [N ...]] [--runs N]
+                                     [--signing-workers N [N ...]]
+                                     [--delivery-processes N [N ...]] [--runs N]
 
 --dkim generates a DKIM key for the bench domain (as `listd dkim keygen`) and runs each
 fan-out with signing off, then on; it also prints the signing cost per message, RSA-2048
 through OpenSSL (listd's path) against dkimpy's pure-Python RSA. --one-click sets
 http.base_url, so each recipient gets its own unsubscribe token and, with --dkim, its own
 signature. --signing-workers runs each fan-out once per value of
-`outbound.signing_workers` (0: sign in listd's own process).
+`outbound.signing_workers` (0: sign in the delivery process itself), --delivery-processes
+once per value of `outbound.delivery_processes` (1: the daemon's own process only; unset:
+listd's default, one per core).
 
 --domains chooses the members' domains: `spread` (the default: 50 domains, evenly), `one`
 (all at one domain, so the per-domain connection limit applies to all of them; also
@@ -24,7 +27,8 @@ Everything binds to 127.0.0.1 on free ports. The relay is Postfix's `smtp-sink` 
 package postfix) when installed, else a small in-Python pipelining sink (slower: then the
 sink, not listd, may be the bottleneck; the output says which). Prints recipients per second,
 time from the post's acceptance to the last delivery, and listd's peak RSS (VmHWM) and CPU
-(its own process and its signing workers). With Postfix's `smtp-source` installed it also
+(all its processes: the daemon, its delivery processes, their signing workers; "main
+process" is the daemon's own). With Postfix's `smtp-source` installed it also
 measures the loopback limit in the same run, just before and just after each fan-out:
 `smtp-source` sends messages of the rendered post's size into the same sink over the same
 number of reused connections; listd's rate is printed as a fraction of their mean.
@@ -197,22 +201,26 @@ def populate(url: str, count: int, dkim: bool, domains: str = "spread") -> None:
 
 
 def cpu_seconds(pid: int, children: bool = True) -> float:
-    """User + system CPU time of PID and (CHILDREN) its live children (listd's signing
-    workers) so far: robust to other load on the machine."""
+    """User + system CPU time of PID and (CHILDREN) all its live descendants (listd's
+    delivery processes and their signing workers) so far: robust to other load."""
     total = 0
-    for stat in [Path(f"/proc/{pid}/stat"), *(_children(pid) if children else [])]:
+    for stat in [Path(f"/proc/{pid}/stat"), *(_descendants(pid) if children else [])]:
         with contextlib.suppress(OSError):
             fields = stat.read_text().rpartition(")")[2].split()
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _children(pid: int) -> list[Path]:
-    found = []
+def _descendants(pid: int) -> list[Path]:
+    parents: dict[str, list[Path]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError):
-            if stat.read_text().rpartition(")")[2].split()[1] == str(pid):
-                found.append(stat)
+            parents.setdefault(stat.read_text().rpartition(")")[2].split()[1], []).append(stat)
+    found, todo = [], [str(pid)]
+    while todo:
+        for stat in parents.get(todo.pop(), []):
+            found.append(stat)
+            todo.append(stat.parent.name)
     return found
 
 
@@ -247,6 +255,7 @@ class Case:
     domains: str = "spread"
     per_domain: int | None = None
     signing_workers: int | None = None
+    delivery_processes: int | None = None
     # Collapsed stacks of listd (and its signing workers) by py-spy, written here.
     profile: str | None = None
 
@@ -266,6 +275,8 @@ def _fan_out(workdir: Path, url: str, case: Case) -> None:
         domain_limit = "" if per_domain is None else f", per_domain_connections: {per_domain}"
         if case.signing_workers is not None:
             domain_limit += f", signing_workers: {case.signing_workers}"
+        if case.delivery_processes is not None:
+            domain_limit += f", delivery_processes: {case.delivery_processes}"
         base_url = ", base_url: https://bench.example.org" if one_click else ""
         sink_port = free_port()
         sink, sink_name = start_sink(sink_port)
@@ -290,6 +301,7 @@ def _fan_out(workdir: Path, url: str, case: Case) -> None:
             time.sleep(0.05)
         if port is None:
             raise SystemExit(f"listd serve did not start: {log_path.read_text()[-2000:]}")
+        _wait_until_idle(listd.pid, time.monotonic() + 60)
         engine = create_engine(url)
         probe = min(max(count, 20_000), 50_000)
         before = loopback_limit(sink_port, len(post_4k()) + 600, connections, probe)
@@ -332,7 +344,9 @@ def _fan_out(workdir: Path, url: str, case: Case) -> None:
             f" domains={case.domains}" + \
             ("" if per_domain is None else f" per_domain_connections={per_domain}") + \
             ("" if case.signing_workers is None else
-             f" signing_workers={case.signing_workers}")
+             f" signing_workers={case.signing_workers}") + \
+            ("" if case.delivery_processes is None else
+             f" delivery_processes={case.delivery_processes}")
         rate = sent / elapsed
         wire = ""
         if before is not None and after is not None:
@@ -349,6 +363,18 @@ def _fan_out(workdir: Path, url: str, case: Case) -> None:
     finally:
         stop(listd, sink)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_until_idle(pid: int, deadline: float) -> None:
+    """Until listd and its processes use (almost) no CPU: its delivery processes have started
+    (a loaded machine imports slowly), so their start is not counted as the fan-out's."""
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu_seconds(pid)
+        if now - last < 0.05:
+            return
+        last = now
 
 
 def _py_spy(pid: int, output: str | None) -> subprocess.Popen[bytes] | None:
@@ -397,6 +423,9 @@ def main() -> None:
                         help="outbound.per_domain_connections values to run (0: no limit)")
     parser.add_argument("--signing-workers", type=int, nargs="+", default=[None],
                         help="outbound.signing_workers values to run (0: sign in-process)")
+    parser.add_argument("--delivery-processes", type=int, nargs="+", default=[None],
+                        help="outbound.delivery_processes values to run (1: the daemon's "
+                             "own process only; default: one per core)")
     parser.add_argument("--runs", type=int, default=1, help="repeat every case this often")
     parser.add_argument("--profile", default=None,
                         help="write py-spy's collapsed stacks of listd here (pip install py-spy)")
@@ -409,10 +438,11 @@ def main() -> None:
             for dkim in ((False, True) if args.dkim else (False,)):
                 for per_domain in args.per_domain_connections:
                     for workers in args.signing_workers:
-                        run_once(Case(count, args.connections, args.time_limit, dkim,
-                                      args.one_click, domains, per_domain, workers,
-                                      args.profile),
-                                 args.database)
+                        for processes in args.delivery_processes:
+                            run_once(Case(count, args.connections, args.time_limit, dkim,
+                                          args.one_click, domains, per_domain, workers,
+                                          processes, args.profile),
+                                     args.database)
 
 
 def signing_cost(messages: int = 200) -> None:

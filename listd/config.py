@@ -125,8 +125,14 @@ class OutboundConfig:
     # … and takes back the rows claimed by a process whose heartbeat is older than this.
     takeover_after: float = 15.0
     quota: QuotaConfig = field(default_factory=QuotaConfig)
+    # Processes of `listd serve` that deliver, each with its own share of `connections`
+    # (and of `per_domain_connections` and `quota.rate`) claiming from the shared queue;
+    # null: one per core; 1: the daemon's own process only. See docs/outbound-queue.md.
+    delivery_processes: int | None = None
     # Processes that make per-recipient DKIM signatures (one-click unsubscribe with DKIM on),
-    # started on first use; null: one per core; 0: sign in the daemon's own process.
+    # started on first use, for each delivery process; null: one per core when listd
+    # delivers from one process, else none (each delivery process signs in its own thread:
+    # that already puts RSA on every core); 0: sign in the delivery process itself.
     signing_workers: int | None = None
     # Recipients per hour for one recipient domain ({gmail.com: 2000}), counted across every
     # process; `default` applies to the domains not named (0, the default: no limit).

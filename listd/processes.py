@@ -35,8 +35,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("listd.processes")
 
 
+def process_id(pid: int, suffix: str) -> str:
+    return f"{socket.gethostname()}:{pid}:{suffix}"
+
+
 def new_process_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return process_id(os.getpid(), uuid.uuid4().hex[:8])
 
 
 @dataclass

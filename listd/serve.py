@@ -19,8 +19,10 @@ from sqlalchemy import inspect
 from listd import startup
 from listd.api.webhook_sender import WebhookWorker
 from listd.database import Database, DatabaseError
+from listd.delivery_processes import DeliveryProcesses, WakeSignal
 from listd.distribute.delivery import DeliveryWorker
 from listd.distribute.expand import ExpanderWorker
+from listd.distribute.shares import share
 from listd.distribute.transport import make_transport
 from listd.errors import UserError
 from listd.maintenance import MaintenanceWorker
@@ -50,8 +52,12 @@ class ListenError(UserError):
 
 
 class Daemon:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, delivery_processes: int = 1) -> None:
+        """DELIVERY_PROCESSES: how many processes deliver (this one and the children it
+        starts, listd/delivery_processes.py); `listd serve` passes the configured number,
+        a daemon embedded in a test or benchmark delivers from its own process only."""
         self.runtime = runtime
+        self.delivery_processes = max(1, delivery_processes)
         self.stopping = asyncio.Event()
         self.server: asyncio.Server | None = None
         self.tasks: list[asyncio.Task[None]] = []
@@ -96,13 +102,22 @@ class Daemon:
                  "LMTP" if settings.lmtp else "SMTP", runtime.config.outbound.mode)
         for notice in await runtime.db.run_read(self._startup_notices):
             log.warning("%s", notice)
+        count = self.delivery_processes
+        outbound = share(runtime.config.outbound, count, 0)
         workers: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = [
             InboundWorker(runtime).run,
             ExpanderWorker(runtime).run,
-            DeliveryWorker(runtime, make_transport(runtime.config.outbound)).run,
+            DeliveryWorker(runtime, make_transport(outbound), outbound, count).run,
             MaintenanceWorker(runtime).run,
             WebhookWorker(runtime).run,
         ]
+        if count > 1:
+            # Before any worker reads it: queued mail wakes the children too.
+            wake = WakeSignal()
+            runtime.signals.outbound = wake
+            # Within the daemon's own grace: the children get most of it to finish.
+            workers.append(DeliveryProcesses(runtime, count, wake, GRACE_SECONDS * 0.8).run)
+            log.info("delivering from %d processes", count)
         if runtime.config.http.enabled:
             http = runtime.config.http
             try:

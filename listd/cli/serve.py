@@ -7,6 +7,7 @@ import asyncio
 import click
 
 from listd.cli.context import App, pass_app
+from listd.distribute.shares import process_count
 from listd.logs import configure_logging
 from listd.runtime import Runtime
 from listd.serve import Daemon, check_schema
@@ -21,4 +22,5 @@ def command(app: App, log_level: str) -> None:
     configure_logging(log_level)
     check_schema(app.db)
     runtime = Runtime.create(app.config, app.db)
-    asyncio.run(Daemon(runtime).run_until_signalled())
+    count = process_count(app.config.outbound)
+    asyncio.run(Daemon(runtime, count).run_until_signalled())

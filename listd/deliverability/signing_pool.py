@@ -11,6 +11,10 @@ connections), started on first use (most lists never need them), ignore SIGINT (
 decides when to stop), and die with the daemon (PR_SET_PDEATHSIG), so even a SIGKILLed
 `listd serve` leaves no orphan. Nothing here touches the queue: what was claimed, sent and
 recorded is decided as without the pool, so exactly-once and crash-resume are unchanged.
+
+When `listd serve` delivers from several processes (`outbound.delivery_processes`, one per
+core by default), each signs in a thread of its own and no pool is started unless
+`outbound.signing_workers` asks for one: the delivery processes already put RSA on every core.
 """
 
 from __future__ import annotations
@@ -41,9 +45,13 @@ _PR_SET_PDEATHSIG = 1
 _signers: dict[tuple[str, str, str], DkimSigner] = {}
 
 
-def pool_size(configured: int | None) -> int:
-    """Worker processes for `outbound.signing_workers`: None means one per core."""
+def pool_size(configured: int | None, delivery_processes: int = 1) -> int:
+    """Worker processes for `outbound.signing_workers` in one of DELIVERY_PROCESSES: None
+    means one per core when one process delivers, else none (each delivery process signs
+    in a thread of its own, which spreads RSA over the cores without the pool's IPC)."""
     if configured is None:
+        if delivery_processes > 1:
+            return 0
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
             else os.cpu_count() or 1
     return max(0, configured)

@@ -3,8 +3,8 @@
 Three kinds of task share one in-memory window of claimed rows:
 
 - the claimer tops the window up (one transaction per batch, within the quotas); a batch
-  signed per recipient (one-click with DKIM) is built beside it by the signing pool's
-  processes, on every core, so recording never waits for the signatures;
+  signed per recipient (one-click with DKIM) is built beside it, piece by piece, in a thread
+  or by the signing pool's processes, so recording never waits for the signatures;
 - one sender per connection takes a few jobs at a time (respecting the per-domain limit and
   the rate) and sends them pipelined on its own reused connection;
 - the recorder writes the answers back, as many per transaction as have arrived meanwhile.
@@ -15,6 +15,9 @@ whatever has arrived at once (a group commit of a few chunks), so a crash can ma
 one chunk per connection (connections × CHUNK recipients) receive a post twice: what was on
 the wire. One slow or failing recipient holds only its own connection's next few jobs,
 never the queue.
+
+`listd serve` runs one such worker in each of its delivery processes
+(listd/delivery_processes.py), each with its share of the connections and limits.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from listd.bounce.events import record_relay_refusals
+from listd.config import OutboundConfig
 from listd.deliverability.signing_pool import BrokenProcessPool, SigningPool, pool_size
 from listd.distribute import claims
 from listd.distribute.claims import Claimed, OutboundInfo
@@ -98,13 +102,19 @@ def recipient_of(item: tuple[Claimed, Job]) -> str:
 
 
 class DeliveryWorker:
-    def __init__(self, runtime: Runtime, transport: Transport) -> None:
+    def __init__(self, runtime: Runtime, transport: Transport,
+                 outbound: OutboundConfig | None = None, processes: int = 1) -> None:
+        """OUTBOUND: this process's share of the outbound settings (listd/distribute/shares.py),
+        when `listd serve` delivers from PROCESSES processes; default: all of them."""
         self.runtime = runtime
         self.transport = transport
-        config = runtime.config.outbound
+        config = self.outbound = outbound or runtime.config.outbound
         self.batch_size = max(1, config.batch_size)
         # Claimed but unrecorded rows, at most.
         self.window = 2 * self.batch_size
+        # Below this many ready jobs, claim whatever room there is: the connections would
+        # soon have nothing to send (two chunks each).
+        self.low_water = min(2 * CHUNK * max(1, config.connections), self.batch_size)
         self.give_up_after = dt.timedelta(seconds=config.give_up_after)
         self.lease = dt.timedelta(seconds=config.claim_lease)
         # Claimed rows with their job (signing is CPU work, done off the event loop).
@@ -120,7 +130,7 @@ class DeliveryWorker:
         # Claimed rows whose jobs are being built (and signed), and the tasks building them.
         self.building = 0
         self.builders: set[asyncio.Task[None]] = set()
-        self.pool = SigningPool(pool_size(config.signing_workers))
+        self.pool = SigningPool(pool_size(config.signing_workers, processes))
         self.bodies = BodyCache(lambda info: prepare(info, runtime.keyring, runtime.config))
         self.domains = DomainLimit(config.per_domain_connections)
         self.rate = RateLimiter(config.quota.rate)
@@ -144,7 +154,7 @@ class DeliveryWorker:
             self.recording
 
     async def run(self, stopping: asyncio.Event) -> None:
-        connections = max(1, self.runtime.config.outbound.connections)
+        connections = max(1, self.outbound.connections)
         senders = [asyncio.create_task(self._sender(stopping)) for _ in range(connections)]
         try:
             await self._pump(stopping)
@@ -171,9 +181,12 @@ class DeliveryWorker:
                 # Senders wait for this commit before their next chunk: keep it prompt.
                 await self._record()
                 continue
-            # Claim ahead while the connections still have work, within the window.
+            # Claim ahead while the connections still have work, within the window; in
+            # batches, not a chunk's worth at a time (each claim is a transaction, a commit
+            # and, on SQLite, the write lock the other delivery processes wait for).
             room = min(self.batch_size - len(self.ready), self.window - self.outstanding)
-            if room > 0 and await self._claim(room):
+            if room > 0 and (room >= self.batch_size // 2 or len(self.ready) < self.low_water) \
+                    and await self._claim(room):
                 continue
             await wait_for_any_of((signal, self.have_results), stopping, IDLE_POLL_SECONDS)
 
@@ -213,13 +226,13 @@ class DeliveryWorker:
         if not rows:
             return paced
         self.building += len(rows)
-        if not (self.pool.enabled and any(self.bodies.peek(r.outbound_id).signed_per_recipient
-                                          for r in rows)):
+        if not any(self.bodies.peek(r.outbound_id).signed_per_recipient for r in rows):
             # Cheap (a splice, a VERP address): made at once, in a thread.
             await self._build_here(rows)
             return len(rows) + paced
-        # Signed per recipient (a millisecond of CPU each): built beside the pump by the
-        # signing pool, so that recording never waits for them.
+        # Signed per recipient (half a millisecond of CPU each): built beside the pump, by
+        # the signing pool or piece by piece in a thread, so that recording never waits for
+        # a whole batch's signatures.
         builder = asyncio.create_task(self._build(rows))
         self.builders.add(builder)
         builder.add_done_callback(self.builders.discard)
@@ -229,12 +242,19 @@ class DeliveryWorker:
         plain: list[Claimed] = []
         signed: dict[int, list[Claimed]] = {}
         for row in rows:
-            if self.pool.enabled and self.bodies.peek(row.outbound_id).signed_per_recipient:
+            if self.bodies.peek(row.outbound_id).signed_per_recipient:
                 signed.setdefault(row.outbound_id, []).append(row)
             else:
                 plain.append(row)
         pieces = [same[n:n + SIGN_PIECE] for same in signed.values()
                   for n in range(0, len(same), SIGN_PIECE)]
+        if not self.pool.enabled:
+            # One piece after the other in a thread (signing holds the GIL: threads side by
+            # side would only finish every piece later); each goes out as soon as it is made.
+            await self._build_here(plain)
+            for piece in pieces:
+                await self._build_here(piece)
+            return
         # Each piece goes to the connections as soon as its signatures are back.
         await asyncio.gather(self._build_here(plain),
                              *(self._build_signed(piece) for piece in pieces))
