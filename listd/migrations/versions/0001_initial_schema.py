@@ -452,6 +452,8 @@ def upgrade() -> None:
     sa.Column('expanded_through', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('bounce_warned_at', sa.DateTime(), nullable=True),
+    sa.Column('bounced_recipients', sa.Integer(), nullable=False),
+    sa.Column('recipient_total', sa.Integer(), nullable=True),
     sa.Column('arrival_auth', sa.JSON(), nullable=True),
     sa.Column('audience', sa.Enum('mail', 'digest', 'digestplain', 'summary', 'nomail', name='deliverymode', native_enum=False, length=16), nullable=True),
     sa.Column('send_id', sa.Integer(), nullable=True),
