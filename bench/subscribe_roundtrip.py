@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import smtplib
 import tempfile
 import time
@@ -105,6 +106,7 @@ async def run(database: str, count: int, clients: int, workdir: Path) -> tuple[f
     try:
         started = time.perf_counter()
         cpu_before = time.process_time()
+        usage_before = resource.getrusage(resource.RUSAGE_SELF)
         await asyncio.gather(*(loop.run_in_executor(
             pool, send, daemon.port, who, f"listd@{DOMAIN}", "SUBSCRIBE news") for who in people))
         print(f"  requests accepted after {time.perf_counter() - started:.2f} s")
@@ -119,6 +121,9 @@ async def run(database: str, count: int, clients: int, workdir: Path) -> tuple[f
         await wait_for(lambda: len(list((outbox / "new").iterdir())) >= 3 * count, "welcomes")
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_before
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        print(f"  CPU user {usage.ru_utime - usage_before.ru_utime:.2f} s, system "
+              f"{usage.ru_stime - usage_before.ru_stime:.2f} s")
     finally:
         pool.shutdown()
         await daemon.stop()

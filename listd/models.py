@@ -515,6 +515,9 @@ class AuditEntry(Base):
     """Who changed what, when: every decision and every membership change."""
 
     __tablename__ = "audit_log"
+    # The robot's per-address hourly limit counts one address's recent mails through this,
+    # whatever else the log holds (commands/ratelimit.py).
+    __table_args__ = (Index("ix_audit_log_subject", "subject", "action", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
