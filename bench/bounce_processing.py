@@ -3,14 +3,14 @@
     python bench/bounce_processing.py [--reports 2000] [--runs 3] [--database URL]
         [--serial | --lanes N]
 
-Builds a list of 1,000 members and one fan-out, stores REPORTS delivery status notifications
-addressed to the members' VERP addresses exactly as the listener stores them, then times the
-inbound worker processing them all (parse, VERP decode, member lookup, scoring, commit), as
-`listd serve` runs it: `processing.workers` lanes of `InboundWorker`, each preparing its row
-in the preparation pool and finishing it through the one database writer, the rows that are
-ready together finished in one transaction. `--serial` runs `process_batch` instead (one row
-after the other in this thread, one transaction each). The listener's own cost is in
-bench/listener.py.
+Builds a list of 1,000 members (`--members`) and one fan-out, stores REPORTS delivery status
+notifications addressed to the members' VERP addresses exactly as the listener stores them,
+then times the inbound worker processing them all (parse, VERP decode, member lookup,
+scoring, commit), as `listd serve` runs it: `processing.workers` lanes of `InboundWorker`,
+each preparing its row in the preparation pool and finishing it through the one database
+writer, the rows that are ready together finished in one transaction. `--serial` runs
+`process_batch` instead (one row after the other in this thread, one transaction each). The
+listener's own cost is in bench/listener.py.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def _done(db: Database) -> int:
 
 
 def one_run(reports: int, database_url: str | None, serial: bool,
-            lanes: int | None = None) -> tuple[float, float]:
+            lanes: int | None = None, members: int = 1000) -> tuple[float, float]:
     """Reports a second, and ms of this process' CPU a report."""
     with scratch_database(database_url) as database:
         config = Config(database=database, domains=("lists.example.org",), secret="bench",
@@ -101,7 +101,7 @@ def one_run(reports: int, database_url: str | None, serial: bool,
             mailing_list = request_list(session, config, LIST, ["owner@example.org"])
             approve_list(session, LIST)
             import_members(session, mailing_list,
-                           (f"m{i}@example{i % 50}.org\n" for i in range(1000)))
+                           (f"m{i}@example{i % 50}.org\n" for i in range(members)))
             accept_post(session, runtime, mailing_list,
                         b"From: owner@example.org\r\nSubject: x\r\n\r\nx\r\n")
         with db.session() as session:
@@ -137,13 +137,15 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database", default=None)
+    parser.add_argument("--members", type=int, default=1000,
+                        help="the list's members, so the post's recipients")
     parser.add_argument("--lanes", type=int, default=None,
                         help="processing.workers (default: the configuration's default)")
     parser.add_argument("--serial", action="store_true",
                         help="process_batch in this thread instead of the serve lanes")
     args = parser.parse_args()
     backend = "postgresql" if args.database else "sqlite"
-    runs = [one_run(args.reports, args.database, args.serial, args.lanes)
+    runs = [one_run(args.reports, args.database, args.serial, args.lanes, args.members)
             for _ in range(args.runs)]
     for number, (rate, cpu) in enumerate(runs, 1):
         print(f"run {number}: {args.reports} reports: {rate:,.0f} reports/s, "

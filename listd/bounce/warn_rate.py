@@ -25,6 +25,8 @@ from listd.runtime import Runtime
 from listd.settings import ListSettings
 
 POST_KIND = "post"
+# complaints.COMPLAINT, the kind of a complaint's event (importing it would be circular).
+COMPLAINT = "complaint"
 
 
 def bounced_before(session: Session, entry_id: int) -> bool:
@@ -64,8 +66,10 @@ def count_first_bounce(session: Session, runtime: Runtime, mailing_list: Mailing
 
 
 # Built once: both run for every bounce with a queue entry.
+# A complaint is not a bounce: it is counted by neither query.
 _BOUNCED_BEFORE = select(BounceEvent.id).where(
-    BounceEvent.outbound_entry_id == bindparam("entry_id")).limit(1)
+    BounceEvent.outbound_entry_id == bindparam("entry_id"),
+    BounceEvent.kind != COMPLAINT).limit(1)
 # Counts the entry against its message and reads what the decision needs, in one statement.
 _COUNT = (
     update(OutboundMessage)
@@ -84,7 +88,7 @@ def _crossed(bounced: int, total: int, rate: int) -> bool:
 def _recipients(session: Session, post_id: int, *, remember: bool) -> int:
     """The post's queue entries; kept on its row once it is fully expanded (then fixed)."""
     total = session.scalar(select(func.count()).select_from(OutboundEntry).where(
-        OutboundEntry.outbound_id == post_id)) or 0
+        OutboundEntry.outbound_id == post_id, BounceEvent.kind != COMPLAINT)) or 0
     if remember:
         session.execute(update(OutboundMessage).where(OutboundMessage.id == post_id)
                         .values(recipient_total=total)
