@@ -88,7 +88,7 @@ def _crossed(bounced: int, total: int, rate: int) -> bool:
 def _recipients(session: Session, post_id: int, *, remember: bool) -> int:
     """The post's queue entries; kept on its row once it is fully expanded (then fixed)."""
     total = session.scalar(select(func.count()).select_from(OutboundEntry).where(
-        OutboundEntry.outbound_id == post_id, BounceEvent.kind != COMPLAINT)) or 0
+        OutboundEntry.outbound_id == post_id)) or 0
     if remember:
         session.execute(update(OutboundMessage).where(OutboundMessage.id == post_id)
                         .values(recipient_total=total)
@@ -99,7 +99,7 @@ def _recipients(session: Session, post_id: int, *, remember: bool) -> int:
 def _bounced(session: Session, post_id: int) -> int:
     return session.scalar(select(func.count(func.distinct(BounceEvent.address))).join(
         OutboundEntry, OutboundEntry.id == BounceEvent.outbound_entry_id).where(
-        OutboundEntry.outbound_id == post_id)) or 0
+        OutboundEntry.outbound_id == post_id, BounceEvent.kind != COMPLAINT)) or 0
 
 
 def _set_counter(session: Session, post_id: int, bounced: int) -> None:
