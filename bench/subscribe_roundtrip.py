@@ -4,6 +4,10 @@ One round trip: SUBSCRIBE over SMTP → reply and confirmation written to the ou
 the confirmation answered over SMTP → member added and welcome written. Runs the real daemon in
 this process, outbound to a Maildir in a temporary directory.
 
+A confirmation answered sooner than a person reads (automatic_mail.QUICKEST_PERSON) is refused
+as automatic, so the daemon's clock is moved that far ahead once the confirmations are out, as
+if every subscriber had read theirs: the round trip is timed, not the reading.
+
     .venv/bin/python bench/subscribe_roundtrip.py [--count 300] [--clients 8]
         [--database postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import smtplib
 import tempfile
 import time
@@ -23,6 +28,8 @@ from scratch_db import scratch_database
 from sqlalchemy import func, select
 
 from listd import lists, migrate
+from listd.automatic_mail import QUICKEST_PERSON
+from listd.clock import OffsetClock
 from listd.config import BUILTIN_LIST_TEMPLATES, Config, OutboundConfig, SmtpInConfig
 from listd.database import Database
 from listd.models import Member, Role
@@ -69,7 +76,7 @@ def members(db: Database) -> int:
                               .where(Member.role == Role.SUBSCRIBER)) or 0
 
 
-async def wait_for(condition, what: str, timeout: float = 600) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(condition, what: str, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -90,7 +97,8 @@ async def run(database: str, count: int, clients: int, workdir: Path) -> tuple[f
         lists.request_list(session, config, f"news@{DOMAIN}", ["owner@example.org"],
                            "newsletter")
         lists.approve_list(session, f"news@{DOMAIN}")
-    daemon = Daemon(Runtime.create(config, db))
+    clock = OffsetClock()
+    daemon = Daemon(Runtime.create(config, db, clock))
     await daemon.start()
     pool = ThreadPoolExecutor(clients)
     loop = asyncio.get_running_loop()
@@ -98,12 +106,14 @@ async def run(database: str, count: int, clients: int, workdir: Path) -> tuple[f
     try:
         started = time.perf_counter()
         cpu_before = time.process_time()
+        usage_before = resource.getrusage(resource.RUSAGE_SELF)
         await asyncio.gather(*(loop.run_in_executor(
             pool, send, daemon.port, who, f"listd@{DOMAIN}", "SUBSCRIBE news") for who in people))
         print(f"  requests accepted after {time.perf_counter() - started:.2f} s")
         reader = ConfirmationReader(outbox)
         await wait_for(lambda: len(reader.scan()) >= count, "confirmations")
         addresses = reader.found
+        clock.advance(QUICKEST_PERSON)
         print(f"  confirmations written after {time.perf_counter() - started:.2f} s")
         await asyncio.gather(*(loop.run_in_executor(
             pool, send, daemon.port, who, addresses[who], "> quoted") for who in people))
@@ -111,6 +121,9 @@ async def run(database: str, count: int, clients: int, workdir: Path) -> tuple[f
         await wait_for(lambda: len(list((outbox / "new").iterdir())) >= 3 * count, "welcomes")
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_before
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        print(f"  CPU user {usage.ru_utime - usage_before.ru_utime:.2f} s, system "
+              f"{usage.ru_stime - usage_before.ru_stime:.2f} s")
     finally:
         pool.shutdown()
         await daemon.stop()

@@ -300,6 +300,11 @@ class OutboundMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # When the owners were warned that this post bounced for too many members (once).
     bounce_warned_at: Mapped[dt.datetime | None]
+    # Queue entries of this message with at least one bounce recorded, counted as each first
+    # one is recorded, so the warn rate costs the same for a post of ten or of a million
+    # (bounce/warn_rate.py); and its queue entries, counted once it is fully expanded.
+    bounced_recipients: Mapped[int] = mapped_column(Integer, default=0)
+    recipient_total: Mapped[int | None]
     # A post's authentication results when it arrived (DKIM, SPF, DMARC, ARC), as ARC sealing
     # records them; None for listd's own mail and when they were not computed.
     arrival_auth: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -510,6 +515,9 @@ class AuditEntry(Base):
     """Who changed what, when: every decision and every membership change."""
 
     __tablename__ = "audit_log"
+    # The robot's per-address hourly limit counts one address's recent mails through this,
+    # whatever else the log holds (commands/ratelimit.py).
+    __table_args__ = (Index("ix_audit_log_subject", "subject", "action", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -33,10 +33,16 @@ def on_audit(session: Session, action: str, mailing_list: MailingList | None,
              subject: str | None, detail: dict[str, Any]) -> None:
     if action != JOINED and action not in LEFT:
         return
-    if mailing_list is None or subject is None or not _wanted(mailing_list, detail):
+    if mailing_list is None or subject is None:
         return
-    count = _subscribers(session, mailing_list, without=None if action == JOINED else subject)
-    if ListSettings.of(mailing_list).subscription_notices == "auto" and count >= LARGE_LIST:
+    setting = ListSettings.of(mailing_list).subscription_notices
+    if not _wanted(mailing_list, setting, detail):
+        return
+    # "auto" needs only to know whether the list is large: a bounded count, whatever its size.
+    auto = setting == "auto"
+    count = _subscribers(session, mailing_list, without=None if action == JOINED else subject,
+                         up_to=LARGE_LIST if auto else None)
+    if auto and count >= LARGE_LIST:
         return
     owners = addresses_with_role(session, mailing_list, Role.OWNER)
     if action == JOINED:
@@ -49,17 +55,21 @@ def on_audit(session: Session, action: str, mailing_list: MailingList | None,
                          address=subject, count=count)
 
 
-def _wanted(mailing_list: MailingList, detail: dict[str, Any]) -> bool:
+def _wanted(mailing_list: MailingList, setting: str, detail: dict[str, Any]) -> bool:
     return (detail.get("role", Role.SUBSCRIBER.value) == Role.SUBSCRIBER.value
             and detail.get("why") not in TOLD_OTHERWISE
             and mailing_list.status is ListStatus.ACTIVE
-            and ListSettings.of(mailing_list).subscription_notices != "off")
+            and setting != "off")
 
 
-def _subscribers(session: Session, mailing_list: MailingList, without: str | None) -> int:
-    """The subscribers after the change (a removal may be recorded before its delete)."""
-    query = select(func.count()).where(Member.list_id == mailing_list.id,
-                                       Member.role == Role.SUBSCRIBER)
+def _subscribers(session: Session, mailing_list: MailingList, without: str | None,
+                 up_to: int | None = None) -> int:
+    """The subscribers after the change (a removal may be recorded before its delete),
+    counted up to UP_TO if given."""
+    query = select(Member.id).where(Member.list_id == mailing_list.id,
+                                    Member.role == Role.SUBSCRIBER)
     if without is not None:
         query = query.where(Member.address != without)
-    return session.scalar(query) or 0
+    if up_to is not None:
+        query = query.limit(up_to)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0

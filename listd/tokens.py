@@ -95,9 +95,14 @@ def asked_at(pending: PendingAction) -> dt.datetime:
     return dt.datetime.fromisoformat(last) if isinstance(last, str) else pending.created_at
 
 
+def asked(payload: Mapping[str, Any], at: dt.datetime) -> dict[str, Any]:
+    """PAYLOAD saying that the confirmation request was mailed AT."""
+    return {**payload, ASKED_AT: at.isoformat()}
+
+
 def mark_asked(pending: PendingAction, at: dt.datetime) -> None:
     # A new dict, so the JSON column is seen as changed.
-    pending.payload = {**pending.payload, ASKED_AT: at.isoformat()}
+    pending.payload = asked(pending.payload, at)
 
 
 class Redemption(enum.StrEnum):

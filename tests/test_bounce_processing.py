@@ -25,6 +25,7 @@ from listd.models import (
     Member,
     MemberStatus,
     OutboundEntry,
+    OutboundMessage,
     SuppressionReason,
 )
 from listd.runtime import Runtime
@@ -430,3 +431,24 @@ async def test_owners_are_warned_once_when_a_post_bounced_for_too_many_members(
 def _bounces(db: Database) -> int:
     with db.session() as session:
         return session.scalar(select(func.count()).select_from(BounceEvent)) or 0
+
+
+async def test_the_warn_rate_counts_each_copy_once_on_the_posts_row(
+        daemon: Daemon, db: Database, config: Config) -> None:
+    make_list(db, config, NEWS, owners=("owner@example.org",), subscribers=(GONE, FULL, OK),
+              bounce_warn_rate=50, subscription_notices="off")
+    tokens = fan_out(db, daemon.runtime)
+    hard = dsn(GONE, "5.1.1", "550 5.1.1 <gone@example.net>: User unknown")
+    # Two reports about the same copy are one bounced recipient of three (33 %): no warning.
+    await bounce_back(db, daemon.port, tokens[GONE], hard)
+    await bounce_back(db, daemon.port, tokens[GONE], hard)
+    assert _post_counts(db) == (1, 3, False)
+    await bounce_back(db, daemon.port, tokens[FULL], dsn(FULL, "5.2.2", "552 5.2.2 Mailbox full"))
+    assert _post_counts(db) == (2, 3, True)
+
+
+def _post_counts(db: Database) -> tuple[int, int | None, bool]:
+    """The post's bounced recipients, its recipients as counted, and whether owners were warned."""
+    with db.session() as session:
+        post = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "post")).one()
+        return post.bounced_recipients, post.recipient_total, post.bounce_warned_at is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from listd import audit
@@ -24,6 +24,7 @@ from listd.settings import ListSettings
 from listd.templates import render
 
 ACTOR = "bounce-processing"
+_INSERT_EVENT = insert(BounceEvent)
 
 
 def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
@@ -33,8 +34,8 @@ def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
     """Keep the event (always, for audit) and count it against MEMBER where it should count."""
     kind = (failed.kind or Kind.SOFT).value
     effect = Effect.UNKNOWN_MEMBER
+    settings = ListSettings.of(mailing_list)
     if member is not None:
-        settings = ListSettings.of(mailing_list)
         policy = BouncePolicy.of(settings)
         effect = apply_bounce(member, policy, kind, failed.reason, runtime.clock.now(),
                               probe_bounced=probe_bounced)
@@ -44,15 +45,21 @@ def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
             suspend_notices(session, runtime, mailing_list, member, policy, failed)
             audit.record(session, ACTOR, "member.bounce_suspended", mailing_list,
                          member.address, score=member.bounce_score, reason=failed.reason)
-    session.add(BounceEvent(
-        list_id=mailing_list.id, member_id=member.id if member is not None else None,
-        address=member.address if member is not None else failed.address,
-        outbound_entry_id=outbound_entry_id, kind=kind, effect=effect.value,
-        status=failed.status, reason=failed.reason,
-        diagnostic=(failed.diagnostic or "")[:2000] or None, source=source,
-        report_message_id=report_message_id, received_at=runtime.clock.now()))
-    if outbound_entry_id is not None:
-        warn_rate.check(session, runtime, mailing_list, outbound_entry_id)
+    first_of_entry = outbound_entry_id is not None and \
+        not warn_rate.bounced_before(session, outbound_entry_id)
+    # A Core insert, built once, on the session's connection: the unit of work would cost
+    # several times the statement (the member's changes go out with the commit).
+    session.connection().execute(_INSERT_EVENT, {
+        "list_id": mailing_list.id, "member_id": member.id if member is not None else None,
+        "address": member.address if member is not None else failed.address,
+        "outbound_entry_id": outbound_entry_id, "kind": kind, "effect": effect.value,
+        "status": failed.status, "reason": failed.reason,
+        "diagnostic": (failed.diagnostic or "")[:2000] or None, "source": source,
+        "report_message_id": report_message_id, "received_at": runtime.clock.now()})
+    if first_of_entry:
+        assert outbound_entry_id is not None
+        warn_rate.count_first_bounce(session, runtime, mailing_list, outbound_entry_id,
+                                     settings)
     return effect
 
 

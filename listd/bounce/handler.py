@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from listd.bounce.classify import classify_message
 from listd.bounce.complaints import handle_complaint
-from listd.bounce.events import is_probe, record_bounce
+from listd.bounce.events import PROBE_KIND, record_bounce
 from listd.bounce.outcome import AddressEffect, BounceResult
 from listd.bounce.proof import ProvenMember, member_of_returned_copy, member_of_token
 from listd.bounce.report import BounceReport, Category, FailedRecipient, Kind
@@ -78,7 +78,7 @@ def _score(session: Session, runtime: Runtime, report: Report, proven: ProvenMem
     effect = record_bounce(session, runtime, report.mailing_list, proven.member, failed,
                            source="report", outbound_entry_id=proven.entry_id,
                            report_message_id=report.message_id,
-                           probe_bounced=is_probe(session, proven.entry_id))
+                           probe_bounced=proven.kind == PROBE_KIND)
     return AddressEffect(proven.member.address, effect)
 
 

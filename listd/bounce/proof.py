@@ -15,12 +15,12 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from listd.addresses import AddressKind, parse_address
-from listd.distribute.verp import find_verp_target
-from listd.models import MailingList, Member, Role
+from listd.distribute.verp import decode_verp_token
+from listd.models import MailingList, Member, OutboundEntry, OutboundMessage, Role
 
 
 class Proof(enum.StrEnum):
@@ -35,18 +35,33 @@ class ProvenMember:
     member: Member
     entry_id: int
     proof: Proof
+    # The kind of the outbound message the copy was of ("post", "probe", …).
+    kind: str = ""
 
 
 def member_of_token(session: Session, mailing_list: MailingList, token: str,
                     secret: str) -> ProvenMember | None:
     """The subscriber whose copy TOKEN was issued for; None if forged, of another list or gone."""
-    target = find_verp_target(session, token, secret)
-    if target is None or target.list_id != mailing_list.id or target.member_id is None:
+    entry_id = decode_verp_token(token, secret)
+    if entry_id is None:
         return None
-    member = session.get(Member, target.member_id)
-    if member is None or member.list_id != mailing_list.id or member.role is not Role.SUBSCRIBER:
+    found = session.execute(_TARGET, {"entry_id": entry_id}).first()
+    if found is None:
         return None
-    return ProvenMember(member, target.entry_id, Proof.VERP)
+    member, list_id, kind = found
+    if list_id != mailing_list.id or member.list_id != mailing_list.id or \
+            member.role is not Role.SUBSCRIBER:
+        return None
+    return ProvenMember(member, entry_id, Proof.VERP, kind)
+
+
+# What a token's queue entry names: its member (loaded, as a bounce may change it), the list
+# and kind of its message. One statement, built once: it runs for every report.
+_TARGET = (select(Member, OutboundMessage.list_id, OutboundMessage.kind)
+           .select_from(OutboundEntry)
+           .join(OutboundMessage, OutboundMessage.id == OutboundEntry.outbound_id)
+           .join(Member, Member.id == OutboundEntry.member_id)
+           .where(OutboundEntry.id == bindparam("entry_id")))
 
 
 def member_of_returned_copy(session: Session, mailing_list: MailingList,

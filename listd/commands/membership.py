@@ -130,9 +130,11 @@ def request_confirmation(ctx: CommandContext, request: Request) -> Asked:
         return Asked.WAITING
     asked = Asked.SENT if pending is None else Asked.REMINDED
     if pending is None:
+        # Issued already marked as asked: one INSERT, not an INSERT and an UPDATE.
         pending = tokens.issue(ctx.session, ctx.runtime, request.action, request.address,
-                               request.mailing_list, request.payload)
-    tokens.mark_asked(pending, now)
+                               request.mailing_list, tokens.asked(request.payload, now))
+    else:
+        tokens.mark_asked(pending, now)
     ask_confirmation(ctx.session, ctx.runtime, request.mailing_list, pending, request.template,
                      request.to, ctx.in_reply_to, **request.values)
     return asked

@@ -25,11 +25,17 @@ def record_mail(session: Session, recipient: str, kind: str, now: dt.datetime,
                            detail={"kind": kind}))
 
 
-def mails_in_last_hour(session: Session, recipient: str, now: dt.datetime) -> int:
-    return session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == MAILED, AuditEntry.subject == recipient,
-        AuditEntry.at > now - WINDOW)) or 0
+def mails_in_last_hour(session: Session, recipient: str, now: dt.datetime,
+                       up_to: int | None = None) -> int:
+    """The robot's mails to RECIPIENT in the hour before NOW, counted up to UP_TO (a bounded
+    look, through ix_audit_log_subject, for a yes-or-no against the limit)."""
+    mails = select(AuditEntry.id).where(
+        AuditEntry.subject == recipient, AuditEntry.action == MAILED,
+        AuditEntry.at > now - WINDOW)
+    if up_to is not None:
+        mails = mails.limit(up_to)
+    return session.scalar(select(func.count()).select_from(mails.subquery())) or 0
 
 
 def over_limit(session: Session, recipient: str, now: dt.datetime, per_hour: int) -> bool:
-    return mails_in_last_hour(session, recipient, now) >= per_hour
+    return mails_in_last_hour(session, recipient, now, up_to=per_hour) >= per_hour

@@ -256,6 +256,7 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_list_id'), ['list_id'], unique=False)
+        batch_op.create_index('ix_audit_log_subject', ['subject', 'action', 'at'], unique=False)
 
     op.create_table('delivery_summaries',
     sa.Column('outbound_id', sa.Integer(), autoincrement=False, nullable=False),
@@ -452,6 +453,8 @@ def upgrade() -> None:
     sa.Column('expanded_through', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('bounce_warned_at', sa.DateTime(), nullable=True),
+    sa.Column('bounced_recipients', sa.Integer(), nullable=False),
+    sa.Column('recipient_total', sa.Integer(), nullable=True),
     sa.Column('arrival_auth', sa.JSON(), nullable=True),
     sa.Column('audience', sa.Enum('mail', 'digest', 'digestplain', 'summary', 'nomail', name='deliverymode', native_enum=False, length=16), nullable=True),
     sa.Column('send_id', sa.Integer(), nullable=True),
@@ -624,6 +627,7 @@ def downgrade() -> None:
 
     op.drop_table('delivery_summaries')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_subject')
         batch_op.drop_index(batch_op.f('ix_audit_log_list_id'))
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
 
