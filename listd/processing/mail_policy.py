@@ -1,10 +1,13 @@
-"""The email policy inbound mail is parsed with: `policy.default`, each header value parsed once.
+"""The email policies listd parses and writes mail with: `policy.default`'s, each header value
+parsed once and each header folded once.
 
 `policy.default` parses a header's value again on every access, and builds a new class to do
 it: `get_content_type()` reads Content-Type anew each time, and the parser, the readability
 checks and the handlers ask it several times a part. A parsed header is an immutable `str`
 with its parse tree (folding it copies the tree), so the same (name, value) met again is
-served from a bounded cache shared by every message parsed with this policy.
+served from a bounded cache shared by every message parsed with this policy. A header set by
+listd (a list's List-Id, a notice's X-Loop) is the same value on every post, so it too is
+parsed once, and folded once per writing policy (the fold is kept on the immutable header).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import threading
 from email import policy
 from email.headerregistry import BaseHeader, HeaderRegistry
+from email.policy import EmailPolicy
 from typing import Any
 
 # Distinct (name, value) pairs kept; past this the cache starts again (most values of one
@@ -43,5 +47,35 @@ class ParsedOnce(HeaderRegistry):
                 self._parsed[key] = found
         return found
 
+    # Shared, never copied: a message deep-copied (DMARC mitigation) keeps the one cache.
+    def __deepcopy__(self, memo: dict[int, Any]) -> ParsedOnce:
+        return self
 
-INBOUND = policy.default.clone(header_factory=ParsedOnce())
+    def __reduce__(self) -> tuple[type[ParsedOnce], tuple[()]]:
+        return ParsedOnce, ()
+
+
+class FoldsOnce(EmailPolicy):
+    """`EmailPolicy` that keeps a header object's folded text on the object, per policy: a
+    header is an immutable value, so its fold under one policy never changes, and the
+    cached headers of ParsedOnce are written out again on every post."""
+
+    def _fold(self, name: str, value: Any, refold_binary: bool = False) -> str:
+        if not isinstance(value, BaseHeader):
+            return super()._fold(name, value, refold_binary)  # type: ignore[misc]
+        folds: dict[EmailPolicy, str] = value.__dict__.setdefault("_listd_folds", {})
+        folded = folds.get(self)
+        if folded is None:
+            folded = folds[self] = value.fold(policy=self)
+        return folded
+
+    # A policy is immutable (clone() makes a new one): copies of a message share it.
+    def __deepcopy__(self, memo: dict[int, Any]) -> FoldsOnce:
+        return self
+
+
+# For reading mail and composing listd's own: policy.default with both caches.
+INBOUND = FoldsOnce(header_factory=ParsedOnce())
+# For writing a post out: CRLF, and a header the sender wrote never refolded (signed parts
+# must keep their exact bytes).
+WRITE = FoldsOnce(linesep="\r\n", refold_source="none")
