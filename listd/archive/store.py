@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from listd import audit
@@ -22,20 +22,29 @@ def archives(mailing_list: MailingList) -> bool:
     return ListSettings.of(mailing_list).archive != "off"
 
 
+# Built once (every accepted post is archived): the list's row lock, then in one round trip
+# the list's last number and whether the Message-ID is archived already.
+_LOCK_LIST = select(MailingList.id).where(MailingList.id == bindparam("list_id")).with_for_update()
+_LAST_NUMBER_AND_SEEN = select(
+    select(func.max(ArchivedMessage.number))
+    .where(ArchivedMessage.list_id == bindparam("list_id")).scalar_subquery(),
+    exists().where(ArchivedMessage.list_id == bindparam("list_id"),
+                   ArchivedMessage.message_id == bindparam("message_id")))
+
+
 def archive_message(session: Session, mailing_list: MailingList, raw: bytes,
                     now: dt.datetime) -> ArchivedMessage | None:
     """Add RAW to the list's archive; None when a message with its Message-ID is there."""
     found = facts(raw)
-    existing = session.scalar(select(ArchivedMessage.id).where(
-        ArchivedMessage.list_id == mailing_list.id,
-        ArchivedMessage.message_id == found.message_id))
-    if existing is not None:
+    if session.get_bind().dialect.name != "sqlite":
+        # The list's row lock serialises numbering between processes; SQLite has one writer
+        # (its write transactions begin IMMEDIATE), so there it has nothing to add.
+        session.execute(_LOCK_LIST, {"list_id": mailing_list.id})
+    last, seen = session.execute(_LAST_NUMBER_AND_SEEN, {
+        "list_id": mailing_list.id, "message_id": found.message_id}).one()
+    if seen:
         return None
-    # The list's row lock serialises numbering between processes (SQLite has one writer).
-    session.execute(select(MailingList.id).where(MailingList.id == mailing_list.id)
-                    .with_for_update())
-    number = (session.scalar(select(func.max(ArchivedMessage.number)).where(
-        ArchivedMessage.list_id == mailing_list.id)) or 0) + 1
+    number = (last or 0) + 1
     row = _row(mailing_list, found, raw, number, now)
     row.thread_number = _thread_of(session, mailing_list, found) or number
     session.add(row)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from listd.config import ProcessingConfig
@@ -35,20 +36,29 @@ def new_token(worker_id: str) -> str:
     return f"{worker_id}/{next(_tokens)}"
 
 
+# Built once: a claim is taken for every message (Core statements on the table, so no ORM
+# loading; the session still flushes its pending changes before each, so a row just finished
+# in the same transaction is seen as finished).
+_INBOUND = cast(Table, InboundMessage.__table__)
+_NEXT_DUE = (
+    select(_INBOUND.c.id)
+    .where(_INBOUND.c.state == InboundState.QUEUED,
+           _INBOUND.c.next_attempt_at <= bindparam("due_by"),
+           or_(_INBOUND.c.claimed_by.is_(None), _INBOUND.c.claimed_at < bindparam("lapsed")))
+    .order_by(_INBOUND.c.id).limit(1).with_for_update(skip_locked=True))
+_CLAIM = (update(_INBOUND).where(_INBOUND.c.id == bindparam("row_id"))
+          .values(claimed_by=bindparam("token"), claimed_at=bindparam("due_by")))
+
+
 def claim_next(session: Session, now: dt.datetime, token: str,
                config: ProcessingConfig) -> int | None:
     """Claim the oldest due, unclaimed inbound row for TOKEN; its id, or None."""
-    row = session.scalars(
-        select(InboundMessage)
-        .where(InboundMessage.state == InboundState.QUEUED,
-               InboundMessage.next_attempt_at <= now,
-               or_(InboundMessage.claimed_by.is_(None),
-                   InboundMessage.claimed_at < now - lease(config)))
-        .order_by(InboundMessage.id).limit(1).with_for_update(skip_locked=True)).first()
-    if row is None:
+    row_id = session.execute(_NEXT_DUE, {"due_by": now, "lapsed": now - lease(config)}
+                             ).scalar()
+    if row_id is None:
         return None
-    row.claimed_by, row.claimed_at = token, now
-    return row.id
+    session.execute(_CLAIM, {"row_id": row_id, "token": token, "due_by": now})
+    return int(row_id)
 
 
 def claimed_row(session: Session, inbound_id: int, token: str) -> InboundMessage | None:

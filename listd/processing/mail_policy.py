@@ -13,7 +13,6 @@ parsed once, and folded once per writing policy (the fold is kept on the immutab
 from __future__ import annotations
 
 import threading
-from email import policy
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.policy import EmailPolicy
 from typing import Any
