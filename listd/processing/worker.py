@@ -36,8 +36,7 @@ IDLE_POLL_SECONDS = 1.0
 
 def build_delivery(session: Session, runtime: Runtime, row: InboundMessage,
                    preparation: Preparation | None = None) -> Delivery:
-    delivery = load_delivery(session, runtime, row,
-                             preparation.raw if preparation is not None else None)
+    delivery = load_delivery(session, runtime, row, preparation)
     if preparation is not None:
         # A failure while preparing is this row's failure of processing.
         preparation.raise_failure()
