@@ -49,6 +49,10 @@ _NEXT_DUE = (
 _CLAIM = (update(_INBOUND).where(_INBOUND.c.id == bindparam("row_id"))
           .values(claimed_by=bindparam("token"), claimed_at=bindparam("due_by")))
 
+_CLAIMED = select(InboundMessage).where(
+    InboundMessage.id == bindparam("row_id"), InboundMessage.state == InboundState.QUEUED,
+    InboundMessage.claimed_by == bindparam("token")).with_for_update()
+
 
 def claim_next(session: Session, now: dt.datetime, token: str,
                config: ProcessingConfig) -> int | None:
@@ -64,9 +68,7 @@ def claim_next(session: Session, now: dt.datetime, token: str,
 def claimed_row(session: Session, inbound_id: int, token: str) -> InboundMessage | None:
     """Row INBOUND_ID, locked, if TOKEN's claim on it still stands (the claim is then lifted);
     None if another worker took it over or it was handled meanwhile."""
-    row = session.scalars(select(InboundMessage).where(
-        InboundMessage.id == inbound_id, InboundMessage.state == InboundState.QUEUED,
-        InboundMessage.claimed_by == token).with_for_update()).first()
+    row = session.scalars(_CLAIMED, {"row_id": inbound_id, "token": token}).first()
     if row is not None:
         row.claimed_by, row.claimed_at = None, None
     return row

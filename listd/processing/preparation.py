@@ -31,6 +31,9 @@ from listd.smtp_in.routing import DestinationKind, parse_local_part
 log = logging.getLogger("listd.processing")
 
 _RAW = select(StoredMessage.raw).where(StoredMessage.id == bindparam("message_id"))
+_ROW_AND_RAW = (select(InboundMessage, StoredMessage.raw)
+                .join(StoredMessage, StoredMessage.id == InboundMessage.message_id)
+                .where(InboundMessage.id == bindparam("row_id")))
 # Bytes fed to the parser between two looks at the budget.
 PARSE_CHUNK = 64 * 1024
 
@@ -88,10 +91,11 @@ def prepare(runtime: Runtime, inbound_id: int) -> Preparation:
     budget = Budget.of(runtime.config.processing)
     try:
         with runtime.db.reading() as session:
-            row = session.get(InboundMessage, inbound_id)
-            if row is None:
+            found = session.execute(_ROW_AND_RAW, {"row_id": inbound_id}).first()
+            if found is None:
                 return Preparation()
-            delivery = load_delivery(session, runtime, row)
+            row, raw = found
+            delivery = load_delivery(session, runtime, row, Preparation(raw=raw))
             message = parse_within(delivery.raw, budget)
             delivery.parsed = message
             post = prepare_post(session, runtime, delivery, budget) if _is_post(row) \
