@@ -54,7 +54,7 @@ def compose(*, sender: str, to: str, subject: str, body: str, sender_name: str =
 def _rfc822_part(raw: bytes) -> MIMEPart:
     # RFC 2046 5.2.1: message/rfc822 may not be base64-encoded (readers would not open it), so
     # the original goes in as itself, parsed leniently (compat32 keeps 8-bit bytes as they are).
-    part = MIMEPart()
+    part = MIMEPart(policy=INBOUND)
     part["Content-Type"] = "message/rfc822"
     part["Content-Disposition"] = "attachment"
     if not raw.isascii():
@@ -71,7 +71,7 @@ def _rfc822_part(raw: bytes) -> MIMEPart:
 
 
 def _octet_part(raw: bytes) -> MIMEPart:
-    part = MIMEPart()
+    part = MIMEPart(policy=INBOUND)
     part.set_content(raw, maintype="application", subtype="octet-stream",
                      disposition="attachment", filename="original-message.eml")
     return part

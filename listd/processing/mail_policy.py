@@ -28,7 +28,17 @@ class ParsedOnce(HeaderRegistry):
     def __init__(self) -> None:
         super().__init__()
         self._parsed: dict[tuple[str, str], BaseHeader] = {}
+        self._classes: dict[str, type[BaseHeader]] = {}
         self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        # HeaderRegistry builds a new class on every call (each header set, and each
+        # header_max_count() asked when one is set); one class per header name does the same.
+        key = name.lower()
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = super().__getitem__(name)
+        return found
 
     def __call__(self, name: str, value: Any) -> BaseHeader:
         if not isinstance(value, str):
