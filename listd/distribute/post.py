@@ -51,7 +51,7 @@ def render_for_list(runtime: Runtime, view: ListView, raw: bytes,
 def accept_post(session: Session, runtime: Runtime, mailing_list: MailingList, raw: bytes,
                 source_message_id: int | None = None, *,
                 arrival_auth: AuthResults | None = None,
-                outgoing: bytes | None = None) -> int:
+                outgoing: bytes | None = None, signed_in: bool = True) -> int:
     """Queue RAW for every member of MAILING_LIST who receives posts, as OUTGOING (from
     `render_for_list`, made before the transaction); without OUTGOING it is rendered here.
 
@@ -59,8 +59,10 @@ def accept_post(session: Session, runtime: Runtime, mailing_list: MailingList, r
     batches, after the commit; wake it with `runtime.signals.outbound.set()` once the
     transaction is committed.
     ARRIVAL_AUTH, the post's authentication results when it arrived, is kept for ARC sealing.
+    SIGNED_IN False says the post came in by SMTP, so it is no submitted send (those come
+    through a signed-in door, post_send.DOOR), and the send is not looked up.
     """
-    send = send_of(session, source_message_id)
+    send = send_of(session, source_message_id) if signed_in else None
     # A test send is a preview for the owners: not archived, not in a digest.
     archived = None if send is not None and send.test \
         else keep_post(session, runtime, mailing_list, raw)
