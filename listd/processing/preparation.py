@@ -31,9 +31,11 @@ from listd.smtp_in.routing import DestinationKind, parse_local_part
 log = logging.getLogger("listd.processing")
 
 _RAW = select(StoredMessage.raw).where(StoredMessage.id == bindparam("message_id"))
-_ROW_AND_RAW = (select(InboundMessage, StoredMessage.raw)
-                .join(StoredMessage, StoredMessage.id == InboundMessage.message_id)
-                .where(InboundMessage.id == bindparam("row_id")))
+# The row, its stored bytes and its list (with its domain, joined eagerly), in one query.
+_ROW_RAW_AND_LIST = (select(InboundMessage, StoredMessage.raw, MailingList)
+                     .join(StoredMessage, StoredMessage.id == InboundMessage.message_id)
+                     .outerjoin(MailingList, MailingList.id == InboundMessage.list_id)
+                     .where(InboundMessage.id == bindparam("row_id")))
 # Bytes fed to the parser between two looks at the budget.
 PARSE_CHUNK = 64 * 1024
 
@@ -91,11 +93,12 @@ def prepare(runtime: Runtime, inbound_id: int) -> Preparation:
     budget = Budget.of(runtime.config.processing)
     try:
         with runtime.db.reading() as session:
-            found = session.execute(_ROW_AND_RAW, {"row_id": inbound_id}).first()
+            found = session.execute(_ROW_RAW_AND_LIST, {"row_id": inbound_id}).first()
             if found is None:
                 return Preparation()
-            row, raw = found
-            delivery = load_delivery(session, runtime, row, Preparation(raw=raw))
+            row, raw, mailing_list = found
+            delivery = load_delivery(session, runtime, row,
+                                     Preparation(raw=raw, mailing_list=mailing_list))
             message = parse_within(delivery.raw, budget)
             delivery.parsed = message
             post = prepare_post(session, runtime, delivery, budget) if _is_post(row) \
