@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from listd.models import AuditEntry, MailingList
@@ -17,12 +17,17 @@ API_ACTOR_PREFIX = "api:"
 # Decisions listd takes by itself: the posting rules, expiry.
 SYSTEM_ACTOR = "listd"
 
+_AUDIT_LOG = cast(Table, AuditEntry.__table__)
+
 
 def record(session: Session, actor: str, action: str, mailing_list: MailingList | None = None,
            subject: str | None = None, **detail: Any) -> None:
-    session.add(AuditEntry(actor=actor, action=action,
-                           list_id=mailing_list.id if mailing_list is not None else None,
-                           subject=subject, detail=detail))
+    # A Core insert (no ORM unit of work): every post's decision is recorded. The row's
+    # defaults (its time) are the columns' own, as with the ORM.
+    session.execute(insert(_AUDIT_LOG), {
+        "actor": actor, "action": action,
+        "list_id": mailing_list.id if mailing_list is not None else None,
+        "subject": subject, "detail": detail})
     # Imported here: the event table reads the models, which the CLI loads only when needed.
     from listd import subscription_notices
     from listd.api.events import on_audit

@@ -12,6 +12,7 @@ from email.utils import format_datetime, formataddr, make_msgid
 
 from listd import header_values
 from listd.clock import utcnow
+from listd.processing.mail_policy import INBOUND
 
 
 def compose(*, sender: str, to: str, subject: str, body: str, sender_name: str = "",
@@ -22,7 +23,8 @@ def compose(*, sender: str, to: str, subject: str, body: str, sender_name: str =
 
     Every header value goes through header_values, as parts of it may come from received
     mail (a subject in a notice's subject, the Message-ID answered)."""
-    message = EmailMessage()
+    # policy.default's rules, its headers parsed and folded once (most are the same each time).
+    message = EmailMessage(policy=INBOUND)
     name = header_values.display_name(sender_name)
     message["From"] = formataddr((name, sender)) if name else sender
     message["To"] = header_values.header_text(to, limit=len(to) + 1)
@@ -52,7 +54,7 @@ def compose(*, sender: str, to: str, subject: str, body: str, sender_name: str =
 def _rfc822_part(raw: bytes) -> MIMEPart:
     # RFC 2046 5.2.1: message/rfc822 may not be base64-encoded (readers would not open it), so
     # the original goes in as itself, parsed leniently (compat32 keeps 8-bit bytes as they are).
-    part = MIMEPart()
+    part = MIMEPart(policy=INBOUND)
     part["Content-Type"] = "message/rfc822"
     part["Content-Disposition"] = "attachment"
     if not raw.isascii():
@@ -69,7 +71,7 @@ def _rfc822_part(raw: bytes) -> MIMEPart:
 
 
 def _octet_part(raw: bytes) -> MIMEPart:
-    part = MIMEPart()
+    part = MIMEPart(policy=INBOUND)
     part.set_content(raw, maintype="application", subtype="octet-stream",
                      disposition="attachment", filename="original-message.eml")
     return part

@@ -48,10 +48,9 @@ async def test_a_batch_paced_past_its_lease_reaches_every_member_exactly_once(
 
 def test_a_result_never_overwrites_another_process_claim(db: Database) -> None:
     with db.session() as session:
-        outbound = enqueue_mail(session, sender="a@example.org",
-                                recipients=["x@example.com", "y@example.com"],
-                                message=b"Subject: x\r\n\r\nx\r\n")
-        outbound_id = outbound.id
+        outbound_id = enqueue_mail(session, sender="a@example.org",
+                                   recipients=["x@example.com", "y@example.com"],
+                                   message=b"Subject: x\r\n\r\nx\r\n")
     with db.session() as session:
         taken = claims.claim_due(session, utcnow(), "host-a:1:aaaa", 10)
     assert len(taken) == 2

@@ -84,10 +84,13 @@ def wants(webhook: Webhook, event: Event, list_address: str | None) -> bool:
         return False
     return not webhook.lists or list_address in webhook.lists
 
+# Built once: asked on every audited decision (each accepted post).
+_WEBHOOKS = select(Webhook)
+
 
 def emit(session: Session, happening: Happening, mailing_list: MailingList | None) -> int:
     """Queue HAPPENING for every webhook that wants it; the number queued."""
-    webhooks = list(session.scalars(select(Webhook)))
+    webhooks = list(session.scalars(_WEBHOOKS))
     if not webhooks:
         return 0
     list_address = mailing_list.address if mailing_list is not None else None

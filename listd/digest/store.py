@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from listd import audit
@@ -39,10 +39,14 @@ from listd.settings import ListSettings
 log = logging.getLogger("listd.digest")
 
 
+# Built once: asked for every accepted post.
+_HAS_DIGEST_READERS = select(exists().where(
+    Member.list_id == bindparam("list_id"), Member.role == Role.SUBSCRIBER,
+    Member.status == MemberStatus.ENABLED, Member.delivery_mode.in_(DIGEST_MODES)))
+
+
 def has_digest_readers(session: Session, mailing_list: MailingList) -> bool:
-    return bool(session.scalar(select(exists().where(
-        Member.list_id == mailing_list.id, Member.role == Role.SUBSCRIBER,
-        Member.status == MemberStatus.ENABLED, Member.delivery_mode.in_(DIGEST_MODES)))))
+    return bool(session.scalar(_HAS_DIGEST_READERS, {"list_id": mailing_list.id}))
 
 
 def record_post(session: Session, mailing_list: MailingList, raw: bytes,

@@ -15,6 +15,8 @@ import html
 import re
 from email.message import EmailMessage, MIMEPart
 
+from listd.processing.mail_policy import INBOUND
+
 TEXT_TYPES = ("text/plain", "text/html")
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 _BODY_START = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
@@ -70,7 +72,7 @@ def _attach(message: EmailMessage, text: str, top: bool) -> None:
 
 
 def footer_part(text: str) -> MIMEPart:
-    part = MIMEPart()
+    part = MIMEPart(policy=INBOUND)
     part.set_content(text, disposition="inline")
     return part
 

@@ -17,10 +17,10 @@ def keep_post(session: Session, runtime: Runtime, mailing_list: MailingList,
     """Archive RAW (as its author sent it) and keep it for the next digest, in the caller's
     transaction; the post's Archived-At URL when the web archive serves it."""
     now = runtime.clock.now()
-    archived = archive_message(session, mailing_list, raw, now) \
+    number = archive_message(session, mailing_list, raw, now) \
         if archives(mailing_list) else None
-    record_post(session, mailing_list, raw, archived.number if archived else None, now)
-    if archived is None:
+    record_post(session, mailing_list, raw, number, now)
+    if number is None:
         return None
     return message_url(ListSettings.of(mailing_list), runtime.config.http.base_url,
-                       mailing_list.address, archived.number)
+                       mailing_list.address, number)

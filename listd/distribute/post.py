@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import dkim
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Table, insert, select
 from sqlalchemy.orm import Session
 
 from listd.addresses import AddressKind, scheme_address
@@ -18,6 +20,8 @@ from listd.doors import is_signed_in
 from listd.models import InboundMessage, MailingList, OutboundMessage
 from listd.processing.budget import Budget
 from listd.runtime import Runtime
+
+_OUTBOUND = cast(Table, OutboundMessage.__table__)
 
 
 def render_for_list(runtime: Runtime, view: ListView, raw: bytes,
@@ -47,15 +51,18 @@ def render_for_list(runtime: Runtime, view: ListView, raw: bytes,
 def accept_post(session: Session, runtime: Runtime, mailing_list: MailingList, raw: bytes,
                 source_message_id: int | None = None, *,
                 arrival_auth: AuthResults | None = None,
-                outgoing: bytes | None = None) -> OutboundMessage:
+                outgoing: bytes | None = None, signed_in: bool = True) -> int:
     """Queue RAW for every member of MAILING_LIST who receives posts, as OUTGOING (from
     `render_for_list`, made before the transaction); without OUTGOING it is rendered here.
 
-    One row; the recipients are queued by the expander (expand.py) in batches, after the
-    commit; wake it with `runtime.signals.outbound.set()` once the transaction is committed.
+    One row (its id is returned); the recipients are queued by the expander (expand.py) in
+    batches, after the commit; wake it with `runtime.signals.outbound.set()` once the
+    transaction is committed.
     ARRIVAL_AUTH, the post's authentication results when it arrived, is kept for ARC sealing.
+    SIGNED_IN False says the post came in by SMTP, so it is no submitted send (those come
+    through a signed-in door, post_send.DOOR), and the send is not looked up.
     """
-    send = send_of(session, source_message_id)
+    send = send_of(session, source_message_id) if signed_in else None
     # A test send is a preview for the owners: not archived, not in a digest.
     archived = None if send is not None and send.test \
         else keep_post(session, runtime, mailing_list, raw)
@@ -65,19 +72,23 @@ def accept_post(session: Session, runtime: Runtime, mailing_list: MailingList, r
     if archived:
         # Its archive number is known only now, in the transaction: the one header added here.
         outgoing = with_archived_at(outgoing, archived)
-    outbound = OutboundMessage(
-        list_id=mailing_list.id, source_message_id=source_message_id, kind="post",
-        raw=outgoing, verp=True, expanded=False, expanded_through=0,
-        envelope_sender=scheme_address(mailing_list.name, mailing_list.domain.name,
-                                       AddressKind.BOUNCES),
-        created_at=runtime.clock.now(),
-        arrival_auth=arrival_auth.as_record() if arrival_auth is not None else None,
-        send_id=send.id if send is not None else None)
-    session.add(outbound)
-    session.flush()
+    # A Core insert (every accepted post): no ORM unit of work.
+    values: dict[str, Any] = {
+        "list_id": mailing_list.id, "source_message_id": source_message_id, "kind": "post",
+        "raw": outgoing, "verp": True, "expanded": False, "expanded_through": 0,
+        "envelope_sender": scheme_address(mailing_list.name, mailing_list.domain.name,
+                                          AddressKind.BOUNCES),
+        "created_at": runtime.clock.now(), "send_id": send.id if send is not None else None}
+    if arrival_auth is not None:
+        # Left out otherwise: SQL NULL (a JSON column would store None as JSON 'null').
+        values["arrival_auth"] = arrival_auth.as_record()
+    inserted = cast("CursorResult[Any]", session.execute(insert(_OUTBOUND), values))
+    key = inserted.inserted_primary_key
+    assert key is not None
+    outbound_id = int(key[0])
     if send is not None:
-        send.outbound_id = outbound.id
-    return outbound
+        send.outbound_id = outbound_id
+    return outbound_id
 
 
 def submitted_post(session: Session, source_message_id: int | None) -> int | None:

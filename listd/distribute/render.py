@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
@@ -23,16 +22,18 @@ from listd.deliverability.unsubscribe import unsubscribe_url
 from listd.distribute.footer import FooterPlacement, add_footer, add_header
 from listd.i18n import SOURCE_LANGUAGE, translate
 from listd.models import MailingList
+from listd.processing.mail_policy import INBOUND, WRITE
 from listd.settings import ListSettings
 
 # Stands for a member's own unsubscribe token until delivery; letters only, so no transfer
 # encoding that keeps short ASCII lines (7bit, 8bit, quoted-printable) can alter it.
 PERSONAL_PLACEHOLDER = "LISTDPERSONALUNSUBSCRIBETOKEN"
 
-# Parse leniently (defects recorded, not raised); write with CRLF and never refold a header
-# the sender wrote, since signed parts must keep their exact bytes.
-PARSE_POLICY = policy.default
-WRITE_POLICY = policy.SMTP.clone(refold_source="none")
+# Parse leniently (defects recorded, not raised), each header value parsed once
+# (mail_policy.py); write with CRLF and never refold a header the sender wrote, since signed
+# parts must keep their exact bytes.
+PARSE_POLICY = INBOUND
+WRITE_POLICY = WRITE
 
 # Headers that would reveal subscribers or the original envelope, or ask for a receipt from
 # every recipient.

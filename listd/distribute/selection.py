@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -47,13 +48,16 @@ class SendFilter:
     test: bool
     conditions: tuple[ColumnElement[bool], ...]
 
+# Built once: asked for every accepted post.
+_UNSENT_SEND = select(PostSend).where(PostSend.message_id == bindparam("message_id"),
+                                      PostSend.outbound_id.is_(None))
+
 
 def send_of(session: Session, source_message_id: int | None) -> PostSend | None:
     """The submitted send whose stored message SOURCE_MESSAGE_ID is, if one is."""
     if source_message_id is None:
         return None
-    return session.scalar(select(PostSend).where(PostSend.message_id == source_message_id,
-                                                 PostSend.outbound_id.is_(None)))
+    return session.scalar(_UNSENT_SEND, {"message_id": source_message_id})
 
 
 def owners(list_id: int | None, after: int) -> ColumnElement[bool]:

@@ -72,7 +72,8 @@ def process_post(session: Session, runtime: Runtime, delivery: Delivery) -> Outc
                     "message_id": post.message_id}
     if verdict.decision is Decision.ACCEPT:
         accept_post(session, runtime, mailing_list, delivery.raw, delivery.inbound.message_id,
-                    arrival_auth=authentication, outgoing=prepared.outgoing)
+                    arrival_auth=authentication, outgoing=prepared.outgoing,
+                    signed_in=is_signed_in(delivery.inbound.peer))
         audit.record(session, audit.SYSTEM_ACTOR, "post.accepted", mailing_list, poster,
                      **audit_detail)
         return Outcome(f"accepted from {poster}", queued_mail=True)

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from listd import audit
@@ -22,8 +22,7 @@ from listd.database import affected_rows
 from listd.distribute.post import accept_post
 from listd.errors import NotFound, UserError
 from listd.i18n import N_, Term
-from listd.members import addresses_with_role
-from listd.models import HeldMessage, HeldState, MailingList, Role, StoredMessage
+from listd.models import HeldMessage, HeldState, MailingList, Member, Role, StoredMessage
 from listd.posting import notices
 from listd.posting.decision import Verdict
 from listd.posting.patterns import PatternKind, add_pattern
@@ -63,10 +62,19 @@ def new_token() -> str:
     return secrets.token_hex(TOKEN_BYTES)
 
 
+# Built once (asked for each held post): moderators and owners in one query.
+_MODERATORS_AND_OWNERS = (
+    select(Member.address, Member.role)
+    .where(Member.list_id == bindparam("list_id"),
+           Member.role.in_([Role.MODERATOR, Role.OWNER]))
+    .order_by(Member.address))
+
+
 def moderators_of(session: Session, mailing_list: MailingList) -> list[str]:
     """The moderators' addresses, or the owners' when the list has no moderator."""
-    return (addresses_with_role(session, mailing_list, Role.MODERATOR)
-            or addresses_with_role(session, mailing_list, Role.OWNER))
+    found = session.execute(_MODERATORS_AND_OWNERS, {"list_id": mailing_list.id}).all()
+    moderators = [address for address, role in found if role == Role.MODERATOR]
+    return moderators or [address for address, role in found if role == Role.OWNER]
 
 
 def hold_post(session: Session, runtime: Runtime, mailing_list: MailingList, *,

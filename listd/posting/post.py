@@ -13,7 +13,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from listd import header_values
@@ -27,6 +27,20 @@ from listd.posting.patterns import PatternKind, first_match
 from listd.settings import ListSettings
 
 _HEADER_PARSER = BytesHeaderParser(policy=compat32)
+# The facts' queries, built once (each post reads them; building a statement costs more than
+# running it on SQLite).
+_ROLES = select(Member.address, Member.role).where(
+    Member.list_id == bindparam("list_id"), Member.address.in_(bindparam("posters",
+                                                                         expanding=True)))
+_PATTERNS = select(AddressPattern.kind, AddressPattern.pattern).where(
+    AddressPattern.list_id == bindparam("list_id"))
+_SEEN = (select(InboundMessage.id)
+         .join(StoredMessage, StoredMessage.id == InboundMessage.message_id)
+         .where(InboundMessage.list_id == bindparam("list_id"),
+                InboundMessage.destination == "post",
+                StoredMessage.message_id == bindparam("message_id")))
+_SEEN_BEFORE = _SEEN.where(InboundMessage.id < bindparam("inbound_id")).limit(1)
+_SEEN_ANY = _SEEN.limit(1)
 # Administrivia looks at the subject and at this many non-blank lines of the body.
 FIRST_LINES = 5
 
@@ -112,16 +126,14 @@ def read_post(session: Session, mailing_list: MailingList, message: EmailMessage
     roles: frozenset[Role] = frozenset()
     claims_owner = False
     if posters:
-        held_roles = session.execute(select(Member.address, Member.role).where(
-            Member.list_id == mailing_list.id, Member.address.in_(posters))).all()
+        held_roles = session.execute(_ROLES, {"list_id": mailing_list.id,
+                                              "posters": list(posters)}).all()
         roles = frozenset(role for _address, role in held_roles)
         from_address = header_address(header(headers, "From"))
         claims_owner = any(address == from_address and role in (Role.OWNER, Role.MODERATOR)
                            for address, role in held_roles)
     patterns: dict[str, list[str]] = {PatternKind.ACCEPT: [], PatternKind.BAN: []}
-    for kind, pattern in session.execute(
-            select(AddressPattern.kind, AddressPattern.pattern)
-            .where(AddressPattern.list_id == mailing_list.id)):
+    for kind, pattern in session.execute(_PATTERNS, {"list_id": mailing_list.id}):
         patterns.setdefault(kind, []).append(pattern)
     message_id = header(headers, "Message-ID") or None
     recipients = [a for _, a in getaddresses(_all(headers, "To") + _all(headers, "Cc")) if a]
@@ -171,11 +183,7 @@ def _all(message: Message, name: str) -> list[str]:
 
 def _seen_before(session: Session, mailing_list: MailingList, message_id: str,
                  inbound_id: int | None) -> bool:
-    query = (select(InboundMessage.id)
-             .join(StoredMessage, StoredMessage.id == InboundMessage.message_id)
-             .where(InboundMessage.list_id == mailing_list.id,
-                    InboundMessage.destination == "post",
-                    StoredMessage.message_id == message_id))
-    if inbound_id is not None:
-        query = query.where(InboundMessage.id < inbound_id)
-    return session.scalar(query.limit(1)) is not None
+    values: dict[str, object] = {"list_id": mailing_list.id, "message_id": message_id}
+    if inbound_id is None:
+        return session.scalar(_SEEN_ANY, values) is not None
+    return session.scalar(_SEEN_BEFORE, {**values, "inbound_id": inbound_id}) is not None

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from listd.config import ProcessingConfig
@@ -35,31 +36,45 @@ def new_token(worker_id: str) -> str:
     return f"{worker_id}/{next(_tokens)}"
 
 
+# Built once: a claim is taken for every message. One statement (the oldest due row, locked
+# past the rows other workers hold, marked with the claim), on the table: no ORM loading.
+_INBOUND = cast(Table, InboundMessage.__table__)
+_NEXT_DUE = (
+    select(_INBOUND.c.id)
+    .where(_INBOUND.c.state == InboundState.QUEUED,
+           _INBOUND.c.next_attempt_at <= bindparam("due_by"),
+           or_(_INBOUND.c.claimed_by.is_(None), _INBOUND.c.claimed_at < bindparam("lapsed")))
+    .order_by(_INBOUND.c.id).limit(1).with_for_update(skip_locked=True))
+_CLAIM_NEXT = (update(_INBOUND).where(_INBOUND.c.id == _NEXT_DUE.scalar_subquery())
+               .values(claimed_by=bindparam("token"), claimed_at=bindparam("due_by"))
+               .returning(_INBOUND.c.id))
+_CLAIMED = select(InboundMessage).where(
+    InboundMessage.id == bindparam("row_id"), InboundMessage.state == InboundState.QUEUED,
+    InboundMessage.claimed_by == bindparam("token")).with_for_update()
+
+
 def claim_next(session: Session, now: dt.datetime, token: str,
                config: ProcessingConfig) -> int | None:
     """Claim the oldest due, unclaimed inbound row for TOKEN; its id, or None."""
-    row = session.scalars(
-        select(InboundMessage)
-        .where(InboundMessage.state == InboundState.QUEUED,
-               InboundMessage.next_attempt_at <= now,
-               or_(InboundMessage.claimed_by.is_(None),
-                   InboundMessage.claimed_at < now - lease(config)))
-        .order_by(InboundMessage.id).limit(1).with_for_update(skip_locked=True)).first()
-    if row is None:
-        return None
-    row.claimed_by, row.claimed_at = token, now
-    return row.id
+    # The row this transaction just finished must be written as finished before the next is
+    # picked (Session.execute autoflushes; said here, as it is what keeps a row from being
+    # claimed again in its own finishing transaction).
+    session.flush()
+    row_id = session.execute(_CLAIM_NEXT, {"due_by": now, "lapsed": now - lease(config),
+                                           "token": token}).scalar()
+    return None if row_id is None else int(row_id)
 
 
 def claimed_row(session: Session, inbound_id: int, token: str) -> InboundMessage | None:
-    """Row INBOUND_ID, locked, if TOKEN's claim on it still stands (the claim is then lifted);
-    None if another worker took it over or it was handled meanwhile."""
-    row = session.scalars(select(InboundMessage).where(
-        InboundMessage.id == inbound_id, InboundMessage.state == InboundState.QUEUED,
-        InboundMessage.claimed_by == token).with_for_update()).first()
-    if row is not None:
-        row.claimed_by, row.claimed_at = None, None
-    return row
+    """Row INBOUND_ID, locked, if TOKEN's claim on it still stands; None if another worker
+    took it over or it was handled meanwhile. The caller lifts the claim (`lift`) in the same
+    transaction, when it records the row's outcome."""
+    return session.scalars(_CLAIMED, {"row_id": inbound_id, "token": token}).first()
+
+
+def lift(row: InboundMessage) -> None:
+    """ROW's claim taken off, to be written with the rest of its change."""
+    row.claimed_by, row.claimed_at = None, None
 
 
 def release(session: Session, inbound_id: int, token: str) -> None:

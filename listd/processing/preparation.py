@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesFeedParser
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from listd.models import InboundMessage, MailingList, StoredMessage
 from listd.posting.intake import prepare_post
@@ -29,6 +30,12 @@ from listd.smtp_in.routing import DestinationKind, parse_local_part
 
 log = logging.getLogger("listd.processing")
 
+_RAW = select(StoredMessage.raw).where(StoredMessage.id == bindparam("message_id"))
+# The row, its stored bytes and its list (with its domain, joined eagerly), in one query.
+_ROW_RAW_AND_LIST = (select(InboundMessage, StoredMessage.raw, MailingList)
+                     .join(StoredMessage, StoredMessage.id == InboundMessage.message_id)
+                     .outerjoin(MailingList, MailingList.id == InboundMessage.list_id)
+                     .where(InboundMessage.id == bindparam("row_id")))
 # Bytes fed to the parser between two looks at the budget.
 PARSE_CHUNK = 64 * 1024
 
@@ -40,6 +47,9 @@ class Preparation:
     raw: bytes | None = None
     message: EmailMessage | None = None
     post: PreparedPost | None = None
+    # The list as read here (detached): the finishing transaction takes it into its session
+    # without reading it again, as it takes the post's facts read here.
+    mailing_list: MailingList | None = None
     failure: Exception | None = None
 
     def raise_failure(self) -> None:
@@ -59,14 +69,22 @@ def parse_within(raw: bytes, budget: Budget) -> EmailMessage:
 
 
 def load_delivery(session: Session, runtime: Runtime, row: InboundMessage,
-                  raw: bytes | None = None) -> Delivery:
-    """ROW's delivery; RAW is its stored message when already read (it never changes)."""
+                  preparation: Preparation | None = None) -> Delivery:
+    """ROW's delivery, with what PREPARATION read of it already: the stored message (it never
+    changes) and its list."""
+    raw = preparation.raw if preparation is not None else None
     if raw is None:
-        raw = session.execute(select(StoredMessage.raw)
-                              .where(StoredMessage.id == row.message_id)).scalar_one()
+        raw = session.execute(_RAW, {"message_id": row.message_id}).scalar_one()
     local, _, domain = row.recipient.rpartition("@")
     destination = parse_local_part(local, domain, runtime.config.robot)
-    mailing_list = session.get(MailingList, row.list_id) if row.list_id else None
+    prepared_list = preparation.mailing_list if preparation is not None else None
+    if prepared_list is not None and prepared_list.id == row.list_id and \
+            identity_key(MailingList, row.list_id) not in session.identity_map:
+        # Taken in as read while preparing, a few milliseconds ago (no SELECT, no loading).
+        # Not where the session has it already: that one may carry this transaction's changes.
+        mailing_list: MailingList | None = session.merge(prepared_list, load=False)
+    else:
+        mailing_list = session.get(MailingList, row.list_id) if row.list_id else None
     return Delivery(inbound=row, raw=raw, destination=destination, mailing_list=mailing_list)
 
 
@@ -75,10 +93,12 @@ def prepare(runtime: Runtime, inbound_id: int) -> Preparation:
     budget = Budget.of(runtime.config.processing)
     try:
         with runtime.db.reading() as session:
-            row = session.get(InboundMessage, inbound_id)
-            if row is None:
+            found = session.execute(_ROW_RAW_AND_LIST, {"row_id": inbound_id}).first()
+            if found is None:
                 return Preparation()
-            delivery = load_delivery(session, runtime, row)
+            row, raw, mailing_list = found
+            delivery = load_delivery(session, runtime, row,
+                                     Preparation(raw=raw, mailing_list=mailing_list))
             message = parse_within(delivery.raw, budget)
             delivery.parsed = message
             post = prepare_post(session, runtime, delivery, budget) if _is_post(row) \
@@ -87,7 +107,8 @@ def prepare(runtime: Runtime, inbound_id: int) -> Preparation:
         log.info("queue_id=%d preparation failed after %.1fs: %r", inbound_id,
                  budget.elapsed(), exc)
         return Preparation(failure=exc)
-    return Preparation(raw=delivery.raw, message=message, post=post)
+    return Preparation(raw=delivery.raw, message=message, post=post,
+                       mailing_list=delivery.mailing_list)
 
 
 def _is_post(row: InboundMessage) -> bool:

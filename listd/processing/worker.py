@@ -36,8 +36,7 @@ IDLE_POLL_SECONDS = 1.0
 
 def build_delivery(session: Session, runtime: Runtime, row: InboundMessage,
                    preparation: Preparation | None = None) -> Delivery:
-    delivery = load_delivery(session, runtime, row,
-                             preparation.raw if preparation is not None else None)
+    delivery = load_delivery(session, runtime, row, preparation)
     if preparation is not None:
         # A failure while preparing is this row's failure of processing.
         preparation.raise_failure()
@@ -48,16 +47,21 @@ def build_delivery(session: Session, runtime: Runtime, row: InboundMessage,
 
 def process_row(session: Session, runtime: Runtime, row: InboundMessage,
                 now: dt.datetime, preparation: Preparation | None = None) -> Outcome:
-    """Hand ROW to its handler inside a savepoint, so a failure undoes only this row's work."""
-    row.attempts += 1
+    """Hand ROW to its handler inside a savepoint, so a failure undoes only this row's work.
+    The row itself is changed only after the savepoint (its claim lifted, the attempt
+    counted, its outcome), all in the same transaction: one UPDATE of it, not two."""
     try:
         with session.begin_nested():
             delivery = build_delivery(session, runtime, row, preparation)
             outcome = HANDLERS[DestinationKind(row.destination)](session, runtime, delivery)
     except Exception as exc:
+        claims.lift(row)
+        row.attempts += 1
         # The mail's fault or ours, each ends in an outcome someone sees (failures.py).
         return after_failure(session, runtime, row, exc, now,
                              lambda: build_delivery(session, runtime, row))
+    claims.lift(row)
+    row.attempts += 1
     row.state = outcome.state
     row.outcome = outcome.summary
     row.processed_at = now
