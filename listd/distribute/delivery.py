@@ -249,8 +249,10 @@ class DeliveryWorker:
         pieces = [same[n:n + SIGN_PIECE] for same in signed.values()
                   for n in range(0, len(same), SIGN_PIECE)]
         if not self.pool.enabled:
-            # One piece after the other in a thread (signing holds the GIL: threads side by
-            # side would only finish every piece later); each goes out as soon as it is made.
+            # One piece after the other in a thread; each goes out as soon as it is made.
+            # OpenSSL's RSA releases the GIL, so this thread and the event loop already share
+            # about 1.5 cores; with a delivery process per core, more threads would only
+            # make every piece later (bench/RESULTS.md).
             await self._build_here(plain)
             for piece in pieces:
                 await self._build_here(piece)
