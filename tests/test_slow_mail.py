@@ -134,6 +134,11 @@ async def test_a_post_of_many_parts_does_not_stall_a_help_sent_after_it(
                               simple(ASKER, ROBOT, "help", "help"))
     await wait_for_mail(config, ASKER, 1, what="the HELP reply")
     replied = time.monotonic() - began - accepted
+    # Judged by order, not by seconds (machines differ): the HELP sent after the slow post
+    # got its 250 and its answer while the post was still being worked on.
+    in_the_works = row_for(db, b"many parts")
+    assert in_the_works is not None and in_the_works.processed_at is None, \
+        "the HELP was answered only after the slow post was processed"
     slow = await wait_until(lambda: (r := row_for(db, b"many parts")) is not None
                             and r.processed_at is not None and r, timeout=120,
                             what="the post processed")
@@ -141,8 +146,6 @@ async def test_a_post_of_many_parts_does_not_stall_a_help_sent_after_it(
     print(f"\n30,000 parts on {db.engine.dialect.name}: HELP 250 after {seconds:.3f}s, "
           f"reply {replied:.2f}s after it; the post itself processed after {processed:.1f}s "
           f"({slow.state.value}: {slow.outcome})")
-    assert seconds < 1.0
-    assert replied < 5.0
     assert slow.state is InboundState.DONE and "accepted" in (slow.outcome or "")
 
 
