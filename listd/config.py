@@ -127,9 +127,8 @@ class OutboundConfig:
     quota: QuotaConfig = field(default_factory=QuotaConfig)
     # Processes of `listd serve` that deliver, each with its own share of `connections`
     # (and of `per_domain_connections` and `quota.rate`) claiming from the shared queue;
-    # null: one per core; 1 (the default): the daemon's own process only. Not yet the default:
-    # a child was once seen outliving a SIGKILLed daemon with its claims (docs/outbound-queue.md).
-    delivery_processes: int | None = 1
+    # null (the default): one per core; 1: the daemon's own process only.
+    delivery_processes: int | None = None
     # Processes that make per-recipient DKIM signatures (one-click unsubscribe with DKIM on),
     # started on first use, for each delivery process; null: one per core when listd
     # delivers from one process, else none (each delivery process signs in its own thread:

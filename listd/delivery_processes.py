@@ -12,7 +12,11 @@ crash-resume are those of the queue, whatever number of processes claims from it
 - The daemon wakes them through a pipe when it queues mail (`WakeSignal`), so a fan-out
   starts on every core at once; otherwise they look every second, as the daemon's worker does.
 - They die with the daemon: PR_SET_PDEATHSIG, and the end of the pipe when its last writer
-  (the daemon) is gone. Either makes a child finish its chunks and stop.
+  (the daemon) is gone. Either makes a child finish its chunks and stop. Behind both, a
+  thread looks at the child's parent pid twice a second: once the daemon is gone, the child
+  has PARENT_GONE_GRACE seconds to record what is on the wire, then it exits however busy or
+  stuck its event loop is. A child once outlived a SIGKILLed daemon for minutes, beating its
+  heartbeat and holding its claims (neither of the first two stopped it); that cannot last.
 - A child that dies is restarted, after 1 s (up to 30 s if it keeps dying at once). The
   daemon gives its claims back at once: it is known dead, no need to wait for takeover.
 - On stop, the daemon sends each child SIGTERM, waits for them to record what they hold and
@@ -29,8 +33,10 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -49,6 +55,11 @@ RESTART_AFTER = 1.0
 RESTART_AT_MOST = 30.0
 # A child that ran this long was not dying at once: restart it after RESTART_AFTER again.
 HEALTHY_AFTER = 60.0
+# How often a child looks whether the daemon is still its parent, and how long it may take
+# to record its answers once the daemon is gone: the rows it still holds go to another
+# process by takeover (outbound.takeover_after) only once its heartbeat stops.
+PARENT_CHECK = 0.5
+PARENT_GONE_GRACE = 5.0
 
 
 class WakeSignal(asyncio.Event):
@@ -216,6 +227,26 @@ def _die_with(parent: int) -> None:
         os._exit(0)
 
 
+def watch_parent(parent: int, on_gone: Callable[[str], None],
+                 grace: float = PARENT_GONE_GRACE) -> threading.Thread:
+    """A thread that calls ON_GONE once this process's parent is no longer PARENT, then ends
+    the process GRACE seconds later if it is still there."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK)
+        with contextlib.suppress(Exception):
+            on_gone(f"the parent pid is now {os.getppid()}, not {parent}")
+        time.sleep(grace)
+        log.error("the daemon (pid %d) is gone and this process did not stop within %g s: "
+                  "exiting", parent, grace)
+        logging.shutdown()
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def child_main(spec: ChildSpec, wake: Connection) -> None:
     """A delivery process: heartbeat and delivery worker, until SIGTERM or the daemon ends."""
     _die_with(spec.parent_pid)
@@ -238,6 +269,17 @@ async def _deliver(runtime: Runtime, spec: ChildSpec, wake: Connection) -> None:
     stopping = asyncio.Event()
     signals_seen = 0
 
+    def daemon_gone(how: str) -> None:
+        if not stopping.is_set():
+            log.warning("the daemon is gone (%s): recording what is on the wire, then stopping",
+                        how)
+        stopping.set()
+
+    def from_the_watch(how: str) -> None:
+        loop.call_soon_threadsafe(daemon_gone, how)
+
+    watch_parent(spec.parent_pid, from_the_watch)
+
     def on_signal() -> None:
         nonlocal signals_seen
         signals_seen += 1
@@ -257,9 +299,9 @@ async def _deliver(runtime: Runtime, spec: ChildSpec, wake: Connection) -> None:
             return
         if data:
             runtime.signals.outbound.set()
-        else:  # the daemon is gone
+        else:
             loop.remove_reader(fd)
-            stopping.set()
+            daemon_gone("the end of its pipe")
 
     loop.add_reader(fd, on_wake)
     heartbeat = HeartbeatWorker(runtime)

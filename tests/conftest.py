@@ -28,6 +28,7 @@ from listd.database import Database
 from listd.runtime import Runtime
 from listd.serve import Daemon
 from tests.support.dns_server import DnsServer
+from tests.support.process import ServeProcess
 from tests.support.sink import Sink
 
 DOMAIN = "lists.example.org"
@@ -52,6 +53,12 @@ def scratch_database_url(directory: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def no_serve_process_left() -> Iterator[None]:
+    yield
+    ServeProcess.kill_leftovers()
 
 
 @pytest.fixture

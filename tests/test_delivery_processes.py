@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from sqlalchemy import func, select
 
 from listd.config import Config, OutboundConfig, QuotaConfig
 from listd.database import Database
-from listd.distribute.delivery import CHUNK
+from listd.distribute.delivery import UNRECORDED_AT_MOST
 from listd.distribute.shares import process_count, share
 from listd.models import OutboundState, ProcessHeartbeat
 from tests.support.client import in_thread, post
@@ -131,7 +133,7 @@ async def test_a_killed_delivery_process_is_restarted_and_its_claims_given_back_
     per_recipient = Counter(r.recipients[0] for r in sink.received)
     assert len(per_recipient) == count
     # Only what the child had on the wire can have gone twice.
-    assert extras(sink) <= connections * CHUNK, extras(sink)
+    assert extras(sink) <= connections * UNRECORDED_AT_MOST, extras(sink)
     assert re.search(r"delivery process 2 \(\S+\) ended with exit code -9", serve.log())
 
 
@@ -160,3 +162,43 @@ async def test_the_delivery_processes_die_with_a_killed_daemon_and_the_next_star
     finally:
         assert serve.terminate() == 0
     assert len({r.recipients[0] for r in sink.received}) == count
+
+
+# A process that never stops of its own accord: SIGTERM ignored, the main thread asleep, as
+# a child whose event loop is stuck. It writes its pid, then what the watch told it.
+STUCK = """
+import signal, sys, time
+from pathlib import Path
+from listd.delivery_processes import watch_parent
+out = Path(sys.argv[1])
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+watch_parent(int(sys.argv[2]), lambda how: out.with_suffix(".gone").write_text(how), grace=0.5)
+out.write_text(str(__import__("os").getpid()))
+while True:
+    time.sleep(60)
+"""
+
+# Its parent: starts it, then waits to be killed.
+PARENT = """
+import os, subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2], str(os.getpid())])
+while True:
+    time.sleep(60)
+"""
+
+
+async def test_a_stuck_process_whose_daemon_was_sigkilled_exits_within_its_grace(
+        tmp_path: Path) -> None:
+    pid_file = tmp_path / "stuck.pid"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, STUCK, str(pid_file)])
+    try:
+        await wait_until(lambda: pid_file.exists() and pid_file.read_text(), timeout=30,
+                         what="the stuck process to start")
+        stuck = int(pid_file.read_text())
+        assert running(stuck)
+    finally:
+        parent.kill()
+        parent.wait()
+    await wait_until(lambda: not running(stuck), timeout=15,
+                     what="the stuck process to exit once its parent is gone")
+    assert f"not {parent.pid}" in pid_file.with_suffix(".gone").read_text()

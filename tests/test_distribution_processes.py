@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from listd import lists, members
 from listd.config import Config
 from listd.database import Database
-from listd.distribute.delivery import CHUNK
+from listd.distribute.delivery import UNRECORDED_AT_MOST
 from listd.models import (
     DeliveryMode,
     Digest,
@@ -162,7 +162,7 @@ async def test_a_killed_process_deliveries_are_taken_over_by_the_live_one_within
     per_recipient = Counter(r.recipients[0] for r in sink.received)
     assert len(per_recipient) == count
     # Only what the victim had on the wire can have gone twice.
-    assert extras(sink) <= connections * CHUNK, extras(sink)
+    assert extras(sink) <= connections * UNRECORDED_AT_MOST, extras(sink)
     assert re.search(r"took back \d+ deliveries claimed by a process that is gone",
                      survivor.log())
 
@@ -184,7 +184,7 @@ def writes_held(db: Database) -> Iterator[None]:
 async def test_sigkills_mid_fanout_resend_at_most_what_was_on_the_wire(
         db: Database, config: Config, sink: Sink, tmp_path: Path) -> None:
     count, connections, kills = 2000, 4, 4
-    bound = connections * CHUNK
+    bound = connections * UNRECORDED_AT_MOST
     newsletter(db, config, count)
     # The default batch size: the duplicates must not depend on it.
     config_file = relay_config(config, sink, tmp_path / "relay.yaml", batch=500,

@@ -78,7 +78,9 @@ class ListdGroup(click.Group):
                 raise
             text = str(exc.orig) if exc.orig is not None else str(exc)
             if "no such table" in text or "does not exist" in text:
-                fail("the database has no listd schema yet; run 'listd db upgrade'")
+                # The database's own words say which table (or type, or column) it missed.
+                fail("the database has no listd schema yet, or an older one "
+                     f"({text.strip().splitlines()[0]}); run 'listd db upgrade'")
             fail(f"database error: {text.strip().splitlines()[0]}")
         finally:
             app = ctx.find_object(App)

@@ -9,12 +9,14 @@ Three kinds of task share one in-memory window of claimed rows:
   the rate) and sends them pipelined on its own reused connection;
 - the recorder writes the answers back, as many per transaction as have arrived meanwhile.
 
-The window never holds more than about two batches, which bounds memory. A sender waits for
-its chunk's answers to be committed before it sends the next, and the recorder commits
-whatever has arrived at once (a group commit of a few chunks), so a crash can make at most
-one chunk per connection (connections × CHUNK recipients) receive a post twice: what was on
-the wire. One slow or failing recipient holds only its own connection's next few jobs,
-never the queue.
+The window never holds more than about two batches, which bounds memory. A sender sends its
+next chunk while the recorder commits the answers to its last one, but no further: before
+a third chunk it waits for the first chunk's commit. The recorder commits whatever has
+arrived at once (a group commit of a few chunks). So a crash can make at most
+UNRECORDED_AT_MOST recipients per connection receive a post twice (what was on the wire or
+answered but not yet committed), and the connections do not idle while a commit's fsync
+runs. One slow or failing recipient holds only its own connection's next few jobs, never
+the queue.
 
 `listd serve` runs one such worker in each of its delivery processes
 (listd/delivery_processes.py), each with its share of the connections and limits.
@@ -55,9 +57,13 @@ from listd.runtime import Runtime
 log = logging.getLogger("listd.distribute")
 T = TypeVar("T")
 
-# Jobs a sender takes at once: enough to keep a pipelined connection full, few enough that
-# the connections share a batch evenly. Also what one connection can have sent unrecorded.
-CHUNK = 16
+# Jobs a sender takes at once: few enough that the connections share a batch evenly.
+CHUNK = 8
+# Chunks of one connection that may be unrecorded at once: the one on the wire and the one
+# whose answers are being committed.
+UNRECORDED_CHUNKS = 2
+# What one connection can have sent unrecorded: the most a crash can make it send twice.
+UNRECORDED_AT_MOST = CHUNK * UNRECORDED_CHUNKS
 # Recipients per piece of a batch sent to the signing pool: each piece is ready for the
 # connections as soon as its signatures are back.
 SIGN_PIECE = 64
@@ -113,8 +119,8 @@ class DeliveryWorker:
         # Claimed but unrecorded rows, at most.
         self.window = 2 * self.batch_size
         # Below this many ready jobs, claim whatever room there is: the connections would
-        # soon have nothing to send (two chunks each).
-        self.low_water = min(2 * CHUNK * max(1, config.connections), self.batch_size)
+        # soon have nothing to send.
+        self.low_water = min(2 * UNRECORDED_AT_MOST * max(1, config.connections), self.batch_size)
         self.give_up_after = dt.timedelta(seconds=config.give_up_after)
         self.lease = dt.timedelta(seconds=config.claim_lease)
         # Claimed rows with their job (signing is CPU work, done off the event loop).
@@ -418,8 +424,13 @@ class DeliveryWorker:
 
     async def _sender(self, stopping: asyncio.Event) -> None:
         connection = self.transport.connect()
+        # The commits of this connection's chunks, oldest first (at most UNRECORDED_CHUNKS).
+        unrecorded: deque[asyncio.Future[None]] = deque()
         try:
             while True:
+                while unrecorded and (unrecorded[0].done() or
+                                      len(unrecorded) >= UNRECORDED_CHUNKS):
+                    await unrecorded.popleft()
                 self.work.clear()
                 if stopping.is_set():
                     return
@@ -434,17 +445,23 @@ class DeliveryWorker:
                     room.set()  # retired: a later give_back wakes a sender still waiting
                     continue
                 try:
-                    await self._send(connection, batch)
+                    committed = await self._send(connection, batch)
                 finally:
                     self.domains.give_back(held)
+                if committed is not None:
+                    unrecorded.append(committed)
         finally:
+            # Whatever is still being committed is the recorder's (it runs until the senders end).
+            await asyncio.gather(*unrecorded, return_exceptions=True)
             await connection.close()
 
-    async def _send(self, connection: Connection,
-                    taken: Sequence[tuple[Claimed, Job]]) -> None:
+    async def _send(self, connection: Connection, taken: Sequence[tuple[Claimed, Job]]
+                    ) -> asyncio.Future[None] | None:
+        """Send TAKEN; the commit of their answers, to be awaited before the connection has
+        more than UNRECORDED_CHUNKS chunks unrecorded (None: nothing was sent)."""
         taken = await self._still_ours(taken)
         if not taken:
-            return
+            return None
         batch = [item for item, _ in taken]
         self.in_flight += len(batch)
         try:
@@ -454,16 +471,15 @@ class DeliveryWorker:
             results = [deferred(f"internal error while sending: {exc!r}")] * len(batch)
         finally:
             self.in_flight -= len(batch)
-        await self._recorded(list(zip(batch, results, strict=True)))
+        return self._recorded(list(zip(batch, results, strict=True)))
 
-    async def _recorded(self, results: list[tuple[Claimed, SendResult]]) -> None:
-        """Hand RESULTS to the recorder and wait for their commit: a connection starts its
-        next chunk only then, so a crash can resend at most one chunk per connection."""
+    def _recorded(self, results: list[tuple[Claimed, SendResult]]) -> asyncio.Future[None]:
+        """Hand RESULTS to the recorder; the future of their commit."""
         committed = asyncio.get_running_loop().create_future()
         self.results.extend(results)
         self.recorded.append(committed)
         self.have_results.set()
-        await committed
+        return committed
 
     def _log(self, done: list[tuple[Claimed, SendResult]]) -> None:
         if not log.isEnabledFor(logging.INFO):

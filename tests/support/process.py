@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 from tests.support.waiting import wait_until_sync
 
@@ -16,6 +17,10 @@ HTTP_ON = re.compile(r"HTTP on [\d.]+:(\d+)")
 
 
 class ServeProcess:
+    # Every one started and not yet waited for: a test that fails half-way (a second daemon
+    # that does not start, say) must not leave the first running after it (conftest.py).
+    started: ClassVar[set[ServeProcess]] = set()
+
     def __init__(self, config_file: Path, log_path: Path) -> None:
         self.config_file = config_file
         self.log_path = log_path
@@ -30,6 +35,7 @@ class ServeProcess:
             [sys.executable, "-m", "listd.cli", "--config", str(self.config_file), "serve"],
             stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
+        ServeProcess.started.add(self)
 
         def bound_port() -> int | None:
             assert self.process is not None
@@ -57,3 +63,10 @@ class ServeProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=60)
+
+    @classmethod
+    def kill_leftovers(cls) -> None:
+        for serve in list(cls.started):
+            if serve.process is not None and serve.process.poll() is None:
+                serve.kill()
+        cls.started.clear()
