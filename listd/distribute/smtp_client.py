@@ -20,6 +20,7 @@ import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from listd.config import OutboundConfig
 from listd.distribute.outcome import SendResult, SendStatus, classify_reply, deferred
@@ -44,8 +45,9 @@ class ConnectionLost(SmtpFailure):
         self.reply = reply
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+# Tuples, not frozen dataclasses: several are made per message on the event loop, and a
+# frozen dataclass's __init__ costs a setattr call per field.
+class Reply(NamedTuple):
     code: int
     text: str
 
@@ -64,8 +66,7 @@ class Job:
     eight_bit: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """One command (or a message's data) and the seconds its reply may take."""
 
     data: bytes
