@@ -94,6 +94,13 @@ class DkimSigner:
         only in what replaces PLACEHOLDER (see `SigningTemplate`)."""
         return SigningTemplate(self, message, placeholder, timestamp)
 
+    @property
+    def signature_length(self) -> int:
+        """Characters of every b= value this key makes (base64 of a fixed-size signature)."""
+        size = self.private.key_size // 8 if isinstance(self.private, rsa.RSAPrivateKey) \
+            else 64
+        return 4 * -(-size // 3)
+
     def _private_sign(self, data: bytes) -> bytes:
         if isinstance(self.private, rsa.RSAPrivateKey):
             return self.private.sign(data, padding.PKCS1v15(), hashes.SHA256())
@@ -103,6 +110,43 @@ class DkimSigner:
 
 _RELAXED = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
 _SIGNATURE_NAME = b"DKIM-Signature"
+# Stand-ins for the bh= and b= values while the field's layout is made (see FieldLayout).
+_BH_MARK, _B_MARK = b"\x01", b"\x02"
+_BH_LENGTH = 44  # base64 of a SHA-256 digest
+
+
+class FieldLayout:
+    """A header field made once with runs of mark bytes in place of values of known length,
+    kept as pieces to put each recipient's values in.
+
+    dkimpy's fold breaks a line only at a space, or inside a run of bytes without one, by
+    length; canonicalisation only touches white space. Neither looks at what the other bytes
+    are, so folding (or canonicalising) with a value's stand-in and then putting the value in
+    gives what folding the field with the value gives, byte for byte.
+    """
+
+    def __init__(self, made: bytes, marks: Sequence[bytes]) -> None:
+        self.pieces: list[bytes | tuple[int, int, int]] = []
+        used = [0] * len(marks)
+        start = 0
+        index = 0
+        while index < len(made):
+            byte = made[index:index + 1]
+            if byte not in marks:
+                index += 1
+                continue
+            end = index
+            while made[end:end + 1] == byte:
+                end += 1
+            which = marks.index(byte)
+            self.pieces += [made[start:index], (which, used[which], used[which] + end - index)]
+            used[which] += end - index
+            start = index = end
+        self.pieces.append(made[start:])
+
+    def fill(self, values: Sequence[bytes]) -> bytes:
+        return b"".join(piece if isinstance(piece, bytes) else values[piece[0]][piece[1]:piece[2]]
+                        for piece in self.pieces)
 
 
 @dataclass(frozen=True)
@@ -129,6 +173,9 @@ class SigningTemplate:
     SHA-256 of the body and one private-key operation.
     """
 
+    unsigned_layout: FieldLayout | None
+    signed_layout: FieldLayout | None
+
     def __init__(self, signer: DkimSigner, message: bytes, placeholder: bytes | None,
                  timestamp: int | None) -> None:
         self.signer = signer
@@ -145,6 +192,46 @@ class SigningTemplate:
         self.header_data = b"".join(name + b":" + value for name, value in self.selected)
         self.body = _RELAXED.canonicalize_body(body)
         self.timestamp = str(int(time.time()) if timestamp is None else timestamp).encode()
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        """The signature field's layouts, the same for every recipient: only bh= and b= differ,
+        and each is of a fixed length (FieldLayout)."""
+        signer = self.signer
+        constant = b"".join((signer.domain.encode(), signer.selector.encode(), *self.include))
+        if _BH_MARK in constant or _B_MARK in constant:
+            self.unsigned_layout = self.signed_layout = None  # cannot happen in a valid name
+            return
+        unsigned = self._unsigned(_BH_MARK * _BH_LENGTH)
+        self.unsigned_layout = FieldLayout(unsigned, [_BH_MARK])
+        self.signed_layout = FieldLayout(
+            self._signed(_BH_MARK * _BH_LENGTH, _B_MARK * signer.signature_length),
+            [_BH_MARK, _B_MARK])
+
+    def _fields(self, bh: bytes, b: bytes) -> list[tuple[bytes, bytes]]:
+        signer = self.signer
+        domain = signer.domain.encode()
+        return [
+            (b"v", b"1"), (b"a", signer.algorithm.dkim_name), (b"c", b"relaxed/relaxed"),
+            (b"d", domain), (b"i", b"@" + domain), (b"q", b"dns/txt"),
+            (b"s", signer.selector.encode()), (b"t", self.timestamp),
+            (b"h", b" : ".join(self.include)), (b"bh", bh), (b"b", b),
+        ]
+
+    def _unsigned(self, bh: bytes) -> bytes:
+        """The signature field as it is hashed last: canonical, with an empty b= and no
+        final CRLF."""
+        # As dkimpy: a long b= placeholder pushes b= onto a line of its own.
+        unsigned = dkim.fold(b"; ".join(b"=".join(f) for f in self._fields(bh, b"0" * 60)),
+                             namelen=len(_SIGNATURE_NAME), linesep=b"\r\n")
+        unsigned = dkim.RE_BTAG.sub(b"\\1", unsigned)
+        [(name, value)] = _RELAXED.canonicalize_headers([(_SIGNATURE_NAME, b" " + unsigned)])
+        return name + b":" + value.rstrip()
+
+    def _signed(self, bh: bytes, b: bytes) -> bytes:
+        value = dkim.fold(b"; ".join(b"=".join(f) for f in self._fields(bh, b)) + b"\r\n",
+                          namelen=len(_SIGNATURE_NAME), linesep=b"\r\n")
+        return _SIGNATURE_NAME + b": " + value
 
     def parts(self) -> TemplateParts:
         signer = self.signer
@@ -164,6 +251,7 @@ class SigningTemplate:
         template.header_data = parts.header_data
         template.body = parts.body
         template.timestamp = parts.timestamp
+        template._lay_out()
         return template
 
     def signature(self, token: bytes = b"",
@@ -176,27 +264,13 @@ class SigningTemplate:
             body = body.replace(self.placeholder, token)
         if merge:
             header_data, body = self._merged(header_data, body, token, merge)
-        signer = self.signer
-        domain = signer.domain.encode()
-        fields = [
-            (b"v", b"1"), (b"a", signer.algorithm.dkim_name), (b"c", b"relaxed/relaxed"),
-            (b"d", domain), (b"i", b"@" + domain), (b"q", b"dns/txt"),
-            (b"s", signer.selector.encode()), (b"t", self.timestamp),
-            (b"h", b" : ".join(self.include)),
-            (b"bh", base64.b64encode(hashlib.sha256(body).digest())),
-            # As dkimpy: a long b= placeholder pushes b= onto a line of its own.
-            (b"b", b"0" * 60),
-        ]
-        unsigned = dkim.fold(b"; ".join(b"=".join(f) for f in fields),
-                             namelen=len(_SIGNATURE_NAME), linesep=b"\r\n")
-        unsigned = dkim.RE_BTAG.sub(b"\\1", unsigned)
-        # The signature field itself is hashed last, with an empty b= and no final CRLF.
-        [(name, value)] = _RELAXED.canonicalize_headers([(_SIGNATURE_NAME, b" " + unsigned)])
-        data = header_data + name + b":" + value.rstrip()
-        fields[-1] = (b"b", base64.b64encode(signer._private_sign(data)))
-        value = dkim.fold(b"; ".join(b"=".join(f) for f in fields) + b"\r\n",
-                          namelen=len(_SIGNATURE_NAME), linesep=b"\r\n")
-        return _SIGNATURE_NAME + b": " + value
+        bh = base64.b64encode(hashlib.sha256(body).digest())
+        if self.unsigned_layout is None or self.signed_layout is None:
+            b = base64.b64encode(self.signer._private_sign(header_data + self._unsigned(bh)))
+            return self._signed(bh, b)
+        b = base64.b64encode(self.signer._private_sign(
+            header_data + self.unsigned_layout.fill((bh,))))
+        return self.signed_layout.fill((bh, b))
 
     def _merged(self, header_data: bytes, body: bytes, token: bytes,
                 merge: Sequence[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:

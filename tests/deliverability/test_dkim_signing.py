@@ -117,3 +117,27 @@ def test_a_carried_signature_stays_only_while_what_it_signs_is_unchanged() -> No
     assert [v.intact for v in verdicts] == [False] and "subject" in verdicts[0].reason
     stripped = strip_broken_signatures(original, retitled)
     assert b"DKIM-Signature" not in stripped and stripped.endswith(POST.split(b"\r\n\r\n")[1])
+
+
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+@pytest.mark.parametrize(("domain", "selector"), [
+    (DOMAIN, "sel"), ("lists." + "x" * 50 + ".example.com", "s" * 30), ("a.io", "2026")])
+def test_each_recipients_signature_is_dkimpys_own_signature_of_their_copy(
+        algorithm: Algorithm, domain: str, selector: str) -> None:
+    """The template lays the signature field out once and puts each recipient's bh= and b=
+    in: byte for byte what dkimpy makes of that recipient's whole copy."""
+    pem = private_key(algorithm)
+    post = POST.replace(b"/abc", b"/PLACEHOLDER")
+    signer = DkimSigner.from_pem(domain, selector, algorithm, pem)
+    for token in (b"", b"t0k3n", b"x" * 90):
+        copy = post.replace(b"PLACEHOLDER", token)
+        for _ in range(3):  # dkimpy stamps t= with the clock: both within the same second
+            ours = signer.template(post, b"PLACEHOLDER").signature(token)
+            theirs = dkim.sign(copy, selector.encode(), domain.encode(), signer.key,
+                               identity=b"@" + domain.encode(),
+                               canonicalize=(b"relaxed", b"relaxed"),
+                               include_headers=list(signer.template(post).include),
+                               signature_algorithm=algorithm.dkim_name)
+            if ours.split(b"t=")[1][:10] == theirs.split(b"t=")[1][:10]:
+                break
+        assert ours == theirs
