@@ -220,6 +220,21 @@ async def test_each_phase_has_its_own_timeout(sinks: Any, sessions: Any,
     assert "within 0.3 s" in results[0].response
 
 
+async def test_a_session_busy_for_longer_than_its_timeouts_is_never_cut_short(
+        sinks: Any, sessions: Any) -> None:
+    """Every reply comes at once, but the session runs for several times each phase's
+    timeout: a deadline watched since an earlier read must move on, not fire."""
+    sink = await sinks()
+    timeouts = SmtpTimeouts(**{name: 1.5 for name in (
+        "greeting", "command", "mail", "rcpt", "data", "data_block", "data_end")})
+    session = sessions(sink, timeouts=timeouts)
+    started, results = time.monotonic(), []
+    while time.monotonic() - started < 4.0:
+        results += await session.send_many(jobs(*(f"m{n}@example.com" for n in range(20))))
+    assert set(statuses(results)) == {SENT}, [r.response for r in results if r.status != SENT]
+    assert len(sink.received) == len(results)
+
+
 async def test_the_host_name_is_looked_up_off_the_event_loop(
         monkeypatch: pytest.MonkeyPatch) -> None:
     def slow_getfqdn(name: str = "") -> str:

@@ -122,6 +122,12 @@ class SmtpSession:
         # Replies (other than 421) read during the current send_many: none means a failure
         # came before the relay took any command of it.
         self.answered = 0
+        # The deadline of the read in progress, watched by one timer that is moved only when
+        # it fires too early (see _watch_read).
+        self.read_deadline = 0.0
+        self.reading: asyncio.Task[object] | None = None
+        self.read_timer: asyncio.TimerHandle | None = None
+        self.read_expired = False
 
     @property
     def pipelining(self) -> bool:
@@ -164,17 +170,58 @@ class SmtpSession:
 
     async def _fill(self, deadline: float, step: Step) -> None:
         assert self.reader is not None
+        self._watch_read(deadline)
         try:
-            async with asyncio.timeout_at(deadline):
-                data = await self.reader.read(READ_SIZE)
-        except TimeoutError:
-            raise SmtpFailure(
-                f"no reply to {step.phase} within {step.timeout:g} s") from None
+            data = await self.reader.read(READ_SIZE)
+        except asyncio.CancelledError:
+            if self._read_timed_out():
+                raise SmtpFailure(
+                    f"no reply to {step.phase} within {step.timeout:g} s") from None
+            raise
         except OSError as exc:
             raise ConnectionLost(f"the relay connection failed: {exc}") from exc
+        finally:
+            self.reading = None
         if not data:
             raise ConnectionLost("the relay closed the connection")
         self.buffer += data
+
+    def _watch_read(self, deadline: float) -> None:
+        """Have the current task cancelled if its read is still waiting at DEADLINE.
+
+        An asyncio.timeout per read would cost a timer of its own for every message, on the
+        event loop that every connection shares. Deadlines mostly move later, so one timer
+        per connection serves: when it fires before the current deadline, it moves there.
+        """
+        self.read_deadline = deadline
+        self.reading = asyncio.current_task()
+        self.read_expired = False
+        timer = self.read_timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self.read_timer = asyncio.get_running_loop().call_at(deadline, self._read_overdue)
+
+    def _read_overdue(self) -> None:
+        self.read_timer = None
+        task = self.reading
+        if task is None:
+            return  # no read waits; the next one sets the timer again
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self.read_deadline:
+            self.read_expired = True
+            task.cancel()
+        else:
+            self.read_timer = loop.call_at(self.read_deadline, self._read_overdue)
+
+    def _read_timed_out(self) -> bool:
+        """Whether the cancellation being handled is the read's deadline alone (as
+        asyncio.timeout decides: a cancellation from outside as well goes on up)."""
+        if not self.read_expired:
+            return False
+        self.read_expired = False
+        task = asyncio.current_task()
+        return task is not None and task.uncancel() == 0
 
     def _counted(self, reply: Reply) -> Reply:
         if reply.code == 421:
@@ -419,6 +466,9 @@ class SmtpSession:
             "smtputf8" in self.extensions
 
     async def close(self, polite: bool = True) -> None:
+        if self.read_timer is not None:
+            self.read_timer.cancel()
+            self.read_timer = None
         writer, self.writer, self.reader = self.writer, None, None
         plain, self.plain_writer, self.buffer = self.plain_writer, None, bytearray()
         if writer is None:
