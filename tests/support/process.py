@@ -44,7 +44,8 @@ class ServeProcess:
             match = LISTENING.search(self.log()[offset:])
             return int(match.group(1)) if match else None
 
-        self.port = wait_until_sync(bound_port, timeout=30, what="listd serve to listen")
+        # Generous: on a loaded machine a cold start (imports, then a child per core) is slow.
+        self.port = wait_until_sync(bound_port, timeout=90, what="listd serve to listen")
         return self
 
     def http_port(self) -> int:
