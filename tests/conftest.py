@@ -57,8 +57,10 @@ def scratch_database_url(directory: Path) -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def no_serve_process_left() -> Iterator[None]:
+    # Wider-scoped fixtures are set up before this one: their processes are in `before`.
+    before = set(ServeProcess.started)
     yield
-    ServeProcess.kill_leftovers()
+    ServeProcess.kill_leftovers(keep=before)
 
 
 @pytest.fixture

@@ -51,7 +51,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
 
 @pytest.fixture(scope="module")
 def document(served: tuple[str, str]) -> dict[str, Any]:
-    answer = httpx.get(f"{served[0]}/openapi.json")
+    # The first request builds the document: slow on a loaded machine.
+    answer = httpx.get(f"{served[0]}/openapi.json", timeout=60)
     assert answer.status_code == 200
     loaded: dict[str, Any] = answer.json()
     return loaded

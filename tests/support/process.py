@@ -66,8 +66,9 @@ class ServeProcess:
         return self.process.wait(timeout=60)
 
     @classmethod
-    def kill_leftovers(cls) -> None:
-        for serve in list(cls.started):
+    def kill_leftovers(cls, keep: set[ServeProcess]) -> None:
+        """Kill those started since KEEP was taken that still run."""
+        for serve in cls.started - keep:
             if serve.process is not None and serve.process.poll() is None:
                 serve.kill()
-        cls.started.clear()
+        cls.started &= keep
