@@ -30,8 +30,11 @@ _INSERT_EVENT = insert(BounceEvent)
 def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
                   member: Member | None, failed: FailedRecipient, *, source: str,
                   outbound_entry_id: int | None = None,
-                  report_message_id: int | None = None, probe_bounced: bool = False) -> Effect:
-    """Keep the event (always, for audit) and count it against MEMBER where it should count."""
+                  report_message_id: int | None = None, probe_bounced: bool = False,
+                  bounced_before: bool | None = None) -> Effect:
+    """Keep the event (always, for audit) and count it against MEMBER where it should count.
+    BOUNCED_BEFORE: whether a bounce of OUTBOUND_ENTRY_ID is recorded already, where the
+    caller knows it (else asked here)."""
     kind = (failed.kind or Kind.SOFT).value
     effect = Effect.UNKNOWN_MEMBER
     settings = ListSettings.of(mailing_list)
@@ -45,8 +48,9 @@ def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
             suspend_notices(session, runtime, mailing_list, member, policy, failed)
             audit.record(session, ACTOR, "member.bounce_suspended", mailing_list,
                          member.address, score=member.bounce_score, reason=failed.reason)
-    first_of_entry = outbound_entry_id is not None and \
-        not warn_rate.bounced_before(session, outbound_entry_id)
+    if bounced_before is None and outbound_entry_id is not None:
+        bounced_before = warn_rate.bounced_before(session, outbound_entry_id)
+    first_of_entry = outbound_entry_id is not None and not bounced_before
     # A Core insert, built once, on the session's connection: the unit of work would cost
     # several times the statement (the member's changes go out with the commit).
     session.connection().execute(_INSERT_EVENT, {

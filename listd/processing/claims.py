@@ -15,7 +15,7 @@ import datetime as dt
 import itertools
 from typing import cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from listd.config import ProcessingConfig
@@ -48,6 +48,16 @@ _NEXT_DUE = (
 _CLAIM_NEXT = (update(_INBOUND).where(_INBOUND.c.id == _NEXT_DUE.scalar_subquery())
                .values(claimed_by=bindparam("token"), claimed_at=bindparam("due_by"))
                .returning(_INBOUND.c.id))
+# The claim still ours, and the row locked against a worker taking it over meanwhile; and the
+# row written finished (claim lifted, attempt counted, outcome): the hot path's two statements
+# on the row, on the table.
+_STILL_CLAIMED = select(_INBOUND.c.id).where(
+    _INBOUND.c.id == bindparam("row_id"), _INBOUND.c.state == InboundState.QUEUED,
+    _INBOUND.c.claimed_by == bindparam("token")).with_for_update()
+_FINISHED = (update(_INBOUND).where(_INBOUND.c.id == bindparam("row_id"))
+             .values(state=bindparam("new_state"), attempts=_INBOUND.c.attempts + 1,
+                     claimed_by=None, claimed_at=None, outcome=bindparam("summary"),
+                     processed_at=bindparam("done_at")))
 _CLAIMED = select(InboundMessage).where(
     InboundMessage.id == bindparam("row_id"), InboundMessage.state == InboundState.QUEUED,
     InboundMessage.claimed_by == bindparam("token")).with_for_update()
@@ -63,6 +73,30 @@ def claim_next(session: Session, now: dt.datetime, token: str,
     row_id = session.execute(_CLAIM_NEXT, {"due_by": now, "lapsed": now - lease(config),
                                            "token": token}).scalar()
     return None if row_id is None else int(row_id)
+
+
+def claim_next_on(connection: Connection, now: dt.datetime, token: str,
+                  config: ProcessingConfig) -> int | None:
+    """`claim_next` on the connection itself, for a transaction whose finished rows were
+    written by `mark_finished` (nothing of theirs waits in a session to be flushed)."""
+    row_id = connection.execute(_CLAIM_NEXT, {"due_by": now, "lapsed": now - lease(config),
+                                              "token": token}).scalar()
+    return None if row_id is None else int(row_id)
+
+
+def still_claimed(connection: Connection, inbound_id: int, token: str) -> bool:
+    """Whether TOKEN's claim on row INBOUND_ID still stands (the row locked until the commit
+    on PostgreSQL); as `claimed_row`, without loading the row."""
+    return connection.execute(_STILL_CLAIMED, {"row_id": inbound_id, "token": token}
+                              ).first() is not None
+
+
+def mark_finished(connection: Connection, inbound_id: int, state: InboundState,
+                  summary: str, now: dt.datetime) -> None:
+    """Row INBOUND_ID done with: its claim lifted, the attempt counted, its outcome; one
+    UPDATE, as `lift` and the caller's changes write it for a loaded row."""
+    connection.execute(_FINISHED, {"row_id": inbound_id, "new_state": state,
+                                   "summary": summary, "done_at": now})
 
 
 def claimed_row(session: Session, inbound_id: int, token: str) -> InboundMessage | None:
