@@ -48,13 +48,11 @@ _NEXT_DUE = (
 _CLAIM_NEXT = (update(_INBOUND).where(_INBOUND.c.id == _NEXT_DUE.scalar_subquery())
                .values(claimed_by=bindparam("token"), claimed_at=bindparam("due_by"))
                .returning(_INBOUND.c.id))
-# The claim still ours, and the row locked against a worker taking it over meanwhile; and the
-# row written finished (claim lifted, attempt counted, outcome): the hot path's two statements
-# on the row, on the table.
-_STILL_CLAIMED = select(_INBOUND.c.id).where(
-    _INBOUND.c.id == bindparam("row_id"), _INBOUND.c.state == InboundState.QUEUED,
-    _INBOUND.c.claimed_by == bindparam("token")).with_for_update()
-_FINISHED = (update(_INBOUND).where(_INBOUND.c.id == bindparam("row_id"))
+# The row written finished (claim lifted, attempt counted, outcome) if the claim is still
+# ours: on the hot path, the one statement on the row after its claim, on the table.
+_FINISHED = (update(_INBOUND).where(_INBOUND.c.id == bindparam("row_id"),
+                                    _INBOUND.c.state == InboundState.QUEUED,
+                                    _INBOUND.c.claimed_by == bindparam("token"))
              .values(state=bindparam("new_state"), attempts=_INBOUND.c.attempts + 1,
                      claimed_by=None, claimed_at=None, outcome=bindparam("summary"),
                      processed_at=bindparam("done_at")))
@@ -84,19 +82,14 @@ def claim_next_on(connection: Connection, now: dt.datetime, token: str,
     return None if row_id is None else int(row_id)
 
 
-def still_claimed(connection: Connection, inbound_id: int, token: str) -> bool:
-    """Whether TOKEN's claim on row INBOUND_ID still stands (the row locked until the commit
-    on PostgreSQL); as `claimed_row`, without loading the row."""
-    return connection.execute(_STILL_CLAIMED, {"row_id": inbound_id, "token": token}
-                              ).first() is not None
-
-
-def mark_finished(connection: Connection, inbound_id: int, state: InboundState,
-                  summary: str, now: dt.datetime) -> None:
-    """Row INBOUND_ID done with: its claim lifted, the attempt counted, its outcome; one
-    UPDATE, as `lift` and the caller's changes write it for a loaded row."""
-    connection.execute(_FINISHED, {"row_id": inbound_id, "new_state": state,
-                                   "summary": summary, "done_at": now})
+def mark_finished(connection: Connection, inbound_id: int, token: str, state: InboundState,
+                  summary: str, now: dt.datetime) -> bool:
+    """Row INBOUND_ID done with, if TOKEN's claim on it still stands: its claim lifted, the
+    attempt counted, its outcome; one UPDATE, as `lift` and the caller's changes write it for
+    a loaded row. False, and nothing written, where the claim was lost meanwhile."""
+    return affected_rows(connection.execute(_FINISHED, {
+        "row_id": inbound_id, "token": token, "new_state": state, "summary": summary,
+        "done_at": now})) == 1
 
 
 def claimed_row(session: Session, inbound_id: int, token: str) -> InboundMessage | None:

@@ -102,47 +102,49 @@ def finish(runtime: Runtime, items: list[Finishing]) -> list[Finished]:
     if all(item.preparation.ready for item in items):
         try:
             return _finish_together(runtime, items)
-        except HandlerFailed as failed:
+        except NotTogether as failed:
             # Its work and the others' went with the rolled-back transaction; all are done
-            # again the careful way, where the failure is recorded on its row alone.
-            log.info("queue_id=%d failed; its batch of %d is finished again row by row",
-                     failed.inbound_id, len(items))
+            # again the careful way, where a failure is recorded on its row alone and a lost
+            # claim drops that row's work only.
+            log.info("queue_id=%d %s; its batch of %d is finished again row by row",
+                     failed.inbound_id, failed.why, len(items))
     return _finish_each(runtime, items)
 
 
-class HandlerFailed(Exception):
-    """A handler raised in `_finish_together`; the exception is its __cause__."""
+class NotTogether(Exception):
+    """A row `_finish_together` cannot finish: its handler raised (the exception is the
+    __cause__), or its claim was lost meanwhile."""
 
-    def __init__(self, inbound_id: int) -> None:
-        super().__init__(inbound_id)
+    def __init__(self, inbound_id: int, why: str) -> None:
+        super().__init__(inbound_id, why)
         self.inbound_id = inbound_id
+        self.why = why
 
 
 def _finish_together(runtime: Runtime, items: list[Finishing]) -> list[Finished]:
-    """`finish` on the way nearly every row takes: prepared without a failure, its handler
-    succeeds. The claim is checked and the row written by a statement each on the table (the
-    row as the preparation read it is the handler's: nothing it reads of it changes), and no
-    savepoint: a handler that raises undoes the whole transaction (HandlerFailed)."""
+    """`finish` on the way nearly every row takes: prepared without a failure, its claim
+    still held, its handler succeeds. The handler gets the row as the preparation read it
+    (nothing it reads of it changes), the row is written finished by one statement on the
+    table that also checks the claim, and there is no savepoint: a handler that raises, or a
+    claim found lost, undoes the whole transaction (NotTogether), so no work is kept for a
+    row another worker has taken over."""
     now = runtime.clock.now()
     config = runtime.config.processing
     results: list[Finished] = []
     with runtime.db.session() as session:
         connection = session.connection()
         for item in items:
-            outcome = None
-            if claims.still_claimed(connection, item.inbound_id, item.token):
-                outcome = _handled(session, runtime, item)
-                claims.mark_finished(connection, item.inbound_id, outcome.state,
-                                     outcome.summary, now)
-            else:
-                _log_taken_over(item.inbound_id)
+            outcome = _handled(session, runtime, item)
+            if not claims.mark_finished(connection, item.inbound_id, item.token,
+                                        outcome.state, outcome.summary, now):
+                raise NotTogether(item.inbound_id, "was taken over by another worker")
             following = claims.claim_next_on(connection, now, item.token, config) \
                 if item.claim_another else None
             results.append((outcome, following))
     # Logged once committed: a batch done again row by row would log its outcomes twice.
-    for item, (outcome, _) in zip(items, results, strict=True):
-        if outcome is not None and item.preparation.row is not None:
-            _log_outcome(item.preparation.row, outcome)
+    for item, (done, _) in zip(items, results, strict=True):
+        if done is not None and item.preparation.row is not None:
+            _log_outcome(item.preparation.row, done)
     return results
 
 
@@ -153,7 +155,7 @@ def _handled(session: Session, runtime: Runtime, item: Finishing) -> Outcome:
         delivery = build_delivery(session, runtime, row, item.preparation)
         return HANDLERS[DestinationKind(row.destination)](session, runtime, delivery)
     except Exception as exc:
-        raise HandlerFailed(item.inbound_id) from exc
+        raise NotTogether(item.inbound_id, f"failed ({type(exc).__name__})") from exc
 
 
 def _log_taken_over(inbound_id: int) -> None:
