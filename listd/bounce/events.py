@@ -53,7 +53,7 @@ def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
         bounced_before = warn_rate.bounced_before(session, outbound_entry_id)
     first_of_entry = outbound_entry_id is not None and not bounced_before
     # A Core insert, built once, on the session's connection: the unit of work would cost
-    # several times the statement (the member's changes go out with the commit).
+    # several times the statement (the member's changes: write_scored, or with the commit).
     session.connection().execute(_INSERT_EVENT, {
         "list_id": mailing_list.id, "member_id": member.id if member is not None else None,
         "address": member.address if member is not None else failed.address,
