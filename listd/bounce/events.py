@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, Update, bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from listd import audit
@@ -30,8 +31,11 @@ _INSERT_EVENT = insert(BounceEvent)
 def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
                   member: Member | None, failed: FailedRecipient, *, source: str,
                   outbound_entry_id: int | None = None,
-                  report_message_id: int | None = None, probe_bounced: bool = False) -> Effect:
-    """Keep the event (always, for audit) and count it against MEMBER where it should count."""
+                  report_message_id: int | None = None, probe_bounced: bool = False,
+                  bounced_before: bool | None = None) -> Effect:
+    """Keep the event (always, for audit) and count it against MEMBER where it should count.
+    BOUNCED_BEFORE: whether a bounce of OUTBOUND_ENTRY_ID is recorded already, where the
+    caller knows it (else asked here)."""
     kind = (failed.kind or Kind.SOFT).value
     effect = Effect.UNKNOWN_MEMBER
     settings = ListSettings.of(mailing_list)
@@ -45,10 +49,11 @@ def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
             suspend_notices(session, runtime, mailing_list, member, policy, failed)
             audit.record(session, ACTOR, "member.bounce_suspended", mailing_list,
                          member.address, score=member.bounce_score, reason=failed.reason)
-    first_of_entry = outbound_entry_id is not None and \
-        not warn_rate.bounced_before(session, outbound_entry_id)
+    if bounced_before is None and outbound_entry_id is not None:
+        bounced_before = warn_rate.bounced_before(session, outbound_entry_id)
+    first_of_entry = outbound_entry_id is not None and not bounced_before
     # A Core insert, built once, on the session's connection: the unit of work would cost
-    # several times the statement (the member's changes go out with the commit).
+    # several times the statement (the member's changes: write_scored, or with the commit).
     session.connection().execute(_INSERT_EVENT, {
         "list_id": mailing_list.id, "member_id": member.id if member is not None else None,
         "address": member.address if member is not None else failed.address,
@@ -60,7 +65,36 @@ def record_bounce(session: Session, runtime: Runtime, mailing_list: MailingList,
         assert outbound_entry_id is not None
         warn_rate.count_first_bounce(session, runtime, mailing_list, outbound_entry_id,
                                      settings)
+    if member is not None and not effect.queues_mail:
+        write_scored(session, member)
     return effect
+
+
+# What apply_bounce may change on a member.
+_SCORE_COLUMNS = ("bounce_score", "last_bounce_at", "status", "bounce_suspended_at",
+                  "bounce_warnings", "last_warning_at", "probe_sent_at")
+_MEMBERS = cast(Table, Member.__table__)
+# One UPDATE per set of changed columns, built once (at most 2**7 sets; a few in practice).
+_SCORE_UPDATES: dict[tuple[str, ...], Update] = {}
+
+
+def write_scored(session: Session, member: Member) -> None:
+    """MEMBER's score written now, by a statement on the table, and the member taken out of
+    the session: the unit of work would cost several times the UPDATE at the commit. Only
+    where scoring alone changed it (no notice, probe or token refers to it), and only the
+    columns it changed, as the unit of work would write them. A later read of the member in
+    this transaction loads it again, as written."""
+    state = inspect(member)
+    changed = tuple(key for key in _SCORE_COLUMNS if state.attrs[key].history.has_changes())
+    if changed:
+        statement = _SCORE_UPDATES.get(changed)
+        if statement is None:
+            statement = _SCORE_UPDATES[changed] = update(_MEMBERS).where(
+                _MEMBERS.c.id == bindparam("member_id")).values(
+                {key: bindparam(f"new_{key}") for key in changed})
+        session.connection().execute(statement, {
+            "member_id": member.id, **{f"new_{key}": getattr(member, key) for key in changed}})
+    session.expunge(member)
 
 
 def suspend_notices(session: Session, runtime: Runtime, mailing_list: MailingList,

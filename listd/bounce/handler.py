@@ -27,7 +27,8 @@ BOUNCE = "bounce"
 
 
 def handle_bounce(session: Session, runtime: Runtime, delivery: Delivery) -> Outcome:
-    parsed = classify_message(delivery.raw)
+    # Classified while the inbound worker prepared it (a pure function of the bytes).
+    parsed = delivery.prepared_bounce or classify_message(delivery.raw)
     if delivery.mailing_list is None:
         return Outcome(f"{parsed.category.value} for listd's own mail; kept for the admin")
     report = Report(delivery.mailing_list, delivery.inbound.message_id, delivery.raw)
@@ -78,7 +79,8 @@ def _score(session: Session, runtime: Runtime, report: Report, proven: ProvenMem
     effect = record_bounce(session, runtime, report.mailing_list, proven.member, failed,
                            source="report", outbound_entry_id=proven.entry_id,
                            report_message_id=report.message_id,
-                           probe_bounced=proven.kind == PROBE_KIND)
+                           probe_bounced=proven.kind == PROBE_KIND,
+                           bounced_before=proven.bounced_before)
     return AddressEffect(proven.member.address, effect)
 
 

@@ -128,10 +128,20 @@ def walk_top(msg: Message, depth: int = 0) -> Iterator[Message]:
 
 
 def content_type(part: Message) -> str:
-    try:
-        return part.get_content_type().lower()
-    except PARSE_ERRORS:
-        return "text/plain"
+    # Asked dozens of times a report of the same few parts, and each time the email package
+    # scans the headers for Content-Type and splits it again: kept on the part. The parts
+    # classified are parsed here (parse_bytes, attached_message) and never changed.
+    found = part.__dict__.get(_CONTENT_TYPE)
+    if found is None:
+        try:
+            found = part.get_content_type().lower()
+        except PARSE_ERRORS:
+            found = "text/plain"
+        part.__dict__[_CONTENT_TYPE] = found
+    return str(found)
+
+
+_CONTENT_TYPE = "_listd_content_type"
 
 
 def attached_message(part: Message) -> Message | None:

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from listd.addresses import AddressKind, parse_address
+from listd.bounce.warn_rate import bounced_before_of
 from listd.distribute.verp import decode_verp_token
 from listd.models import MailingList, Member, OutboundEntry, OutboundMessage, Role
 
@@ -37,6 +38,8 @@ class ProvenMember:
     proof: Proof
     # The kind of the outbound message the copy was of ("post", "probe", …).
     kind: str = ""
+    # Whether a bounce of this copy was recorded before (None: not asked).
+    bounced_before: bool | None = None
 
 
 def member_of_token(session: Session, mailing_list: MailingList, token: str,
@@ -48,16 +51,18 @@ def member_of_token(session: Session, mailing_list: MailingList, token: str,
     found = session.execute(_TARGET, {"entry_id": entry_id}).first()
     if found is None:
         return None
-    member, list_id, kind = found
+    member, list_id, kind, bounced_before = found
     if list_id != mailing_list.id or member.list_id != mailing_list.id or \
             member.role is not Role.SUBSCRIBER:
         return None
-    return ProvenMember(member, entry_id, Proof.VERP, kind)
+    return ProvenMember(member, entry_id, Proof.VERP, kind, bool(bounced_before))
 
 
 # What a token's queue entry names: its member (loaded, as a bounce may change it), the list
-# and kind of its message. One statement, built once: it runs for every report.
-_TARGET = (select(Member, OutboundMessage.list_id, OutboundMessage.kind)
+# and kind of its message, and whether the copy bounced before (warn_rate.bounced_before).
+# One statement, built once: it runs for every report.
+_TARGET = (select(Member, OutboundMessage.list_id, OutboundMessage.kind,
+                  bounced_before_of(OutboundEntry.id))
            .select_from(OutboundEntry)
            .join(OutboundMessage, OutboundMessage.id == OutboundEntry.outbound_id)
            .join(Member, Member.id == OutboundEntry.member_id)

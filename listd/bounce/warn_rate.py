@@ -15,8 +15,8 @@ from __future__ import annotations
 from email.parser import BytesHeaderParser
 from email.policy import default
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Exists, bindparam, exists, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from listd.members import addresses_with_role
 from listd.models import BounceEvent, MailingList, OutboundEntry, OutboundMessage, Role
@@ -63,6 +63,12 @@ def count_first_bounce(session: Session, runtime: Runtime, mailing_list: Mailing
         addresses_with_role(session, mailing_list, Role.OWNER),
         subject=_subject(session, post_id), bounced=exact, total=total, rate=rate,
         percent=round(exact * 100 / total), post=post_id)
+
+
+def bounced_before_of(entry_id: ColumnElement[int] | InstrumentedAttribute[int]) -> Exists:
+    """`bounced_before` as a column of a statement (proof.py asks it with the proof)."""
+    return exists().where(BounceEvent.outbound_entry_id == entry_id,
+                          BounceEvent.kind != COMPLAINT)
 
 
 # Built once: both run for every bounce with a queue entry.

@@ -15,7 +15,7 @@ import datetime as dt
 import itertools
 from typing import cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from listd.config import ProcessingConfig
@@ -48,6 +48,14 @@ _NEXT_DUE = (
 _CLAIM_NEXT = (update(_INBOUND).where(_INBOUND.c.id == _NEXT_DUE.scalar_subquery())
                .values(claimed_by=bindparam("token"), claimed_at=bindparam("due_by"))
                .returning(_INBOUND.c.id))
+# The row written finished (claim lifted, attempt counted, outcome) if the claim is still
+# ours: on the hot path, the one statement on the row after its claim, on the table.
+_FINISHED = (update(_INBOUND).where(_INBOUND.c.id == bindparam("row_id"),
+                                    _INBOUND.c.state == InboundState.QUEUED,
+                                    _INBOUND.c.claimed_by == bindparam("token"))
+             .values(state=bindparam("new_state"), attempts=_INBOUND.c.attempts + 1,
+                     claimed_by=None, claimed_at=None, outcome=bindparam("summary"),
+                     processed_at=bindparam("done_at")))
 _CLAIMED = select(InboundMessage).where(
     InboundMessage.id == bindparam("row_id"), InboundMessage.state == InboundState.QUEUED,
     InboundMessage.claimed_by == bindparam("token")).with_for_update()
@@ -63,6 +71,25 @@ def claim_next(session: Session, now: dt.datetime, token: str,
     row_id = session.execute(_CLAIM_NEXT, {"due_by": now, "lapsed": now - lease(config),
                                            "token": token}).scalar()
     return None if row_id is None else int(row_id)
+
+
+def claim_next_on(connection: Connection, now: dt.datetime, token: str,
+                  config: ProcessingConfig) -> int | None:
+    """`claim_next` on the connection itself, for a transaction whose finished rows were
+    written by `mark_finished` (nothing of theirs waits in a session to be flushed)."""
+    row_id = connection.execute(_CLAIM_NEXT, {"due_by": now, "lapsed": now - lease(config),
+                                              "token": token}).scalar()
+    return None if row_id is None else int(row_id)
+
+
+def mark_finished(connection: Connection, inbound_id: int, token: str, state: InboundState,
+                  summary: str, now: dt.datetime) -> bool:
+    """Row INBOUND_ID done with, if TOKEN's claim on it still stands: its claim lifted, the
+    attempt counted, its outcome; one UPDATE, as `lift` and the caller's changes write it for
+    a loaded row. False, and nothing written, where the claim was lost meanwhile."""
+    return affected_rows(connection.execute(_FINISHED, {
+        "row_id": inbound_id, "token": token, "new_state": state, "summary": summary,
+        "done_at": now})) == 1
 
 
 def claimed_row(session: Session, inbound_id: int, token: str) -> InboundMessage | None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from listd.addresses import try_normalize
 from listd.bounce.message import header, parse_headers_text
+from listd.bounce.report import BounceReport
 from listd.models import InboundMessage, InboundState, MailingList
 from listd.posting.prepared import PreparedPost
 from listd.processing.mail_policy import INBOUND
@@ -32,6 +33,7 @@ class Delivery:
     # Worked out before the write transaction by the inbound worker (preparation.py).
     parsed: EmailMessage | None = None
     prepared_post: PreparedPost | None = None
+    prepared_bounce: BounceReport | None = None
 
     @property
     def message(self) -> EmailMessage:

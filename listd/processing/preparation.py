@@ -19,6 +19,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from listd.bounce.classify import classify_message
+from listd.bounce.report import BounceReport
 from listd.models import InboundMessage, MailingList, StoredMessage
 from listd.posting.intake import prepare_post
 from listd.posting.prepared import PreparedPost
@@ -50,7 +52,17 @@ class Preparation:
     # The list as read here (detached): the finishing transaction takes it into its session
     # without reading it again, as it takes the post's facts read here.
     mailing_list: MailingList | None = None
+    # The row as read here (detached): what a handler reads of it (id, message, sender,
+    # recipient, peer) never changes once stored; its state is written by the finishing step.
+    row: InboundMessage | None = None
+    # A delivery report classified (pure, from the bytes), outside the write transaction.
+    bounce: BounceReport | None = None
     failure: Exception | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Read and prepared without a failure: its handler can run on what is here."""
+        return self.failure is None and self.row is not None and self.raw is not None
 
     def raise_failure(self) -> None:
         if self.failure is not None:
@@ -103,14 +115,25 @@ def prepare(runtime: Runtime, inbound_id: int) -> Preparation:
             delivery.parsed = message
             post = prepare_post(session, runtime, delivery, budget) if _is_post(row) \
                 and delivery.mailing_list is not None else None
+        bounce = None
+        if _is_report(row):
+            bounce = classify_message(delivery.raw)
+            budget.check("classifying the report")
     except Exception as exc:
         log.info("queue_id=%d preparation failed after %.1fs: %r", inbound_id,
                  budget.elapsed(), exc)
         return Preparation(failure=exc)
     return Preparation(raw=delivery.raw, message=message, post=post,
-                       mailing_list=delivery.mailing_list)
+                       mailing_list=delivery.mailing_list, row=row, bounce=bounce)
 
 
 def _is_post(row: InboundMessage) -> bool:
     # The null sender's mail to a list address goes to bounce processing, never out.
     return row.destination == DestinationKind.POST.value and bool(row.envelope_sender)
+
+
+def _is_report(row: InboundMessage) -> bool:
+    # What handlers.py hands to bounce processing: mail to -bounces, and the null sender's
+    # to the posting address.
+    return row.destination == DestinationKind.BOUNCES.value or (
+        row.destination == DestinationKind.POST.value and not row.envelope_sender)

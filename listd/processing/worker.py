@@ -42,6 +42,7 @@ def build_delivery(session: Session, runtime: Runtime, row: InboundMessage,
         preparation.raise_failure()
         delivery.parsed = preparation.message
         delivery.prepared_post = preparation.post
+        delivery.prepared_bounce = preparation.bounce
     return delivery
 
 
@@ -65,9 +66,13 @@ def process_row(session: Session, runtime: Runtime, row: InboundMessage,
     row.state = outcome.state
     row.outcome = outcome.summary
     row.processed_at = now
+    _log_outcome(row, outcome)
+    return outcome
+
+
+def _log_outcome(row: InboundMessage, outcome: Outcome) -> None:
     log.info("queue_id=%d rcpt=<%s> %s: %s", row.id, row.recipient, outcome.state.value,
              outcome.summary)
-    return outcome
 
 
 def claim(runtime: Runtime, token: str) -> int | None:
@@ -94,14 +99,80 @@ def finish(runtime: Runtime, items: list[Finishing]) -> list[Finished]:
     """Record ITEMS in one transaction (one commit): each claimed row is processed with what
     was prepared for it, and its lane's next row claimed. An outcome is None where the claim
     was lost meanwhile (another worker took the row over after the lease)."""
+    if all(item.preparation.ready for item in items):
+        try:
+            return _finish_together(runtime, items)
+        except NotTogether as failed:
+            # Its work and the others' went with the rolled-back transaction; all are done
+            # again the careful way, where a failure is recorded on its row alone and a lost
+            # claim drops that row's work only.
+            log.info("queue_id=%d %s; its batch of %d is finished again row by row",
+                     failed.inbound_id, failed.why, len(items))
+    return _finish_each(runtime, items)
+
+
+class NotTogether(Exception):
+    """A row `_finish_together` cannot finish: its handler raised (the exception is the
+    __cause__), or its claim was lost meanwhile."""
+
+    def __init__(self, inbound_id: int, why: str) -> None:
+        super().__init__(inbound_id, why)
+        self.inbound_id = inbound_id
+        self.why = why
+
+
+def _finish_together(runtime: Runtime, items: list[Finishing]) -> list[Finished]:
+    """`finish` on the way nearly every row takes: prepared without a failure, its claim
+    still held, its handler succeeds. The handler gets the row as the preparation read it
+    (nothing it reads of it changes), the row is written finished by one statement on the
+    table that also checks the claim, and there is no savepoint: a handler that raises, or a
+    claim found lost, undoes the whole transaction (NotTogether), so no work is kept for a
+    row another worker has taken over."""
+    now = runtime.clock.now()
+    config = runtime.config.processing
+    results: list[Finished] = []
+    with runtime.db.session() as session:
+        connection = session.connection()
+        for item in items:
+            outcome = _handled(session, runtime, item)
+            if not claims.mark_finished(connection, item.inbound_id, item.token,
+                                        outcome.state, outcome.summary, now):
+                raise NotTogether(item.inbound_id, "was taken over by another worker")
+            following = claims.claim_next_on(connection, now, item.token, config) \
+                if item.claim_another else None
+            results.append((outcome, following))
+    # Logged once committed: a batch done again row by row would log its outcomes twice.
+    for item, (done, _) in zip(items, results, strict=True):
+        if done is not None and item.preparation.row is not None:
+            _log_outcome(item.preparation.row, done)
+    return results
+
+
+def _handled(session: Session, runtime: Runtime, item: Finishing) -> Outcome:
+    row = item.preparation.row
+    assert row is not None
+    try:
+        delivery = build_delivery(session, runtime, row, item.preparation)
+        return HANDLERS[DestinationKind(row.destination)](session, runtime, delivery)
+    except Exception as exc:
+        raise NotTogether(item.inbound_id, f"failed ({type(exc).__name__})") from exc
+
+
+def _log_taken_over(inbound_id: int) -> None:
+    log.warning("queue_id=%d taken over by another worker; its work here is dropped",
+                inbound_id)
+
+
+def _finish_each(runtime: Runtime, items: list[Finishing]) -> list[Finished]:
+    """`finish` for a batch with a failure: each row loaded and handled in a savepoint of its
+    own, so a failure undoes only that row's work and is recorded on it."""
     now = runtime.clock.now()
     results: list[Finished] = []
     with runtime.db.session() as session:
         for item in items:
             row = claims.claimed_row(session, item.inbound_id, item.token)
             if row is None:
-                log.warning("queue_id=%d taken over by another worker; its work here is "
-                            "dropped", item.inbound_id)
+                _log_taken_over(item.inbound_id)
             outcome = process_row(session, runtime, row, now, item.preparation) if row else None
             following = claims.claim_next(session, now, item.token, runtime.config.processing) \
                 if item.claim_another else None
