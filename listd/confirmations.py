@@ -128,6 +128,13 @@ def confirm(session: Session, runtime: Runtime, token: str, answer: Answering,
     the token unused, so the person can still answer."""
     redeemed = tokens.redeem(session, runtime, token,
                              list_id=within_list.id if within_list is not None else None)
+    return carry_out(session, runtime, redeemed, answer, language)
+
+
+def carry_out(session: Session, runtime: Runtime, redeemed: tokens.Redeemed,
+              answer: Answering, language: str) -> Result:
+    """What confirm() does once the token was looked at (tokens.redeem): refuse a bad one,
+    or check the answer and run the action of the pending action it used."""
     if redeemed.status is not tokens.Redemption.VALID:
         return Result(Status.REFUSED, phrases.say(language, _REDEMPTION_PHRASES[redeemed.status]))
     pending = redeemed.pending

@@ -7,17 +7,26 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, delete, func, select, text, tuple_
+from sqlalchemy import Row, Table, bindparam, delete, exists, func, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from listd import audit, suppression
 from listd.addresses import InvalidAddress, is_scheme_address, normalize_address
+from listd.attached import attached
 from listd.bounce.scoring import restore
 from listd.clock import utcnow
 from listd.delivery_modes import SERVED, UnservedDeliveryMode
 from listd.errors import AlreadyExists, NotFound, UserError
 from listd.i18n import N_, Term
-from listd.models import DeliveryMode, Domain, MailingList, Member, MemberStatus, Role
+from listd.models import (
+    DeliveryMode,
+    Domain,
+    MailingList,
+    Member,
+    MemberStatus,
+    Role,
+    Suppression,
+)
 
 IMPORT_BATCH = 5000
 # An import that adds this many members refreshes PostgreSQL's statistics of the table.
@@ -31,29 +40,83 @@ NOT_MEMBER = N_("{address} is not {role} of {list}")
 LAST_OWNER = N_("{address} is the last owner of {list}; add another owner first")
 
 
+_MEMBERS = cast(Table, Member.__table__)
+_SUPPRESSIONS = cast(Table, Suppression.__table__)
+_DOMAINS = cast(Table, Domain.__table__)
+# Built once, as they are run for every subscription: building a statement costs more than
+# SQLite takes to run it.
+_FIND = select(Member).where(Member.list_id == bindparam("list_id"),
+                             Member.address == bindparam("address"),
+                             Member.role == bindparam("role"))
+# Core, every column back: the new row's defaults (its time) are the columns' own.
+_INSERT = insert(_MEMBERS).returning(*_MEMBERS.c)
+# What adding an address depends on, in one SELECT instead of three.
+_ADDITION = select(
+    select(_MEMBERS.c.id).where(_MEMBERS.c.list_id == bindparam("list_id"),
+                                _MEMBERS.c.address == bindparam("address"),
+                                _MEMBERS.c.role == bindparam("role"))
+    .scalar_subquery().label("member_id"),
+    exists().where(_SUPPRESSIONS.c.address == bindparam("address")).label("suppressed"),
+    exists().where(_DOMAINS.c.name == bindparam("domain")).label("served"))
+
+
 def find_member(session: Session, mailing_list: MailingList, address: str,
                 role: Role = Role.SUBSCRIBER) -> Member | None:
-    return session.scalar(select(Member).where(
-        Member.list_id == mailing_list.id, Member.address == address, Member.role == role))
+    return session.scalar(_FIND, {"list_id": mailing_list.id, "address": address,
+                                  "role": role})
+
+
+@dataclass(frozen=True)
+class Addition:
+    """What adding ADDRESS as ROLE of a list depends on, read in one statement."""
+
+    list_id: int
+    address: str
+    role: Role
+    # The membership ADDRESS has already, if it has.
+    member_id: int | None
+    # On the site's suppression list: added only with the person's new consent.
+    suppressed: bool
+    # In a domain listd serves, so perhaps one of listd's own addresses (own_addresses).
+    served: bool
+
+    def of(self, mailing_list: MailingList, address: str, role: Role) -> bool:
+        return (self.list_id, self.address, self.role) == (mailing_list.id, address, role)
+
+
+def addition(session: Session, mailing_list: MailingList, address: str,
+             role: Role = Role.SUBSCRIBER) -> Addition:
+    """What adding ADDRESS (normalized) as ROLE depends on, as the database holds it now."""
+    session.flush()  # a member or suppression not yet written counts (Core does not flush)
+    domain = address.rpartition("@")[2]
+    row = session.execute(_ADDITION, {"list_id": mailing_list.id, "address": address,
+                                      "role": role, "domain": domain}).one()
+    return Addition(mailing_list.id, address, role, row.member_id, bool(row.suppressed),
+                    bool(row.served) or domain == mailing_list.domain.name)
 
 
 def add_member(session: Session, mailing_list: MailingList, address: str, name: str = "",
                role: Role = Role.SUBSCRIBER, actor: str = audit.CLI_ACTOR,
                delivery: DeliveryMode = DeliveryMode.MAIL, robot: str = DEFAULT_ROBOT, *,
-               force: bool = False) -> Member:
-    """Add ADDRESS; a suppressed subscriber only with FORCE (the person's new consent)."""
+               force: bool = False, checked: Addition | None = None) -> Member:
+    """Add ADDRESS; a suppressed subscriber only with FORCE (the person's new consent).
+
+    CHECKED: what addition() read for this address in this transaction just before, when the
+    caller needed it already (so it is not read twice)."""
     normalized = normalize_address(address)
-    if own_addresses(session, mailing_list, robot)(normalized):
+    facts = checked if checked is not None and checked.of(mailing_list, normalized, role) \
+        else addition(session, mailing_list, normalized, role)
+    if facts.served and own_addresses(session, mailing_list, robot)(normalized):
         raise UserError(OWN_ADDRESS, address=normalized)
-    if find_member(session, mailing_list, normalized, role) is not None:
+    if facts.member_id is not None:
         raise AlreadyExists(ALREADY, address=normalized, role=Term(role.value),
                             list=mailing_list.address)
-    if role is Role.SUBSCRIBER:
+    if role is Role.SUBSCRIBER and facts.suppressed:
         suppression.check_addable(session, normalized, force=force, actor=actor)
-    member = Member(list_id=mailing_list.id, address=normalized, display_name=name.strip(),
-                    role=role, delivery_mode=delivery)
-    session.add(member)
-    session.flush()
+    row = session.execute(_INSERT, {
+        "list_id": mailing_list.id, "address": normalized, "display_name": name.strip(),
+        "role": role, "delivery_mode": delivery}).mappings().one()
+    member = attached(session, Member, row)
     audit.record(session, actor, "member.added", mailing_list, normalized, role=role.value)
     return member
 

@@ -10,12 +10,11 @@ notice to the owners (listd/bounce/notices.py), always sent, so it gets no secon
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from listd.members import addresses_with_role, find_member
 from listd.models import ListStatus, MailingList, Member, Role
 from listd.posting.notices import send_list_notice
 from listd.settings import ListSettings
@@ -27,6 +26,34 @@ JOINED = "member.added"
 LEFT = ("member.removed", "member.unsubscribed")
 # Removals that tell the owners with a notice of their own.
 TOLD_OTHERWISE = ("bounces", "complaint")
+# Subscribers are counted without this address: none is empty, so it leaves out nobody.
+NOBODY = ""
+
+_MEMBERS = cast(Table, Member.__table__)
+
+
+def _notice_facts(up_to: bool) -> Select[tuple[str, int, str | None]]:
+    """What a notice needs, in one SELECT built once: a row per owner (in address order), each
+    with the number of subscribers after the change (a removal may be recorded before its
+    delete, so the address that left is not counted; up to UP_TO if given) and the display
+    name of the one who joined."""
+    others = select(_MEMBERS.c.id).where(
+        _MEMBERS.c.list_id == bindparam("list_id"), _MEMBERS.c.role == Role.SUBSCRIBER,
+        _MEMBERS.c.address != bindparam("without"))
+    if up_to:
+        others = others.limit(bindparam("up_to"))
+    count = select(func.count()).select_from(others.subquery()).scalar_subquery()
+    name = select(_MEMBERS.c.display_name).where(
+        _MEMBERS.c.list_id == bindparam("list_id"), _MEMBERS.c.role == Role.SUBSCRIBER,
+        _MEMBERS.c.address == bindparam("subject")).scalar_subquery()
+    owners = _MEMBERS.alias("owners")
+    return select(owners.c.address, count.label("subscribers"), name.label("name")).where(
+        owners.c.list_id == bindparam("list_id"), owners.c.role == Role.OWNER
+    ).order_by(owners.c.address)
+
+
+_FACTS = _notice_facts(up_to=False)
+_FACTS_UP_TO = _notice_facts(up_to=True)
 
 
 def on_audit(session: Session, action: str, mailing_list: MailingList | None,
@@ -40,16 +67,19 @@ def on_audit(session: Session, action: str, mailing_list: MailingList | None,
         return
     # "auto" needs only to know whether the list is large: a bounded count, whatever its size.
     auto = setting == "auto"
-    count = _subscribers(session, mailing_list, without=None if action == JOINED else subject,
-                         up_to=LARGE_LIST if auto else None)
+    session.flush()  # a change not yet written counts (Core does not flush)
+    rows = session.execute(_FACTS_UP_TO if auto else _FACTS, {
+        "list_id": mailing_list.id, "subject": subject, "up_to": LARGE_LIST,
+        "without": NOBODY if action == JOINED else subject}).all()
+    if not rows:
+        return  # no owner to tell
+    count = rows[0].subscribers
     if auto and count >= LARGE_LIST:
         return
-    owners = addresses_with_role(session, mailing_list, Role.OWNER)
+    owners = [row.address for row in rows]
     if action == JOINED:
-        member = find_member(session, mailing_list, subject)
-        who = member.display_name if member is not None and member.display_name else subject
         send_list_notice(session, mailing_list, "subscribed_owner", owners, address=subject,
-                         who=who, count=count)
+                         who=rows[0].name or subject, count=count)
     else:
         send_list_notice(session, mailing_list, "unsubscribed_owner", owners,
                          address=subject, count=count)
@@ -60,16 +90,3 @@ def _wanted(mailing_list: MailingList, setting: str, detail: dict[str, Any]) -> 
             and detail.get("why") not in TOLD_OTHERWISE
             and mailing_list.status is ListStatus.ACTIVE
             and setting != "off")
-
-
-def _subscribers(session: Session, mailing_list: MailingList, without: str | None,
-                 up_to: int | None = None) -> int:
-    """The subscribers after the change (a removal may be recorded before its delete),
-    counted up to UP_TO if given."""
-    query = select(Member.id).where(Member.list_id == mailing_list.id,
-                                    Member.role == Role.SUBSCRIBER)
-    if without is not None:
-        query = query.where(Member.address != without)
-    if up_to is not None:
-        query = query.limit(up_to)
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0

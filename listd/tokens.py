@@ -17,11 +17,12 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from listd.attached import attached
 from listd.database import affected_rows
 from listd.models import MailingList, PendingAction
 from listd.runtime import Runtime
@@ -31,6 +32,28 @@ MAC_LENGTH = 16  # 80 bits of HMAC
 TOKEN_LENGTH = NONCE_LENGTH + MAC_LENGTH
 # Payload key: when the request was last mailed, if it was mailed again after created_at.
 ASKED_AT = "asked_at"
+
+_PENDING = cast(Table, PendingAction.__table__)
+# Built once (each is run for every request and every confirmation): Core on the table, as
+# building and loading through the ORM costs more than SQLite takes to run them.
+_ISSUE = insert(_PENDING).returning(*_PENDING.c)
+_WAITING = select(_PENDING).where(
+    _PENDING.c.action == bindparam("action"), _PENDING.c.address == bindparam("address"),
+    _PENDING.c.used_at.is_(None), _PENDING.c.expires_at > bindparam("now"))
+_WAITING_FOR_LIST = _WAITING.where(_PENDING.c.list_id == bindparam("list_id")) \
+    .order_by(_PENDING.c.id.desc())
+_WAITING_SITE_WIDE = _WAITING.where(_PENDING.c.list_id.is_(None)).order_by(_PENDING.c.id.desc())
+# A token is used by the one UPDATE that finds it unused and unexpired: of two confirmations
+# of one token, whoever comes second finds nothing (the row is locked until the first commits).
+_REDEEM = update(_PENDING).where(
+    _PENDING.c.token == bindparam("answered_token"), _PENDING.c.used_at.is_(None),
+    _PENDING.c.expires_at > bindparam("now")).values(used_at=bindparam("now"))
+_REDEEM_ANY = _REDEEM.returning(*_PENDING.c)
+_REDEEM_IN_LIST = _REDEEM.where(_PENDING.c.list_id == bindparam("in_list")) \
+    .returning(*_PENDING.c)
+_GIVE_BACK = update(_PENDING).where(_PENDING.c.id == bindparam("pending_id")) \
+    .values(used_at=None)
+_BY_TOKEN = select(PendingAction).where(PendingAction.token == bindparam("token"))
 
 
 def _b32(data: bytes) -> str:
@@ -65,14 +88,13 @@ def issue(session: Session, runtime: Runtime, action: str, address: str,
           ttl: dt.timedelta | None = None) -> PendingAction:
     """Record ACTION for ADDRESS as waiting for confirmation; the row's token confirms it."""
     now = runtime.clock.now()
-    pending = PendingAction(
-        token=make_token(runtime.secret, action, address), action=action,
-        list_id=mailing_list.id if mailing_list is not None else None, address=address,
-        payload=dict(payload or {}), created_at=now,
-        expires_at=now + (ttl or dt.timedelta(days=runtime.config.token_ttl_days)))
-    session.add(pending)
-    session.flush()
-    return pending
+    row = session.execute(_ISSUE, {
+        "token": make_token(runtime.secret, action, address), "action": action,
+        "list_id": mailing_list.id if mailing_list is not None else None, "address": address,
+        "payload": dict(payload or {}), "created_at": now, "used_at": None,
+        "expires_at": now + (ttl or dt.timedelta(days=runtime.config.token_ttl_days)),
+    }).mappings().one()
+    return attached(session, PendingAction, row)
 
 
 def waiting(session: Session, runtime: Runtime, action: str, address: str,
@@ -80,13 +102,18 @@ def waiting(session: Session, runtime: Runtime, action: str, address: str,
             ) -> PendingAction | None:
     """The newest unused, unexpired ACTION for ADDRESS on MAILING_LIST whose payload agrees
     with SAME, if one waits."""
-    rows = session.scalars(select(PendingAction).where(
-        PendingAction.action == action, PendingAction.address == address,
-        PendingAction.list_id == (mailing_list.id if mailing_list is not None else None),
-        PendingAction.used_at.is_(None), PendingAction.expires_at > runtime.clock.now())
-        .order_by(PendingAction.id.desc()))
-    return next((row for row in rows
-                 if all(row.payload.get(k) == v for k, v in (same or {}).items())), None)
+    # Core reads do not flush the session: a change made through the ORM must be seen.
+    session.flush()
+    values: dict[str, object] = {"action": action, "address": address,
+                                 "now": runtime.clock.now()}
+    if mailing_list is not None:
+        query, values["list_id"] = _WAITING_FOR_LIST, mailing_list.id
+    else:
+        query = _WAITING_SITE_WIDE
+    for row in session.execute(query, values).mappings():
+        if all(row["payload"].get(k) == v for k, v in (same or {}).items()):
+            return attached(session, PendingAction, row)
+    return None
 
 
 def asked_at(pending: PendingAction) -> dt.datetime:
@@ -128,9 +155,26 @@ def redeem(session: Session, runtime: Runtime, token: str,
     token = token.strip().lower()
     if not looks_like_token(token):
         return Redeemed(Redemption.UNKNOWN)
-    # Locked until the transaction ends, so two confirmations of one token cannot both win.
-    pending = session.scalar(select(PendingAction).where(PendingAction.token == token)
-                             .with_for_update())
+    session.flush()  # a use or give-back not yet written must count (Core does not flush)
+    values: dict[str, object] = {"answered_token": token, "now": runtime.clock.now()}
+    if list_id is not None:
+        query, values["in_list"] = _REDEEM_IN_LIST, list_id
+    else:
+        query = _REDEEM_ANY
+    row = session.execute(query, values).mappings().first()
+    if row is None:
+        return _not_redeemed(session, runtime, token, list_id)
+    if not token_matches(runtime.secret, token, row["action"], row["address"]):
+        # A row whose action or address was edited after its token was made: not ours.
+        session.execute(_GIVE_BACK, {"pending_id": row["id"]})
+        return Redeemed(Redemption.UNKNOWN)
+    return Redeemed(Redemption.VALID, attached(session, PendingAction, row, ("used_at",)))
+
+
+def _not_redeemed(session: Session, runtime: Runtime, token: str,
+                  list_id: int | None) -> Redeemed:
+    """Why TOKEN could not be used: unknown (here), used, or expired."""
+    pending = session.scalar(_BY_TOKEN, {"token": token})
     if pending is None or not token_matches(runtime.secret, token, pending.action,
                                             pending.address):
         return Redeemed(Redemption.UNKNOWN)
@@ -138,11 +182,8 @@ def redeem(session: Session, runtime: Runtime, token: str,
         return Redeemed(Redemption.UNKNOWN)
     if pending.used_at is not None:
         return Redeemed(Redemption.USED, pending)
-    now = runtime.clock.now()
-    if now >= pending.expires_at:
-        return Redeemed(Redemption.EXPIRED, pending)
-    pending.used_at = now
-    return Redeemed(Redemption.VALID, pending)
+    # Unused, of this list, yet not taken by the UPDATE: it has expired.
+    return Redeemed(Redemption.EXPIRED, pending)
 
 
 def unredeem(pending: PendingAction) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from listd.addresses import (
@@ -24,6 +24,15 @@ from listd.runtime import Runtime
 # Commands in one mail that may each send a confirmation request: a mail with hundreds of
 # SUBSCRIBE lines must not become hundreds of mails.
 MAX_CONFIRMATIONS_PER_MAIL = 5
+
+# Built once: nearly every command names a list (building a statement costs more than SQLite
+# takes to run it).
+_ACTIVE_LIST = select(MailingList).join(Domain).where(
+    MailingList.name == bindparam("name"), Domain.name == bindparam("domain"),
+    MailingList.status == ListStatus.ACTIVE)
+_HAS_ROLE = select(Member.id).where(
+    Member.list_id == bindparam("list_id"), Member.address == bindparam("address"),
+    Member.role.in_(bindparam("roles", expanding=True))).limit(1)
 
 
 class Refused(UserError):
@@ -86,9 +95,7 @@ class CommandContext:
             name, domain = split_list_address(candidate)
         except InvalidAddress:
             return None
-        return self.session.scalar(select(MailingList).join(Domain).where(
-            MailingList.name == name, Domain.name == domain,
-            MailingList.status == ListStatus.ACTIVE))
+        return self.session.scalar(_ACTIVE_LIST, {"name": name, "domain": domain})
 
     def take_list(self, args: tuple[str, ...]) -> tuple[MailingList, tuple[str, ...]]:
         """The list a command is about, and the arguments after it.
@@ -109,9 +116,9 @@ class CommandContext:
         return self.sender in self.runtime.config.listmasters
 
     def has_role(self, mailing_list: MailingList, *roles: Role) -> bool:
-        return self.session.scalar(select(Member.id).where(
-            Member.list_id == mailing_list.id, Member.address == self.sender,
-            Member.role.in_(roles)).limit(1)) is not None
+        return self.session.scalar(_HAS_ROLE, {"list_id": mailing_list.id,
+                                               "address": self.sender,
+                                               "roles": list(roles)}) is not None
 
     def owner_command_address(self, mailing_list: MailingList, text: str) -> str:
         """The address an owner's command (ADD, DEL, OWNER, MODERATOR) is about; refused

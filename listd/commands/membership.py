@@ -366,11 +366,12 @@ def _goodbye(session: Session, runtime: Runtime, mailing_list: MailingList,
 
 
 def _subscribe(session: Session, runtime: Runtime, mailing_list: MailingList, address: str,
-               name: str, actor: str, delivery: DeliveryMode = DeliveryMode.MAIL) -> Member:
+               name: str, actor: str, delivery: DeliveryMode = DeliveryMode.MAIL,
+               checked: members.Addition | None = None) -> Member:
     # The mailbox's own confirmation is the new consent a suppressed address needs; an owner's
     # confirmation of someone else's address is not.
     member = members.add_member(session, mailing_list, address, name, actor=actor,
-                                delivery=delivery, force=actor == address)
+                                delivery=delivery, force=actor == address, checked=checked)
     _welcome(session, runtime, mailing_list, member)
     return member
 
@@ -424,7 +425,9 @@ def subscription_confirmed(session: Session, runtime: Runtime, c: Confirming) ->
     if policy == "closed":
         return Result(Status.REFUSED, _say(mailing_list, "subscription_closed",
                                            list=mailing_list.address))
-    if _is_subscribed(session, mailing_list, address):
+    # Read once, for this answer and for the addition itself.
+    facts = members.addition(session, mailing_list, address)
+    if facts.member_id is not None:
         return Result(Status.DONE, _say(mailing_list, "already_subscribed",
                                         list=mailing_list.address))
     name = str(c.pending.payload.get("name", ""))
@@ -435,7 +438,7 @@ def subscription_confirmed(session: Session, runtime: Runtime, c: Confirming) ->
                                            list=mailing_list.address))
     mode = DeliveryMode(str(c.pending.payload.get("mode", DeliveryMode.MAIL.value)))
     _subscribe(session, runtime, mailing_list, address, name, actor=c.confirmed_by,
-               delivery=mode)
+               delivery=mode, checked=facts)
     return Result(Status.DONE, _say(mailing_list, "subscribed", address=address,
                                     list=mailing_list.address),
                   notified=c.confirmed_by == address and _sends(mailing_list, "welcome"))
@@ -483,12 +486,14 @@ def _add_confirmed(session: Session, runtime: Runtime, c: Confirming) -> Result:
     """An addition someone else confirmed (an owner's approval, or an owner's own ADD)."""
     mailing_list, address = c.mailing_list, c.pending.address
     assert mailing_list is not None
-    if _is_subscribed(session, mailing_list, address):
+    facts = members.addition(session, mailing_list, address)
+    if facts.member_id is not None:
         return Result(Status.DONE, _say(mailing_list, "already_member", address=address,
                                         list=mailing_list.address))
     _subscribe(session, runtime, mailing_list, address, str(c.pending.payload.get("name", "")),
                actor=c.confirmed_by,
-               delivery=DeliveryMode(str(c.pending.payload.get("mode", DeliveryMode.MAIL.value))))
+               delivery=DeliveryMode(str(c.pending.payload.get("mode", DeliveryMode.MAIL.value))),
+               checked=facts)
     return Result(Status.DONE, _say(mailing_list, "added", address=address,
                                     list=mailing_list.address))
 
