@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from listd.addresses import AddressKind, scheme_address
 from listd.commands import ratelimit
 from listd.commands.guards import ROBOT_MESSAGE_ID, loop_marker
-from listd.compose import compose_bytes
+from listd.compose import compose
 from listd.distribute.queue import enqueue_mail
 from listd.models import MailingList
 from listd.runtime import Runtime
@@ -65,13 +65,11 @@ def send(session: Session, runtime: Runtime, addresses: RobotAddresses, *,
          sender: str | None = None, reply_to: str | None = None,
          in_reply_to: str | None = None) -> None:
     """Queue one robot mail, in the caller's transaction, and count it against the rate limit."""
-    message = compose_bytes(
-        sender=sender or addresses.request, to=", ".join(to), subject=text.subject,
-        body=text.body, reply_to=reply_to, in_reply_to=in_reply_to,
-        headers=dict([loop_marker(addresses.robot_address)]),
-        # Marked, so a careless auto-responder answering it is recognised
-        # (guards.answers_robot).
-        message_id=make_msgid(ROBOT_MESSAGE_ID, addresses.domain))
+    message = compose(sender=sender or addresses.request, to=", ".join(to), subject=text.subject,
+                      body=text.body, reply_to=reply_to, in_reply_to=in_reply_to,
+                      headers=dict([loop_marker(addresses.robot_address)]))
+    # Marked, so a careless auto-responder answering it is recognised (guards.answers_robot).
+    message.replace_header("Message-ID", make_msgid(ROBOT_MESSAGE_ID, addresses.domain))
     enqueue_mail(session, sender=addresses.envelope_sender, recipients=list(to),
                  message=message, kind=kind,
                  list_id=mailing_list.id if mailing_list is not None else None)
@@ -90,10 +88,10 @@ def send_to_members(session: Session, runtime: Runtime, mailing_list: MailingLis
     address, or from ADDRESSES (the site's robot, for a mail about several lists)."""
     addresses = addresses or RobotAddresses.of(runtime, mailing_list)
     to = mailing_list.address if addresses.list_name else addresses.request
-    message = compose_bytes(sender=addresses.request, to=to, subject=text.subject,
-                            body=text.body, auto_submitted="auto-generated",
-                            headers=dict([loop_marker(addresses.robot_address)]),
-                            message_id=make_msgid(ROBOT_MESSAGE_ID, addresses.domain))
+    message = compose(sender=addresses.request, to=to, subject=text.subject,
+                      body=text.body, auto_submitted="auto-generated",
+                      headers=dict([loop_marker(addresses.robot_address)]))
+    message.replace_header("Message-ID", make_msgid(ROBOT_MESSAGE_ID, addresses.domain))
     bounces = RobotAddresses.of(runtime, mailing_list).envelope_sender
     enqueue_mail(session, sender=bounces, recipients=list(recipients),
                  message=message, kind=kind, list_id=mailing_list.id, verp=True)
